@@ -1,0 +1,16 @@
+"""Baseline JPEG through Pillow's libjpeg (4:2:0, optimised Huffman tables)."""
+
+from ipr_bench.codec import PillowCodec
+from ipr_bench.registry import register_codec
+
+
+@register_codec("jpeg")
+class JpegCodec(PillowCodec):
+    name = "jpeg"
+    knob = "quality"
+    default_qualities = (10, 20, 30, 50, 70, 90)
+    higher_knob_is_better = True
+    payload_contains = "the complete .jpg file: JFIF header, quantisation and Huffman tables, entropy-coded data"
+    requires = "Pillow"
+    pillow_format = "JPEG"
+    save_options = {"subsampling": "4:2:0", "optimize": True}

@@ -1,0 +1,251 @@
+"""The ``ipr-bench`` command line."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ipr_bench.errors import IprBenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+data_app = typer.Typer(help="Get datasets.")
+app.add_typer(data_app, name="data")
+
+
+def parse_folds(text: str) -> list[int]:
+    """'1-10', '1,3,5' or '2-3,7' → sorted fold numbers."""
+    folds: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if lo > hi:
+                    raise ValueError
+                folds.update(range(lo, hi + 1))
+            else:
+                folds.add(int(part))
+        except ValueError:
+            raise typer.BadParameter(f"folds: {part!r} is not a fold number or range like 1-10") from None
+    return sorted(folds)
+
+
+def parse_assignments(values: list[str], what: str) -> dict[str, str]:
+    """['hevc=18,23', 'jpeg=50'] (also ';'-separated) → {'hevc': '18,23', 'jpeg': '50'}."""
+    out = {}
+    for value in values:
+        for part in filter(None, (p.strip() for p in value.split(";"))):
+            key, sep, rest = part.partition("=")
+            if not sep or not key or not rest:
+                raise typer.BadParameter(f"{what}: expected NAME=VALUE, got {part!r}")
+            out[key.strip()] = rest.strip()
+    return out
+
+
+def split_names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    preset: Annotated[str, typer.Option(help="Named configuration (see `ipr-bench list`); options below override it.")] = "quick",
+    codecs: Annotated[str | None, typer.Option(help="Comma-separated codecs, e.g. jpeg,hevc,vvc.")] = None,
+    recognizers: Annotated[str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="lfw, lfw:view1-test, folder:/path/to/root.")] = None,
+    qualities: Annotated[list[str] | None, typer.Option(help="Per-codec sweep, e.g. hevc=18,23,28 (repeatable).")] = None,
+    codec_option: Annotated[list[str] | None, typer.Option(help="Codec option, e.g. hevc.pix_fmt=yuv444p (repeatable).")] = None,
+    folds: Annotated[str | None, typer.Option(help="Folds to evaluate, e.g. 1-10 or 1,2 (default: the preset's).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (default: CPU count).")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Results store folder.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache folder (default $IPR_BENCH_CACHE or the user cache dir).")] = None,
+    align_on: Annotated[str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")] = "original",
+    chunk_size: Annotated[int, typer.Option(help="Items per unit of work.")] = 100,
+    progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+) -> None:
+    """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
+    from ipr_bench.cache import Cache
+    from ipr_bench.presets import PRESETS
+    from ipr_bench.progress import Progress
+    from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
+    from ipr_bench.runner import RunSpec, Runner, provenance
+    from ipr_bench.store import ResultStore
+    from ipr_bench.summary import HEADLINE_BPP, summarize, write_summary
+
+    if preset not in PRESETS:
+        _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    if align_on not in ("original", "decoded"):
+        _fail(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
+    p = PRESETS[preset]
+    codec_names = split_names(codecs) if codecs is not None else list(p.codecs)
+    rec_specs = split_names(recognizers) if recognizers is not None else list(p.recognizers)
+    if not rec_specs:
+        _fail("no recognizers given")
+    sweep_text = parse_assignments(qualities or [], "--qualities")
+    options_text = parse_assignments(codec_option or [], "--codec-option")
+    try:
+        for key in list(sweep_text) + [k.split(".")[0] for k in options_text]:
+            if key not in codec_names:
+                CODECS.get(key)  # unknown names get the list of what exists
+                _fail(f"--qualities/--codec-option name {key!r}, which is not among --codecs {','.join(codec_names)}")
+        codec_objs: dict[str, Any] = {}
+        sweeps: dict[str, list] = {}
+        for name in codec_names:
+            opts = {k.split(".", 1)[1]: v for k, v in options_text.items() if k.split(".", 1)[0] == name}
+            codec = create_codec(name, **opts)
+            avail = codec.availability()
+            if not avail.ok:
+                _fail(f"codec {name} is not available here: {avail.reason}")
+            codec_objs[name] = codec
+            if name in sweep_text:
+                sweeps[name] = [codec.parse_quality(q) for q in split_names(sweep_text[name])]
+            elif name in p.qualities:
+                sweeps[name] = [codec.parse_quality(str(q)) for q in p.qualities[name]]
+            else:
+                sweeps[name] = list(codec.default_qualities)
+        rec_objs = {}
+        for spec in rec_specs:
+            rec = create_recognizer(spec)
+            avail = rec.availability()
+            if not avail.ok:
+                _fail(f"recognizer {spec} is not available here: {avail.reason}")
+            rec_objs[spec] = rec
+        ds_spec = dataset or p.dataset
+        name, _, arg = ds_spec.partition(":")
+        if name == "lfw" and arg:
+            ds = create_dataset("lfw", view=arg)
+        else:
+            ds = create_dataset(ds_spec)
+        fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
+        if fold_list:
+            ds = ds.select_folds(fold_list)
+        if len(ds.folds) < 2:
+            typer.secho("note: one fold only: thresholds are chosen on that same fold (optimistic)", err=True)
+        out_dir = out or Path(p.out if not (codecs or recognizers or dataset or folds) else f"runs/{ds.name}")
+        spec = RunSpec(
+            dataset=ds, codecs=codec_objs, qualities=sweeps, recognizers=rec_objs, out=out_dir,
+            cache=Cache(cache), align_on=align_on,  # type: ignore[arg-type]
+            workers=workers or os.cpu_count() or 1, chunk_size=chunk_size,
+        )
+        n_settings = 1 + sum(len(v) for v in sweeps.values())
+        typer.echo(
+            f"{ds.label}: {len(ds.items)} images, {len(ds.pairs)} pairs; {n_settings} settings × "
+            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.root}", err=True,
+        )
+        if preset == "quick" and not (codecs or recognizers or dataset or folds or qualities):
+            typer.echo(f"preset quick: {p.description}", err=True)
+        t0 = time.monotonic()
+        with Progress(enabled=progress) as bar:
+            runner = Runner(spec, bar)
+            labels = runner.run()
+        elapsed = time.monotonic() - t0
+        store = ResultStore(out_dir)
+        rec_names = [r.name for r in rec_objs.values()]
+        table = summarize(store, labels, rec_names)
+        command = "ipr-bench run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        notes = [
+            f"dataset: {ds.label} ({len(ds.items)} images, {len(ds.pairs)} pairs, folds {list(ds.folds)}), "
+            f"fingerprint {runner.dataset_fp}",
+            f"command: `{command.strip()}`",
+            HEADLINE_BPP + "; bytes per codec: " + "; ".join(f"{n}: {c.payload_contains}" for n, c in codec_objs.items()),
+            "accuracy: LFW 10-fold protocol (threshold chosen on the other folds), mean ± population std over folds;"
+            " AUC, EER, TAR@FAR=1e-3 on all pairs pooled",
+            f"alignment: {runner.landmarks_key.__doc__ or ''}landmarks from dlib's 5-point model on the "
+            f"{'original' if align_on == 'original' else 'decoded'} image; "
+            "originals row: bpp of the source files as stored",
+            "MS-SSIM: RGB, pytorch-msssim, only for images whose shorter side is > 160 px (else '—')",
+        ]
+        prov = {**provenance(), "command": command, "elapsed_s": round(elapsed, 1),
+                "codecs": {n: c.config() for n, c in codec_objs.items()}, "qualities": sweeps,
+                "recognizers": {s: r.config() for s, r in rec_objs.items()}, "dataset": ds.label,
+                "dataset_fingerprint": runner.dataset_fp}
+        write_summary(out_dir, table, f"Rate–accuracy: {ds.label}", notes, prov)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    _print_table(table)
+    typer.echo(f"\n{len(labels)} settings in {elapsed:.1f} s; table: {out_dir / 'summary.md'}", err=True)
+
+
+def _print_table(table: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="rate–accuracy")
+    for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "cos"):
+        t.add_column(col)
+    for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
+        t.add_row(r["recognizer"], r["setting"], f"{r['bpp']:.4f}", f"{r['psnr']:.2f}",
+                  f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}", f"{r['tar_at_far']:.2f}", f"{r['cos_to_original']:.4f}")
+    Console().print(t)
+
+
+@app.command("list")
+def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
+    """Every codec, recognizer, dataset and preset, what it needs, and whether it is available here."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ipr_bench.presets import PRESETS
+    from ipr_bench.registry import CODECS, DATASETS, RECOGNIZERS
+
+    console = Console()
+    t = Table(title="codecs")
+    for col in ("name", "knob", "default sweep", "bytes counted", "needs", "available"):
+        t.add_column(col)
+    for name in CODECS.names(pattern):
+        cls, _ = CODECS.get(name)
+        a = cls.availability()
+        t.add_row(name, cls.knob, ",".join(map(str, cls.default_qualities)), cls.payload_contains, cls.requires,
+                  "yes" if a.ok else f"no: {a.reason}")
+    console.print(t)
+    t = Table(title="recognizers")
+    for col in ("name", "needs", "available"):
+        t.add_column(col)
+    for name in RECOGNIZERS.names(pattern):
+        cls, _ = RECOGNIZERS.get(name)
+        avail = cls.availability()
+        status = "yes" if avail.ok else f"no: {avail.reason}"
+        if name == "onnx":
+            status = "give a model: onnx:PATH (a sidecar PATH.json describes its input)"
+        t.add_row(name, cls.requires, status)
+    console.print(t)
+    t = Table(title="datasets")
+    for col in ("name", "what", "available"):
+        t.add_column(col)
+    for name in DATASETS.names(pattern):
+        factory, _ = DATASETS.get(name)
+        doc = (factory.__doc__ or "").strip().splitlines()
+        try:
+            status = "yes: " + factory().label if name != "folder" else "give a root: folder:/path"
+        except IprBenchError as exc:
+            status = f"no: {exc}"
+        t.add_row(name, doc[0] if doc else "", status)
+    console.print(t)
+    t = Table(title="presets (ipr-bench run --preset NAME)")
+    t.add_column("name")
+    t.add_column("what")
+    for name, p in PRESETS.items():
+        t.add_row(name, p.description)
+    console.print(t)
+
+
+def main() -> None:
+    try:
+        app()
+    except IprBenchError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The codec protocol: an RGB uint8 image ↔ the exact bytes that would be transmitted.
+
+bpp is always 8 × len(payload) / (H × W) of the original image. Each codec says what its payload contains
+(`payload_contains`); alternative accountings (e.g. x265 with its settings SEI, or inside an .mp4) are
+recorded next to it as ``alt_bytes`` but never used as the headline.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+Quality = int | float
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    payload: bytes
+    alt_bytes: dict[str, int] = field(default_factory=dict)
+
+
+class Codec(ABC):
+    """Subclasses set the class attributes and implement encode/decode. Heavy imports go inside methods."""
+
+    name: ClassVar[str]
+    knob: ClassVar[str]  # name of the quality knob, e.g. "quality", "crf", "qp"
+    default_qualities: ClassVar[tuple[Quality, ...]]
+    higher_knob_is_better: ClassVar[bool]  # True for JPEG quality, False for CRF/QP
+    payload_contains: ClassVar[str]
+    requires: ClassVar[str]
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True)
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, quality: Quality) -> Encoded: ...
+
+    @abstractmethod
+    def decode(self, payload: bytes) -> np.ndarray: ...
+
+    def version(self) -> str:
+        """Encoder library version: part of the cache key, since it changes the bytes."""
+        return "unknown"
+
+    def config(self) -> dict[str, Any]:
+        """Everything that determines the bytes besides the image and the quality."""
+        return {"codec": self.name, "version": self.version(), **self.options}
+
+    def parse_quality(self, text: str) -> Quality:
+        value = float(text)
+        return int(value) if value.is_integer() else value
+
+    def setting_label(self, quality: Quality) -> str:
+        return f"{self.name}@{self.knob}={quality}"
+
+
+class PillowCodec(Codec):
+    """A codec whose payload is the complete file Pillow writes (headers included, no EXIF/ICC/XMP)."""
+
+    pillow_format: ClassVar[str]
+    save_options: ClassVar[dict[str, Any]] = {}
+
+    def quality_options(self, quality: Quality) -> dict[str, Any]:
+        return {"quality": quality}
+
+    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        options = {**self.save_options, **self.options, **self.quality_options(quality)}
+        Image.fromarray(image, "RGB").save(buf, format=self.pillow_format, **options)
+        return Encoded(buf.getvalue())
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        from ipr_bench.images import decode_rgb_bytes
+
+        return decode_rgb_bytes(payload, f"{self.name} payload")
+
+    def config(self) -> dict[str, Any]:
+        return {"codec": self.name, "version": self.version(), **self.save_options, **self.options}
+
+    def version(self) -> str:
+        import PIL
+
+        return f"Pillow {PIL.__version__}"

@@ -1,0 +1,72 @@
+"""Any ``root/<identity>/<image>`` tree: balanced matched/mismatched pairs in identity-disjoint folds."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ipr_bench.datasets.base import Dataset, Item, Pair
+from ipr_bench.errors import DataError
+from ipr_bench.registry import register_dataset
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".heic", ".avif"}
+
+
+def scan_identities(root: Path) -> dict[str, list[str]]:
+    if not root.is_dir():
+        raise DataError(f"folder: {root} is not a directory (expected root/<identity>/<image>)")
+    found: dict[str, list[str]] = {}
+    for ident in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(f.name for f in ident.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if files:
+            found[ident.name] = files
+    if not found:
+        raise DataError(f"folder: no images in {root}/<identity>/ (suffixes {sorted(IMAGE_SUFFIXES)})")
+    return found
+
+
+def make_pairs(identities: dict[str, list[str]], n_folds: int, per_fold: int, seed: int) -> list[Pair]:
+    """Identities are split into folds; each fold gets up to ``per_fold`` matched and as many mismatched pairs."""
+    rng = random.Random(seed)
+    names = sorted(identities)
+    rng.shuffle(names)
+    folds = [names[k::n_folds] for k in range(n_folds)]
+    pairs: list[Pair] = []
+    for k, fold_names in enumerate(folds, start=1):
+        matched_pool = [
+            (f"{n}/{a}", f"{n}/{b}")
+            for n in fold_names
+            for i, a in enumerate(identities[n])
+            for b in identities[n][i + 1 :]
+        ]
+        rng.shuffle(matched_pool)
+        matched = matched_pool[:per_fold]
+        mismatched: set[tuple[str, str]] = set()
+        if len(fold_names) >= 2:
+            budget = 50 * per_fold
+            while len(mismatched) < len(matched) and budget:
+                budget -= 1
+                n1, n2 = rng.sample(fold_names, 2)
+                a = f"{n1}/{rng.choice(identities[n1])}"
+                b = f"{n2}/{rng.choice(identities[n2])}"
+                mismatched.add((min(a, b), max(a, b)))
+        n = min(len(matched), len(mismatched))  # balanced
+        pairs += [Pair(k, a, b, True) for a, b in matched[:n]]
+        pairs += [Pair(k, a, b, False) for a, b in sorted(mismatched)[:n]]
+    if not pairs:
+        raise DataError("folder: could not build any balanced pairs (need identities with ≥2 images)")
+    return pairs
+
+
+@register_dataset("folder")
+def folder(root: str | Path | None = None, n_folds: int = 10, pairs_per_fold: int = 300, seed: int = 0) -> Dataset:
+    """Any root/<identity>/<image> tree, with seeded balanced pairs in identity-disjoint folds."""
+    if root is None:
+        raise DataError("folder: give the root as --dataset folder:/path/to/root")
+    root = Path(root)
+    identities = scan_identities(root)
+    pairs = make_pairs(identities, n_folds, pairs_per_fold, seed)
+    ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
+    items = [Item(id=i, path=root / i, identity=i.split("/")[0]) for i in ids]
+    label = f"folder {root.name} ({len(identities)} identities, seed {seed})"
+    return Dataset(name=f"folder-{root.name}", label=label, items=items, pairs=pairs)

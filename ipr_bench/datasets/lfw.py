@@ -1,0 +1,95 @@
+"""LFW: the View 2 10-fold protocol (pairs.txt) and the View 1 development pairs.
+
+Expected layout under the data root (``$IPR_BENCH_DATA``)::
+
+    lfw/lfw/<Name>/<Name>_NNNN.jpg      images (original or deep-funneled: same names)
+    lfw/pairs.txt                       View 2, header "10 300"
+    lfw/pairsDevTrain.txt, pairsDevTest.txt   View 1, header "1100" / "500"
+    lfw/SOURCE.md (optional)            a line "VARIANT: deep-funneled" labels results accordingly
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ipr_bench.datasets.base import Dataset, Item, Pair, data_root, safe_join
+from ipr_bench.errors import DataError
+from ipr_bench.registry import register_dataset
+
+VIEWS = {"view2": ("pairs.txt",), "view1-train": ("pairsDevTrain.txt",), "view1-test": ("pairsDevTest.txt",)}
+FETCH_HINT = "get LFW with `ipr-bench data fetch lfw`, or set IPR_BENCH_DATA to a folder holding lfw/"
+
+
+def parse_pairs(path: Path, image_root: Path) -> list[Pair]:
+    """Parse an LFW pairs file (with or without its count header) into pairs with 1-based folds."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{path}: pairs file not found; {FETCH_HINT}") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a text file ({exc})") from None
+    rows = [(n + 1, line.split()) for n, line in enumerate(lines) if line.strip()]
+    n_folds, per_fold = 1, None
+    if rows and all(tok.isdigit() for tok in rows[0][1]) and len(rows[0][1]) in (1, 2):
+        header = [int(t) for t in rows[0][1]]
+        rows = rows[1:]
+        if len(header) == 2:
+            n_folds, per_fold = header
+        if len(rows) != n_folds * 2 * (per_fold or header[0]) and len(header) == 2:
+            raise DataError(
+                f"{path}:1: header says {n_folds} folds × {per_fold} matched + {per_fold} mismatched pairs "
+                f"= {2 * n_folds * per_fold} lines, but the file has {len(rows)} pair lines"
+            )
+        if len(header) == 1 and len(rows) != 2 * header[0]:
+            raise DataError(f"{path}:1: header says {header[0]} pairs of each kind, file has {len(rows)} lines")
+    block = len(rows) // n_folds if n_folds else len(rows)
+    pairs = []
+    for index, (lineno, tok) in enumerate(rows):
+        where = f"{path}:{lineno}"
+        if len(tok) == 3:
+            (name, i, j), same = tok, True
+            a, b = (name, i), (name, j)
+        elif len(tok) == 4:
+            a, b, same = (tok[0], tok[1]), (tok[2], tok[3]), False
+        else:
+            raise DataError(
+                f"{where}: expected 'Name n1 n2' (matched) or 'Name1 n1 Name2 n2' (mismatched), got {' '.join(tok)!r}"
+            )
+        ids = []
+        for name, num in (a, b):
+            if not num.isdigit() or int(num) < 1:
+                raise DataError(f"{where}: image number {num!r} is not a positive integer")
+            rel = f"{name}_{int(num):04d}.jpg"
+            file = safe_join(image_root, name, rel, where=where)
+            if not file.is_file():
+                raise DataError(f"{where}: image {name}/{rel} not found under {image_root}")
+            ids.append(f"{name}/{rel}")
+        pairs.append(Pair(fold=min(index // block, n_folds - 1) + 1, a=ids[0], b=ids[1], same=same))
+    if not pairs:
+        raise DataError(f"{path}: no pairs found")
+    return pairs
+
+
+def lfw_variant(root: Path) -> str:
+    source = root / "SOURCE.md"
+    if source.is_file() and "deep-funneled" in source.read_text(errors="replace").lower():
+        return "deep-funneled"
+    return "as found"
+
+
+@register_dataset("lfw")
+def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
+    """Labeled Faces in the Wild: View 2 (10 folds) or View 1 dev pairs (lfw:view1-train, lfw:view1-test)."""
+    if view not in VIEWS:
+        raise DataError(f"lfw: unknown view {view!r}; views: {', '.join(VIEWS)}")
+    base = Path(root) if root else data_root() / "lfw"
+    image_root = base / "lfw"
+    if not image_root.is_dir():
+        raise DataError(f"lfw: no image folder at {image_root}; {FETCH_HINT}")
+    pairs = parse_pairs(base / VIEWS[view][0], image_root)
+    ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
+    items = [Item(id=i, path=image_root / i, identity=i.split("/")[0]) for i in ids]
+    variant = lfw_variant(base)
+    view_label = {"view2": "View 2", "view1-train": "View 1 DevTrain", "view1-test": "View 1 DevTest"}[view]
+    label = f"LFW ({variant}) {view_label}"
+    return Dataset(name="lfw" if view == "view2" else f"lfw-{view}", label=label, items=items, pairs=pairs)

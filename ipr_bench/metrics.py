@@ -1,0 +1,124 @@
+"""Verification metrics from pair scores (higher score = more likely the same person).
+
+LFW 10-fold protocol: for each fold, the threshold that maximises accuracy on the other folds is applied to
+that fold; accuracy is reported as mean ± std over folds (population std, as insightface and most LFW
+papers do). ROC AUC, EER and TAR@FAR are computed on all pairs pooled.
+A pair whose score is missing (an image failed to read, encode or decode) counts as a 'different' decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Verification:
+    accuracy: float  # mean over folds, in [0, 1]
+    accuracy_std: float
+    fold_accuracies: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    auc: float
+    eer: float
+    tar_at_far: float  # at FAR = far_target
+    far_target: float
+    n_pairs: int
+    n_missing: int
+
+
+def _clean(scores: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(scores), scores, -np.inf)
+
+
+def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
+    """Threshold t (decide 'same' when score > t) maximising accuracy; midpoints between sorted scores, the
+    lowest such threshold on ties so results are deterministic."""
+    scores = _clean(np.asarray(scores, np.float64))
+    same = np.asarray(same, bool)
+    finite = np.unique(scores[np.isfinite(scores)])
+    if finite.size == 0:
+        return 0.0
+    candidates = np.concatenate([[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]])
+    order = np.argsort(scores, kind="stable")
+    s_sorted, y_sorted = scores[order], same[order]
+    # for each candidate: count of positives above and negatives at or below
+    idx = np.searchsorted(s_sorted, candidates, side="right")
+    pos_below = np.concatenate([[0], np.cumsum(y_sorted)])[idx]
+    neg_below = np.concatenate([[0], np.cumsum(~y_sorted)])[idx]
+    correct = (same.sum() - pos_below) + neg_below
+    return float(candidates[int(np.argmax(correct))])
+
+
+def accuracy_at(scores: np.ndarray, same: np.ndarray, threshold: float) -> float:
+    return float(np.mean((_clean(np.asarray(scores, np.float64)) > threshold) == np.asarray(same, bool)))
+
+
+def kfold_accuracy(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-fold accuracies and thresholds, each threshold chosen on the other folds."""
+    folds = np.asarray(folds)
+    accs, ths = [], []
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        t = best_threshold(scores[train], same[train]) if train.any() else best_threshold(scores[test], same[test])
+        ths.append(t)
+        accs.append(accuracy_at(scores[test], same[test], t))
+    return accs, ths
+
+
+def roc_auc(scores: np.ndarray, same: np.ndarray) -> float:
+    """Mann–Whitney AUC with ties counted half."""
+    from scipy.stats import rankdata
+
+    scores = _clean(np.asarray(scores, np.float64))
+    same = np.asarray(same, bool)
+    n_pos, n_neg = same.sum(), (~same).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(np.where(np.isfinite(scores), scores, np.nanmin(scores[np.isfinite(scores)], initial=0) - 1))
+    return float((ranks[same].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_points(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(FAR, TAR, threshold) for every distinct threshold, deciding 'same' when score >= threshold."""
+    scores = _clean(np.asarray(scores, np.float64))
+    same = np.asarray(same, bool)
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], same[order]
+    distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = np.cumsum(y)[distinct]
+    fp = np.cumsum(~y)[distinct]
+    tar = tp / max(same.sum(), 1)
+    far = fp / max((~same).sum(), 1)
+    return np.r_[0.0, far], np.r_[0.0, tar], np.r_[np.inf, s[distinct]]
+
+
+def tar_at_far(scores: np.ndarray, same: np.ndarray, far_target: float = 1e-3) -> float:
+    far, tar, _ = roc_points(scores, same)
+    ok = far <= far_target
+    return float(tar[ok].max()) if ok.any() else 0.0
+
+
+def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
+    far, tar, _ = roc_points(scores, same)
+    frr = 1 - tar
+    i = int(np.argmin(np.abs(far - frr)))
+    return float((far[i] + frr[i]) / 2)
+
+
+def verification(scores: np.ndarray, same: np.ndarray, folds: np.ndarray, far_target: float = 1e-3) -> Verification:
+    scores = np.asarray(scores, np.float64)
+    same = np.asarray(same, bool)
+    accs, ths = kfold_accuracy(scores, same, folds)
+    return Verification(
+        accuracy=float(np.mean(accs)),
+        accuracy_std=float(np.std(accs)),
+        fold_accuracies=tuple(accs),
+        thresholds=tuple(ths),
+        auc=roc_auc(scores, same),
+        eer=equal_error_rate(scores, same),
+        tar_at_far=tar_at_far(scores, same, far_target),
+        far_target=far_target,
+        n_pairs=len(scores),
+        n_missing=int((~np.isfinite(scores)).sum()),
+    )

@@ -1,0 +1,67 @@
+"""Progress display for long work: stage, items done/total, rate and ETA (rich), or plain log lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+
+class _Stage:
+    def __init__(self, owner: Progress, name: str, total: int) -> None:
+        self.owner, self.name, self.total, self.done = owner, name, total, 0
+        self.start = time.monotonic()
+        self.last_print = 0.0
+        self.task = owner.rich.add_task(name, total=total) if owner.rich else None
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.task is not None:
+            self.owner.rich.advance(self.task, n)
+        elif time.monotonic() - self.last_print > self.owner.interval or self.done >= self.total:
+            self.last_print = time.monotonic()
+            elapsed = time.monotonic() - self.start
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            print(
+                f"[{self.name}] {self.done}/{self.total} items, {rate:.1f} items/s, ETA {eta / 60:.1f} min",
+                file=sys.stderr, flush=True,
+            )
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.owner.rich.update(self.task, completed=self.total)
+
+
+class Progress:
+    """Use as a context manager; rich bars on a terminal, periodic log lines otherwise (CI, nohup)."""
+
+    def __init__(self, enabled: bool = True, interval: float = 30.0) -> None:
+        self.enabled, self.interval = enabled, interval
+        self.rich: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled and sys.stderr.isatty():
+            from rich.progress import (
+                BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+            from rich.text import Text
+
+            class RateColumn(ProgressColumn):
+                def render(self, task: Any) -> Text:
+                    return Text(f"{task.speed or 0:.1f} items/s")
+
+            self.rich = RichProgress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            )
+            self.rich.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.rich:
+            self.rich.__exit__(*exc)
+
+    def stage(self, name: str, total: int) -> _Stage:
+        return _Stage(self, name, total)

@@ -1,0 +1,425 @@
+"""Crossing codecs × qualities × recognizers over a dataset: dataset → codec → cache → alignment → recognizer →
+scores → store.
+
+Unit of work: one chunk of items × one setting (a codec at one quality, or the originals). A chunk task
+encodes (or reuses cached bitstreams), decodes, measures PSNR/MS-SSIM, aligns each face with the landmarks
+of its original, and embeds it with every requested recognizer in batches. Chunks run in worker processes;
+every chunk result lands in the content-addressed cache, so a killed run resumes where it stopped. When all
+chunks of a setting are done, its tables are written to the results store.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ipr_bench.alignment import LANDMARKER, FaceLandmarks, detect_landmarks
+from ipr_bench.cache import Cache, content_key, pack_bytes, unpack_bytes
+from ipr_bench.codec import Codec, Quality
+from ipr_bench.datasets.base import Dataset, Item, item_digest
+from ipr_bench.errors import DataError
+from ipr_bench.images import ms_ssim, psnr, read_rgb
+from ipr_bench.recognizer import Recognizer, cosine, similarity
+from ipr_bench.registry import create_codec, create_recognizer
+from ipr_bench.store import ResultStore
+
+ORIGINAL = "original"
+AlignOn = Literal["original", "decoded"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    codec: str  # registry name, or ORIGINAL
+    quality: Quality | None = None
+    knob: str = ""
+
+    @property
+    def label(self) -> str:
+        return ORIGINAL if self.codec == ORIGINAL else f"{self.codec}@{self.knob}={self.quality}"
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs, as plain data (it is sent to another process)."""
+
+    setting: Setting
+    codec_options: dict[str, Any]
+    item_ids: tuple[str, ...]
+    item_paths: tuple[str, ...]
+    recognizer_specs: tuple[str, ...]  # registry specs, e.g. "arcface", "onnx:/m.onnx"
+    cache_root: str
+    landmarks_key: str
+    bitstream_key: str  # for the originals: key of the source-file measures
+    embedding_keys: tuple[str, ...]  # one per recognizer
+    align_on: AlignOn
+
+
+@dataclass
+class RunSpec:
+    dataset: Dataset
+    codecs: dict[str, Codec]  # registry name → instance
+    qualities: dict[str, list[Quality]]
+    recognizers: dict[str, Recognizer]  # registry spec → instance
+    out: Path
+    cache: Cache = field(default_factory=Cache)
+    align_on: AlignOn = "original"
+    workers: int = 1
+    chunk_size: int = 100
+
+    def settings(self) -> list[Setting]:
+        out = [Setting(ORIGINAL)]
+        for name, codec in self.codecs.items():
+            out += [Setting(name, q, codec.knob) for q in self.qualities[name]]
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- worker side
+
+_models: dict[tuple[str, str], Any] = {}
+
+
+def _cached_model(kind: str, spec: str, factory: Callable[[], Any]) -> Any:
+    if (kind, spec) not in _models:
+        _models[(kind, spec)] = factory()
+    return _models[(kind, spec)]
+
+
+def _worker_init(threads: int) -> None:
+    os.environ["IPR_BENCH_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
+    n = len(marks)
+    boxes, points, detected = np.full((n, 4), np.nan), np.full((n, 5, 2), np.nan), np.zeros(n, bool)
+    for i, m in enumerate(marks):
+        if m is not None:
+            boxes[i], points[i], detected[i] = m.box, m.points, m.detected
+    return {"box": boxes, "points": points, "detected": detected}
+
+
+def _landmarks_from_arrays(data: dict[str, np.ndarray]) -> list[FaceLandmarks | None]:
+    return [
+        None if np.isnan(data["box"][i]).any() else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]))
+        for i in range(len(data["box"]))
+    ]
+
+
+def _embed_all(recognizer: Recognizer, images: list[np.ndarray | None], marks: list[FaceLandmarks | None]) -> np.ndarray:
+    out = np.full((len(images), recognizer.spec.embedding_dim), np.nan, np.float32)
+    ok = [i for i, (im, m) in enumerate(zip(images, marks, strict=True)) if im is not None and m is not None]
+    if ok:
+        faces = np.stack([recognizer.align(images[i], marks[i]) for i in ok])
+        out[ok] = recognizer.embed(faces)
+    return out
+
+
+def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
+    """Do (or reuse) one chunk; returns the setting, the number of items, and per-item error messages."""
+    cache = Cache(task.cache_root)
+    n = len(task.item_ids)
+    errors = [""] * n
+    originals: list[np.ndarray | None] = []
+    for i, path in enumerate(task.item_paths):
+        try:
+            originals.append(read_rgb(path))
+        except DataError as exc:
+            originals.append(None)
+            errors[i] = str(exc)
+
+    recognizers = [
+        _cached_model("recognizer", spec, lambda spec=spec: create_recognizer(spec)) for spec in task.recognizer_specs
+    ]
+    todo = [(r, k) for r, k in zip(recognizers, task.embedding_keys, strict=True) if not cache.has("embedding", k)]
+
+    if task.setting.codec == ORIGINAL:
+        marks_data = cache.get("landmarks", task.landmarks_key)
+        if marks_data is None:
+            marks = [detect_landmarks(im) if im is not None else None for im in originals]
+            cache.put("landmarks", task.landmarks_key, _landmarks_arrays(marks))
+        else:
+            marks = _landmarks_from_arrays(marks_data)
+        if not cache.has("measures", task.bitstream_key):
+            sizes = [Path(p).stat().st_size if im is not None else -1 for p, im in zip(task.item_paths, originals, strict=True)]
+            cache.put("measures", task.bitstream_key, _measures(originals, originals, sizes, {}, errors, marks))
+        for rec, key in todo:
+            cache.put("embedding", key, {"embedding": _embed_all(rec, originals, marks)})
+        return task.setting, n, errors
+
+    marks_data = cache.get("landmarks", task.landmarks_key)
+    if marks_data is None:
+        raise RuntimeError(f"landmarks of chunk {task.landmarks_key} missing: the originals stage must run first")
+    marks = _landmarks_from_arrays(marks_data)
+    if cache.has("measures", task.bitstream_key) and not todo:
+        return task.setting, n, list(cache.get("measures", task.bitstream_key)["error"])
+
+    codec = _cached_model(
+        "codec", f"{task.setting.codec}{sorted(task.codec_options.items())}",
+        lambda: create_codec(task.setting.codec, **task.codec_options),
+    )
+    stored = cache.get("bitstream", task.bitstream_key)
+    payloads: list[bytes] = []
+    alt: dict[str, list[int]] = {}
+    if stored is not None:
+        payloads = unpack_bytes(stored["blob"], stored["offsets"])
+        alt = {k[4:]: list(v) for k, v in stored.items() if k.startswith("alt_")}
+        errors = [str(e) for e in stored["error"]]
+    else:
+        for i, image in enumerate(originals):
+            encoded = None
+            if image is not None:
+                try:
+                    encoded = codec.encode(image, task.setting.quality)
+                except Exception as exc:  # one bad image never kills a run
+                    errors[i] = f"{task.item_ids[i]}: encode failed: {exc}"
+            payloads.append(encoded.payload if encoded else b"")
+            for k, v in (encoded.alt_bytes if encoded else {}).items():
+                alt.setdefault(k, [-1] * n)[i] = v
+        cache.put(
+            "bitstream", task.bitstream_key,
+            {**pack_bytes(payloads), "error": np.array(errors), **{f"alt_{k}": np.array(v) for k, v in alt.items()}},
+        )
+
+    decoded: list[np.ndarray | None] = []
+    for i, payload in enumerate(payloads):
+        image = None
+        if payload and not errors[i]:
+            try:
+                image = codec.decode(payload)
+                if image.shape != originals[i].shape:
+                    raise ValueError(f"decoded shape {image.shape} != original {originals[i].shape}")
+            except Exception as exc:
+                image, errors[i] = None, f"{task.item_ids[i]}: decode failed: {exc}"
+        decoded.append(image)
+
+    if task.align_on == "decoded":
+        marks = [detect_landmarks(im) if im is not None else None for im in decoded]
+    sizes = [len(p) if not errors[i] else -1 for i, p in enumerate(payloads)]
+    if not cache.has("measures", task.bitstream_key):
+        cache.put("measures", task.bitstream_key, _measures(originals, decoded, sizes, alt, errors, marks))
+    for rec, key in todo:
+        cache.put("embedding", key, {"embedding": _embed_all(rec, decoded, marks)})
+    return task.setting, n, errors
+
+
+def _measures(
+    originals: list[np.ndarray | None], decoded: list[np.ndarray | None], sizes: list[int],
+    alt: dict[str, list[int]], errors: list[str], marks: list[FaceLandmarks | None],
+) -> dict[str, np.ndarray]:
+    n = len(originals)
+    hw = np.array([o.shape[:2] if o is not None else (0, 0) for o in originals], np.int64).reshape(n, 2)
+    p = np.full(n, np.nan)
+    m = np.full(n, np.nan)
+    for i, (o, d) in enumerate(zip(originals, decoded, strict=True)):
+        if o is not None and d is not None:
+            p[i] = psnr(o, d)
+            m[i] = ms_ssim(o, d) if d is not o else 1.0
+    return {
+        "n_bytes": np.array(sizes, np.int64), "height": hw[:, 0], "width": hw[:, 1], "psnr": p, "msssim": m,
+        "error": np.array(errors), "detected": np.array([bool(k and k.detected) for k in marks]),
+        **{f"alt_{k}": np.array(v, np.int64) for k, v in alt.items()},
+    }
+
+
+# ------------------------------------------------------------------------------------------------ main side
+
+
+def _chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class Runner:
+    def __init__(self, spec: RunSpec, progress: Any | None = None) -> None:
+        self.spec = spec
+        self.store = ResultStore(spec.out)
+        self.progress = progress
+        self.chunks = _chunks(spec.dataset.items, spec.chunk_size)
+        self.chunk_digests = [content_key([(i.id, item_digest(i)) for i in c]) for c in self.chunks]
+        self.rec_configs = {s: r.config() for s, r in spec.recognizers.items()}
+        self.dataset_fp = spec.dataset.fingerprint()
+
+    # keys -------------------------------------------------------------------------------------------
+    def landmarks_key(self, c: int) -> str:
+        import dlib
+
+        return content_key("landmarks", LANDMARKER, dlib.__version__, self.chunk_digests[c])
+
+    def codec_config(self, setting: Setting) -> dict[str, Any]:
+        if setting.codec == ORIGINAL:
+            return {"codec": ORIGINAL, "bytes": "source file as stored on disk"}
+        return {**self.spec.codecs[setting.codec].config(), "quality": setting.quality}
+
+    def bitstream_key(self, setting: Setting, c: int) -> str:
+        return content_key("bitstream", self.codec_config(setting), self.chunk_digests[c])
+
+    def embedding_key(self, setting: Setting, c: int, rec_spec: str) -> str:
+        return content_key(
+            "embedding", self.bitstream_key(setting, c), self.rec_configs[rec_spec], self.spec.align_on,
+            self.landmarks_key(c),
+        )
+
+    def store_meta(self, setting: Setting) -> dict[str, Any]:
+        return {
+            "dataset": self.spec.dataset.name, "dataset_label": self.spec.dataset.label,
+            "dataset_fingerprint": self.dataset_fp, "folds": list(self.spec.dataset.folds),
+            "setting": setting.label, "codec_config": self.codec_config(setting), "align_on": self.spec.align_on,
+            "landmarker": LANDMARKER, "recognizers": self.rec_configs,
+        }
+
+    def stored_is_current(self, setting: Setting) -> bool:
+        meta = self.store.read_meta(setting.label)
+        if meta is None:
+            return False
+        want = self.store_meta(setting)
+        same = all(meta.get(k) == want[k] for k in want if k != "recognizers" and k != "dataset_label")
+        return same and all(meta["recognizers"].get(k) == v for k, v in want["recognizers"].items())
+
+    # running ----------------------------------------------------------------------------------------
+    def tasks(self, setting: Setting) -> list[ChunkTask]:
+        specs = tuple(self.spec.recognizers)
+        options = self.spec.codecs[setting.codec].options if setting.codec != ORIGINAL else {}
+        return [
+            ChunkTask(
+                setting=setting, codec_options=dict(options), item_ids=tuple(i.id for i in chunk),
+                item_paths=tuple(str(i.path) for i in chunk), recognizer_specs=specs,
+                cache_root=str(self.spec.cache.root), landmarks_key=self.landmarks_key(c),
+                bitstream_key=self.bitstream_key(setting, c),
+                embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs), align_on=self.spec.align_on,
+            )
+            for c, chunk in enumerate(self.chunks)
+        ]
+
+    def run(self) -> list[str]:
+        """Run every setting not already current in the store; return the settings' labels."""
+        settings = self.spec.settings()
+        pending = [s for s in settings if not self.stored_is_current(s)]
+        if pending:
+            # the originals' chunks give the landmarks every other setting needs: they go first
+            first = [t for t in self.tasks(settings[0])]
+            rest = [t for s in pending if s.codec != ORIGINAL for t in self.tasks(s)]
+            self._execute(first, "originals: landmarks + embeddings", lambda s: None)
+            if settings[0] in pending:
+                self._write_setting(settings[0])
+            self._execute(rest, "codecs: encode → decode → embed", self._write_setting)
+        return [s.label for s in settings]
+
+    def _execute(self, tasks: list[ChunkTask], stage: str, on_setting_done: Callable[[Setting], None]) -> None:
+        remaining: dict[Setting, int] = {}
+        for t in tasks:
+            remaining[t.setting] = remaining.get(t.setting, 0) + 1
+        bar = self.progress.stage(stage, sum(len(t.item_ids) for t in tasks)) if self.progress else None
+
+        def finished(result: tuple[Setting, int, list[str]]) -> None:
+            setting, n, _ = result
+            if bar:
+                bar.advance(n)
+            remaining[setting] -= 1
+            if remaining[setting] == 0:
+                on_setting_done(setting)
+
+        if self.spec.workers <= 1:
+            _worker_init(max(1, os.cpu_count() or 1))
+            for t in tasks:
+                finished(run_chunk(t))
+        else:
+            threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
+            ctx = get_context("forkserver")
+            with ProcessPoolExecutor(self.spec.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+                futures: set[Future] = set()
+                queue = list(reversed(tasks))
+                while queue or futures:
+                    while queue and len(futures) < 2 * self.spec.workers:  # bounded: settings finish in order
+                        futures.add(pool.submit(run_chunk, queue.pop()))
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        finished(f.result())
+        if bar:
+            bar.close()
+
+    def _load(self, kind: str, key: str) -> dict[str, np.ndarray]:
+        data = self.spec.cache.get(kind, key)
+        if data is None:
+            raise RuntimeError(f"cache entry {kind}/{key} vanished while the run was writing results")
+        return data
+
+    def _embeddings(self, setting: Setting, rec_spec: str) -> np.ndarray:
+        return np.concatenate(
+            [self._load("embedding", self.embedding_key(setting, c, rec_spec))["embedding"] for c in range(len(self.chunks))]
+        )
+
+    def _write_setting(self, setting: Setting) -> None:
+        ds = self.spec.dataset
+        parts = [self._load("measures", self.bitstream_key(setting, c)) for c in range(len(self.chunks))]
+        measures = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        items = pd.DataFrame(
+            {
+                "item": [i.id for i in ds.items], "setting": setting.label, "codec": setting.codec,
+                "knob": setting.knob, "quality": float(setting.quality) if setting.quality is not None else np.nan,
+                "n_bytes": measures["n_bytes"], "height": measures["height"], "width": measures["width"],
+            }
+        )
+        pixels = (items["height"] * items["width"]).to_numpy()
+        valid = measures["n_bytes"] >= 0
+        items["bpp"] = np.where(valid, 8.0 * measures["n_bytes"] / np.maximum(pixels, 1), np.nan)
+        for k in measures:
+            if k.startswith("alt_"):
+                items[f"bpp_{k[4:]}"] = np.where(measures[k] >= 0, 8.0 * measures[k] / np.maximum(pixels, 1), np.nan)
+        items["psnr"] = measures["psnr"]
+        items["msssim"] = measures["msssim"]
+        items["face_detected"] = measures["detected"]
+        items["error"] = measures["error"]
+
+        index = {i.id: n for n, i in enumerate(ds.items)}
+        a = np.array([index[p.a] for p in ds.pairs])
+        b = np.array([index[p.b] for p in ds.pairs])
+        pairs = pd.DataFrame(
+            {"pair": np.arange(len(ds.pairs)), "fold": [p.fold for p in ds.pairs], "same": [p.same for p in ds.pairs],
+             "a": [p.a for p in ds.pairs], "b": [p.b for p in ds.pairs]}
+        )
+        for rec_spec, rec in self.spec.recognizers.items():
+            emb = self._embeddings(setting, rec_spec)
+            name = rec.name
+            with np.errstate(invalid="ignore"):
+                pairs[f"score__{name}"] = similarity(emb[a], emb[b], rec.spec.metric)
+                ref = self._embeddings(Setting(ORIGINAL), rec_spec)
+                items[f"cos_to_original__{name}"] = cosine(emb, ref)
+        self.store.write_setting(setting.label, items, pairs, self.store_meta(setting))
+
+
+def provenance() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages = {}
+    for pkg in ("ipr-bench", "numpy", "pillow", "pillow-heif", "pillow-jxl-plugin", "imageio-ffmpeg", "onnxruntime",
+                "dlib-bin", "dlib", "opencv-python-headless", "torch", "pytorch-msssim", "pandas", "pyarrow"):
+        try:
+            packages[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "git_commit": commit or "unknown", "packages": packages, "python": platform.python_version(),
+        "platform": platform.platform(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }

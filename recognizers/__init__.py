@@ -1,0 +1,3 @@
+"""Built-in recognizers, one module per model family; importing this package registers them."""
+
+from ipr_bench.recognizers import arcface, dlib, onnx  # noqa: F401
