@@ -239,6 +239,29 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     console.print(t)
 
 
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="Dataset to download (lfw).")],
+    dest: Annotated[Path | None, typer.Option(help="Data root (default $IPR_BENCH_DATA or the user data dir).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Fetch the same files from this base URL instead (a mirror).")] = None,
+) -> None:
+    """Download a dataset from its official address (SHA-256 checked, resumable)."""
+    from dataclasses import replace
+
+    from ipr_bench.datasets.base import data_root
+    from ipr_bench.fetch import DATASETS, fetch_dataset
+
+    if name not in DATASETS:
+        _fail(f"no download recipe for {name!r}; known: {', '.join(DATASETS)}")
+    remotes = DATASETS[name]
+    if base_url:
+        remotes = tuple(replace(r, urls=(f"{base_url.rstrip('/')}/{r.filename}",)) for r in remotes)
+    try:
+        fetch_dataset(name, dest or data_root(), lambda m: typer.echo(m, err=True), remotes)
+    except IprBenchError as exc:
+        _fail(str(exc))
+
+
 def main() -> None:
     try:
         app()

@@ -5,7 +5,7 @@ Expected layout under the data root (``$IPR_BENCH_DATA``)::
     lfw/lfw/<Name>/<Name>_NNNN.jpg      images (original or deep-funneled: same names)
     lfw/pairs.txt                       View 2, header "10 300"
     lfw/pairsDevTrain.txt, pairsDevTest.txt   View 1, header "1100" / "500"
-    lfw/SOURCE.md (optional)            a line "VARIANT: deep-funneled" labels results accordingly
+    lfw/VARIANT or lfw/SOURCE.md        which variant this is (original, deep-funneled): results are labelled with it
 """
 
 from __future__ import annotations
@@ -71,6 +71,10 @@ def parse_pairs(path: Path, image_root: Path) -> list[Pair]:
 
 
 def lfw_variant(root: Path) -> str:
+    """'original' or 'deep-funneled' from a VARIANT file (written by `data fetch`) or SOURCE.md."""
+    variant = root / "VARIANT"
+    if variant.is_file():
+        return variant.read_text().strip() or "as found"
     source = root / "SOURCE.md"
     if source.is_file() and "deep-funneled" in source.read_text(errors="replace").lower():
         return "deep-funneled"
