@@ -56,6 +56,20 @@ class Cache:
     def has(self, kind: str, key: str) -> bool:
         return self.path(kind, key).is_file()
 
+    def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
+        """Delete temp files a killed run left behind (old enough not to belong to a run still writing)."""
+        import time
+
+        removed = 0
+        for tmp in self.root.glob("*/*/.*.tmp"):
+            try:
+                if time.time() - tmp.stat().st_mtime > max_age_s:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                pass
+        return removed
+
     def put(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
         import io
 

@@ -308,6 +308,7 @@ class Runner:
 
     def run(self) -> list[str]:
         """Run every setting not already current in the store; return the settings' labels."""
+        self.spec.cache.remove_stale_temporaries()
         settings = self.spec.settings()
         pending = [s for s in settings if not self.stored_is_current(s)]
         if pending:

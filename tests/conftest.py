@@ -54,13 +54,12 @@ def lfw_mini(tmp_path: Path) -> Path:
     if not HAS_LFW:
         pytest.skip("needs LFW (../shared/data)")
     root = tmp_path / "lfw-mini"
-    people = ["Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder", "Ariel_Sharon",
-              "Hugo_Chavez", "Junichiro_Koizumi", "Jean_Chretien"]
+    source = SHARED_DATA / "lfw" / "lfw"
+    people = [p for p in sorted(source.iterdir()) if len(list(p.glob("*.jpg"))) >= 3][:8]
     for person in people:
-        (root / person).mkdir(parents=True)
-        for n in range(1, 4):
-            name = f"{person}_{n:04d}.jpg"
-            shutil.copy(SHARED_DATA / "lfw" / "lfw" / person / name, root / person / name)
+        (root / person.name).mkdir(parents=True)
+        for image in sorted(person.glob("*.jpg"))[:3]:
+            shutil.copy(image, root / person.name / image.name)
     return root
 
 

@@ -65,8 +65,10 @@ def folder(root: str | Path | None = None, n_folds: int = 10, pairs_per_fold: in
         raise DataError("folder: give the root as --dataset folder:/path/to/root")
     root = Path(root)
     identities = scan_identities(root)
+    # each fold needs two identities for mismatched pairs: small folders get fewer folds, and the label says so
+    n_folds = max(1, min(n_folds, len(identities) // 2))
     pairs = make_pairs(identities, n_folds, pairs_per_fold, seed)
     ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
     items = [Item(id=i, path=root / i, identity=i.split("/")[0]) for i in ids]
-    label = f"folder {root.name} ({len(identities)} identities, seed {seed})"
+    label = f"folder {root.name} ({len(identities)} identities, {n_folds} folds, seed {seed})"
     return Dataset(name=f"folder-{root.name}", label=label, items=items, pairs=pairs)

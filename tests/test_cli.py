@@ -1,0 +1,103 @@
+"""The command line: listing, clear errors for unknown names and bad options, a real run, kill -9 and resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ipr_bench.cli import app, parse_assignments, parse_folds
+
+from conftest import HAS_LFW
+
+runner = CliRunner()
+
+
+def test_list_shows_every_plugin_and_availability() -> None:
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for name in ("jpeg", "webp", "avif", "heif", "jxl", "hevc", "vvc", "dlib", "arcface", "onnx", "lfw", "folder",
+                 "quick", "lfw-classical"):
+        assert name in result.output
+    assert "available" in result.output
+
+
+def test_unknown_codec_lists_known_ones() -> None:
+    result = runner.invoke(app, ["run", "--codecs", "jpeg,nope"])
+    assert result.exit_code == 2
+    assert "unknown codec 'nope'" in result.output and "hevc" in result.output and "jpeg" in result.output
+
+
+def test_unknown_recognizer_and_preset() -> None:
+    result = runner.invoke(app, ["run", "--recognizers", "facenett"])
+    assert result.exit_code == 2 and "unknown recognizer 'facenett'" in result.output and "dlib" in result.output
+    result = runner.invoke(app, ["run", "--preset", "huge"])
+    assert result.exit_code == 2 and "unknown preset" in result.output and "lfw-classical" in result.output
+
+
+def test_option_parsers() -> None:
+    assert parse_folds("1-3,7") == [1, 2, 3, 7]
+    assert parse_assignments(["hevc=18,23", "jpeg=50;webp=80"], "q") == {"hevc": "18,23", "jpeg": "50", "webp": "80"}
+    import typer
+
+    with pytest.raises(typer.BadParameter, match="fold"):
+        parse_folds("3-1")
+    with pytest.raises(typer.BadParameter, match="NAME=VALUE"):
+        parse_assignments(["hevc"], "--qualities")
+
+
+def test_missing_weights_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(tmp_path))
+    result = runner.invoke(app, ["run", "--recognizers", "arcface", "--codecs", "jpeg"])
+    assert result.exit_code == 2
+    assert "w600k_mbf.onnx" in result.output and "IPR_BENCH_WEIGHTS" in result.output
+
+
+def test_bad_fold_selection(tmp_path: Path, synthetic_folder: Path) -> None:
+    result = runner.invoke(app, ["run", "--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg",
+                                 "--recognizers", "dlib", "--folds", "11", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no fold(s) [11]" in result.output
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from ipr_bench.cli import main; main()", *args],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+
+@pytest.mark.skipif(not HAS_LFW, reason="needs LFW and the ArcFace weights (../shared)")
+def test_kill_9_and_resume_equals_an_uninterrupted_run(lfw_mini: Path, tmp_path: Path) -> None:
+    args = ["run", "--dataset", f"folder:{lfw_mini}", "--codecs", "jpeg,hevc", "--qualities", "jpeg=30,70",
+            "--qualities", "hevc=28,38", "--recognizers", "arcface", "--workers", "2", "--chunk-size", "3",
+            "--no-progress"]
+    clean = _cli([*args, "--out", str(tmp_path / "clean")], {"IPR_BENCH_CACHE": str(tmp_path / "c1")})
+    assert clean.wait(timeout=600) == 0, clean.stderr.read().decode()
+
+    cache2 = tmp_path / "c2"
+    victim = _cli([*args, "--out", str(tmp_path / "killed")], {"IPR_BENCH_CACHE": str(cache2)})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(cache2.rglob("embedding/*/*.npz"))) < 12:
+        time.sleep(0.05)
+    os.killpg(victim.pid, signal.SIGKILL)  # the CLI and its workers, mid-run
+    victim.wait()
+    n_before = len(list(cache2.rglob("*.npz")))
+    assert 0 < n_before
+    resumed = _cli([*args, "--out", str(tmp_path / "killed")], {"IPR_BENCH_CACHE": str(cache2)})
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode()
+
+    a = pd.read_csv(tmp_path / "clean" / "summary.csv")
+    b = pd.read_csv(tmp_path / "killed" / "summary.csv")
+    pd.testing.assert_frame_equal(a, b)
+    for table in ("items", "pairs"):
+        for f in sorted((tmp_path / "clean" / table).glob("*.parquet")):
+            pd.testing.assert_frame_equal(pd.read_parquet(f), pd.read_parquet(tmp_path / "killed" / table / f.name))
+    # kill -9 may leave a temp file behind; it is never a readable entry (entries are *.npz, renamed in whole)
+    assert all(not p.name.endswith(".npz") for p in tmp_path.rglob("*.tmp"))

@@ -1,0 +1,172 @@
+"""The runner: tables in the store, honest bpp, cache reuse, bad images, atomic cache writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ipr_bench.cache import Cache
+from ipr_bench.codecs.jpeg import JpegCodec
+from ipr_bench.recognizer import FaceSpec, Recognizer
+from ipr_bench.registry import RECOGNIZERS, create_codec, create_dataset
+from ipr_bench.runner import RunSpec, Runner
+from ipr_bench.store import ResultStore
+from ipr_bench.summary import summarize
+
+
+class TinyPixelRecognizer(Recognizer):
+    """Unit-test stand-in: the aligned face downsampled to 8×8 grey. Runs in-process only (workers=1)."""
+
+    name = "test-pixels"
+    requires = "nothing"
+    spec = FaceSpec(input_size=(32, 32), template="arcface", embedding_dim=64)
+
+    def embed(self, faces: np.ndarray) -> np.ndarray:
+        grey = faces.astype(np.float32).mean(axis=3)
+        return grey.reshape(len(faces), 8, 4, 8, 4).mean(axis=(2, 4)).reshape(len(faces), 64) - 128
+
+
+if "test-pixels" not in RECOGNIZERS.names():
+    RECOGNIZERS.register("test-pixels")(TinyPixelRecognizer)
+
+
+def make_spec(root: Path, out: Path, qualities: list[int], recognizers: tuple[str, ...] = ("test-pixels",)) -> RunSpec:
+    from ipr_bench.registry import create_recognizer
+
+    return RunSpec(
+        dataset=create_dataset("folder", root=root, n_folds=2, pairs_per_fold=4, seed=0),
+        codecs={"jpeg": create_codec("jpeg")},
+        qualities={"jpeg": qualities},
+        recognizers={r: create_recognizer(r) for r in recognizers},
+        out=out,
+        cache=Cache(out.parent / "cache"),
+        workers=1,
+        chunk_size=5,
+    )
+
+
+class EncodeCounter:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[int] = []
+        original = JpegCodec.encode
+
+        def counting(codec: JpegCodec, image: np.ndarray, quality: int) -> object:
+            self.calls.append(quality)
+            return original(codec, image, quality)
+
+        monkeypatch.setattr(JpegCodec, "encode", counting)
+
+
+def test_run_writes_tables_with_honest_bpp(synthetic_folder: Path, tmp_path: Path) -> None:
+    spec = make_spec(synthetic_folder, tmp_path / "out", [30, 80])
+    labels = Runner(spec).run()
+    assert labels == ["original", "jpeg@quality=30", "jpeg@quality=80"]
+    store = ResultStore(spec.out)
+    items, pairs, meta = store.read_setting("jpeg@quality=30")
+    assert len(items) == len(spec.dataset.items) and len(pairs) == len(spec.dataset.pairs)
+    codec = create_codec("jpeg")
+    first = spec.dataset.items[0]
+    image = np.asarray(Image.open(first.path).convert("RGB"))
+    expected_bytes = len(codec.encode(image, 30).payload)
+    row = items.set_index("item").loc[first.id]
+    assert row["n_bytes"] == expected_bytes
+    assert row["bpp"] == pytest.approx(8 * expected_bytes / (image.shape[0] * image.shape[1]))
+    assert meta["dataset_fingerprint"] == spec.dataset.fingerprint()
+    table = summarize(store, labels, ["test-pixels"])
+    assert list(table["setting"]) == labels
+    q30, q80 = table.set_index("setting").loc[["jpeg@quality=30", "jpeg@quality=80"], "bpp"]
+    assert q30 < q80
+    original = table.set_index("setting").loc["original"]
+    assert original["cos_to_original"] == pytest.approx(1.0)
+
+
+def test_second_run_reuses_everything_and_extension_only_does_new_work(
+    synthetic_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = EncodeCounter(monkeypatch)
+    spec = make_spec(synthetic_folder, tmp_path / "out", [30])
+    Runner(spec).run()
+    n_items = len(spec.dataset.items)
+    assert counter.calls == [30] * n_items
+    first = ResultStore(spec.out).read_setting("jpeg@quality=30")
+
+    Runner(make_spec(synthetic_folder, tmp_path / "out", [30])).run()  # store current: nothing to do
+    assert len(counter.calls) == n_items
+
+    # a fresh store with the same cache: tables rebuilt from cached bitstreams/embeddings, no encoding
+    spec2 = make_spec(synthetic_folder, tmp_path / "out2", [30])
+    spec2.cache = spec.cache
+    Runner(spec2).run()
+    assert len(counter.calls) == n_items
+    again = ResultStore(spec2.out).read_setting("jpeg@quality=30")
+    assert first[0].equals(again[0]) and first[1].equals(again[1])
+
+    # extending the sweep encodes only the new quality
+    spec3 = make_spec(synthetic_folder, tmp_path / "out", [30, 60])
+    spec3.cache = spec.cache
+    Runner(spec3).run()
+    assert counter.calls[n_items:] == [60] * n_items
+
+
+def test_one_bad_image_is_recorded_not_fatal(synthetic_folder: Path, tmp_path: Path) -> None:
+    spec = make_spec(synthetic_folder, tmp_path / "out", [50])
+    bad_id = spec.dataset.pairs[0].a
+    (synthetic_folder / bad_id).write_bytes(b"\x89PNG truncated")
+    labels = Runner(spec).run()
+    items, pairs, _ = ResultStore(spec.out).read_setting("jpeg@quality=50")
+    failed = items[items["error"] != ""]
+    assert list(failed["item"]) == [bad_id] and bad_id.split("/")[1] in failed["error"].iloc[0]
+    involved = (pairs["a"] == bad_id) | (pairs["b"] == bad_id)
+    assert involved.any()
+    assert pairs.loc[involved, "score__test-pixels"].isna().all()
+    assert pairs.loc[~involved, "score__test-pixels"].notna().all()
+    table = summarize(ResultStore(spec.out), labels, ["test-pixels"]).set_index("setting")
+    assert table.loc["jpeg@quality=50", "n_failed"] == 1
+    assert table.loc["jpeg@quality=50", "n_pairs_missing"] == involved.sum()
+
+
+def test_cache_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = Cache(tmp_path)
+    cache.put("x", "k1", {"a": np.arange(3)})
+    assert cache.get("x", "k1")["a"].tolist() == [0, 1, 2]
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # killed between writing the temp file and renaming it
+
+    monkeypatch.setattr("os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cache.put("x", "k2", {"a": np.arange(3)})
+    assert cache.get("x", "k2") is None
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+
+
+def test_damaged_cache_entry_is_recomputed(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.put("x", "k", {"a": np.arange(3)})
+    cache.path("x", "k").write_bytes(b"garbage")
+    assert cache.get("x", "k") is None and not cache.has("x", "k")
+
+
+def test_cache_never_unpickles(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    path = cache.path("x", "k")
+    path.parent.mkdir(parents=True)
+    np.savez(path, a=np.array([object()], dtype=object))  # an object array needs pickle to load
+    assert cache.get("x", "k") is None
+
+
+def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
+    import os
+
+    cache = Cache(tmp_path)
+    cache.put("x", "k", {"a": np.arange(2)})
+    stale = cache.path("x", "k").parent / ".k.npz.abc.tmp"
+    fresh = cache.path("x", "k").parent / ".j.npz.def.tmp"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(stale, (1, 1))
+    assert cache.remove_stale_temporaries() == 1
+    assert not stale.exists() and fresh.exists() and cache.has("x", "k")
