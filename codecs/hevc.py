@@ -8,23 +8,10 @@ so accountings that counted those can be reproduced.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
-import numpy as np
-
-from ipr_bench.codec import Availability, Codec, Encoded, Quality
-from ipr_bench.ffmpeg import (
-    FIX,
-    decode_to_rgb,
-    ffmpeg_version,
-    has_encoder,
-    pad_to_even,
-    raw_rgb_input_args,
-    run_ffmpeg,
-    split_size_header,
-)
+from ipr_bench.codec import Availability, Encoded, Quality
+from ipr_bench.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
 from ipr_bench.registry import register_codec
 
 HEVC_PREFIX_SEI = 39
@@ -36,8 +23,7 @@ def split_annexb(stream: bytes) -> list[bytes]:
     starts = []
     i = stream.find(b"\x00\x00\x01")
     while i >= 0:
-        start = i - 1 if i > 0 and stream[i - 1] == 0 else i  # 4-byte start code
-        starts.append(start)
+        starts.append(i - 1 if i > 0 and stream[i - 1] == 0 else i)  # 4-byte start code
         i = stream.find(b"\x00\x00\x01", i + 3)
     return [stream[a:b] for a, b in zip(starts, [*starts[1:], len(stream)], strict=True)]
 
@@ -55,7 +41,7 @@ def strip_user_data_sei(stream: bytes) -> bytes:
 
 
 @register_codec("hevc")
-class HevcCodec(Codec):
+class HevcCodec(FfmpegVideoCodec):
     name = "hevc"
     knob = "crf"
     default_qualities = (18, 23, 28, 33, 38, 43, 48)
@@ -65,6 +51,8 @@ class HevcCodec(Codec):
         "6-byte size header only for odd-sized images"
     )
     requires = "ffmpeg with libx265 (imageio-ffmpeg's bundled binary)"
+    muxer = "hevc"
+    record_mp4 = True
 
     def __init__(self, preset: str = "medium", pix_fmt: str = "yuv420p", **extra: Any) -> None:
         if pix_fmt not in ("yuv420p", "yuv444p"):
@@ -77,33 +65,22 @@ class HevcCodec(Codec):
             return Availability(True)
         return Availability(False, f"no ffmpeg with libx265 found: {FIX}")
 
-    def version(self) -> str:
-        return ffmpeg_version()
+    def encoder_args(self, quality: Quality) -> list[str]:
+        return [
+            "-pix_fmt",
+            self.options["pix_fmt"],
+            "-c:v",
+            "libx265",
+            "-preset",
+            self.options["preset"],
+            "-crf",
+            str(quality),
+            "-x265-params",
+            "log-level=error",
+        ]
 
-    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
-        padded, header = pad_to_even(image) if self.options["pix_fmt"] == "yuv420p" else (image, b"")
-        with tempfile.TemporaryDirectory(prefix="ipr-hevc-") as tmp:
-            mp4_path = os.path.join(tmp, "stream.mp4")
-            stream = run_ffmpeg(
-                [
-                    *raw_rgb_input_args(padded),
-                    "-frames:v", "1",
-                    "-pix_fmt", self.options["pix_fmt"],
-                    "-c:v", "libx265",
-                    "-preset", self.options["preset"],
-                    "-crf", str(quality),
-                    "-x265-params", "log-level=error",
-                    "-map", "0:v",
-                    "-f", "tee", f"[f=hevc]pipe\\:1|[f=mp4]{mp4_path}",
-                ],
-                padded.tobytes(),
-                f"hevc encode (crf {quality})",
-            )
-            mp4_bytes = os.path.getsize(mp4_path)
-        payload = header + strip_user_data_sei(stream)
-        return Encoded(payload, {"with_sei": len(header) + len(stream), "mp4_with_sei": mp4_bytes})
-
-    def decode(self, payload: bytes) -> np.ndarray:
-        stream, size = split_size_header(payload)
-        image = decode_to_rgb(["-f", "hevc"], stream, "hevc decode")
-        return image[: size[0], : size[1]].copy() if size else image
+    def finish(self, header: bytes, stream: bytes, mp4_bytes: int | None) -> Encoded:
+        alt = {"with_sei": len(header) + len(stream)}
+        if mp4_bytes is not None:
+            alt["mp4_with_sei"] = mp4_bytes
+        return Encoded(header + strip_user_data_sei(stream), alt)

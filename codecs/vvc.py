@@ -8,24 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ipr_bench.codec import Availability, Codec, Encoded, Quality
-from ipr_bench.ffmpeg import (
-    FIX,
-    decode_to_rgb,
-    ffmpeg_version,
-    has_encoder,
-    pad_to_even,
-    raw_rgb_input_args,
-    run_ffmpeg,
-    split_size_header,
-)
+from ipr_bench.codec import Availability, Quality
+from ipr_bench.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
 from ipr_bench.registry import register_codec
 
 
 @register_codec("vvc")
-class VvcCodec(Codec):
+class VvcCodec(FfmpegVideoCodec):
     name = "vvc"
     knob = "qp"
     default_qualities = (27, 32, 37, 42, 47)
@@ -34,6 +23,7 @@ class VvcCodec(Codec):
         "raw VVC Annex-B stream (parameter sets + one intra picture); 6-byte size header only for odd sizes"
     )
     requires = "ffmpeg with libvvenc and the native VVC decoder (imageio-ffmpeg's bundled binary)"
+    muxer = "vvc"
 
     def __init__(self, preset: str = "fast", **extra: Any) -> None:
         super().__init__(preset=preset, **extra)
@@ -44,26 +34,5 @@ class VvcCodec(Codec):
             return Availability(True)
         return Availability(False, f"no ffmpeg with libvvenc found: {FIX}")
 
-    def version(self) -> str:
-        return ffmpeg_version()
-
-    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
-        padded, header = pad_to_even(image)
-        stream = run_ffmpeg(
-            [
-                *raw_rgb_input_args(padded),
-                "-frames:v", "1",
-                "-c:v", "libvvenc",
-                "-preset", self.options["preset"],
-                "-qp", str(quality),
-                "-f", "vvc", "pipe:1",
-            ],
-            padded.tobytes(),
-            f"vvc encode (qp {quality})",
-        )
-        return Encoded(header + stream)
-
-    def decode(self, payload: bytes) -> np.ndarray:
-        stream, size = split_size_header(payload)
-        image = decode_to_rgb(["-f", "vvc"], stream, "vvc decode")
-        return image[: size[0], : size[1]].copy() if size else image
+    def encoder_args(self, quality: Quality) -> list[str]:
+        return ["-c:v", "libvvenc", "-preset", self.options["preset"], "-qp", str(quality)]

@@ -81,7 +81,9 @@ def detect_landmarks(image: np.ndarray) -> FaceLandmarks:
         rect = min(boxes, key=lambda r: (r.center().x - cx) ** 2 + (r.center().y - cy) ** 2)
     else:
         side = CENTRE_BOX_FRACTION * min(h, w)
-        rect = dlib.rectangle(int(w / 2 - side / 2), int(h / 2 - side / 2), int(w / 2 + side / 2), int(h / 2 + side / 2))
+        rect = dlib.rectangle(
+            int(w / 2 - side / 2), int(h / 2 - side / 2), int(w / 2 + side / 2), int(h / 2 + side / 2)
+        )
     shape = predictor(image, rect)
     points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
     box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float64)

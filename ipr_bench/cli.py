@@ -59,17 +59,31 @@ def _fail(message: str) -> None:
 
 @app.command()
 def run(
-    preset: Annotated[str, typer.Option(help="Named configuration (see `ipr-bench list`); options below override it.")] = "quick",
+    preset: Annotated[
+        str, typer.Option(help="Named configuration (see `ipr-bench list`); options below override it.")
+    ] = "quick",
     codecs: Annotated[str | None, typer.Option(help="Comma-separated codecs, e.g. jpeg,hevc,vvc.")] = None,
-    recognizers: Annotated[str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")] = None,
+    recognizers: Annotated[
+        str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")
+    ] = None,
     dataset: Annotated[str | None, typer.Option(help="lfw, lfw:view1-test, folder:/path/to/root.")] = None,
-    qualities: Annotated[list[str] | None, typer.Option(help="Per-codec sweep, e.g. hevc=18,23,28 (repeatable).")] = None,
-    codec_option: Annotated[list[str] | None, typer.Option(help="Codec option, e.g. hevc.pix_fmt=yuv444p (repeatable).")] = None,
-    folds: Annotated[str | None, typer.Option(help="Folds to evaluate, e.g. 1-10 or 1,2 (default: the preset's).")] = None,
+    qualities: Annotated[
+        list[str] | None, typer.Option(help="Per-codec sweep, e.g. hevc=18,23,28 (repeatable).")
+    ] = None,
+    codec_option: Annotated[
+        list[str] | None, typer.Option(help="Codec option, e.g. hevc.pix_fmt=yuv444p (repeatable).")
+    ] = None,
+    folds: Annotated[
+        str | None, typer.Option(help="Folds to evaluate, e.g. 1-10 or 1,2 (default: the preset's).")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (default: CPU count).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Results store folder.")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Cache folder (default $IPR_BENCH_CACHE or the user cache dir).")] = None,
-    align_on: Annotated[str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")] = "original",
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache folder (default $IPR_BENCH_CACHE or the user cache dir).")
+    ] = None,
+    align_on: Annotated[
+        str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")
+    ] = "original",
     chunk_size: Annotated[int, typer.Option(help="Items per unit of work.")] = 100,
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
 ) -> None:
@@ -78,7 +92,7 @@ def run(
     from ipr_bench.presets import PRESETS
     from ipr_bench.progress import Progress
     from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
-    from ipr_bench.runner import RunSpec, Runner, provenance
+    from ipr_bench.runner import Runner, RunSpec, provenance
     from ipr_bench.store import ResultStore
     from ipr_bench.summary import HEADLINE_BPP, summarize, write_summary
 
@@ -122,10 +136,7 @@ def run(
             rec_objs[spec] = rec
         ds_spec = dataset or p.dataset
         name, _, arg = ds_spec.partition(":")
-        if name == "lfw" and arg:
-            ds = create_dataset("lfw", view=arg)
-        else:
-            ds = create_dataset(ds_spec)
+        ds = create_dataset("lfw", view=arg) if name == "lfw" and arg else create_dataset(ds_spec)
         fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
         if fold_list:
             ds = ds.select_folds(fold_list)
@@ -133,14 +144,21 @@ def run(
             typer.secho("note: one fold only: thresholds are chosen on that same fold (optimistic)", err=True)
         out_dir = out or Path(p.out if not (codecs or recognizers or dataset or folds) else f"runs/{ds.name}")
         spec = RunSpec(
-            dataset=ds, codecs=codec_objs, qualities=sweeps, recognizers=rec_objs, out=out_dir,
-            cache=Cache(cache), align_on=align_on,  # type: ignore[arg-type]
-            workers=workers or os.cpu_count() or 1, chunk_size=chunk_size,
+            dataset=ds,
+            codecs=codec_objs,
+            qualities=sweeps,
+            recognizers=rec_objs,
+            out=out_dir,
+            cache=Cache(cache),
+            align_on=align_on,  # type: ignore[arg-type]
+            workers=workers or os.cpu_count() or 1,
+            chunk_size=chunk_size,
         )
         n_settings = 1 + sum(len(v) for v in sweeps.values())
         typer.echo(
             f"{ds.label}: {len(ds.items)} images, {len(ds.pairs)} pairs; {n_settings} settings × "
-            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.root}", err=True,
+            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.root}",
+            err=True,
         )
         if preset == "quick" and not (codecs or recognizers or dataset or folds or qualities):
             typer.echo(f"preset quick: {p.description}", err=True)
@@ -157,7 +175,9 @@ def run(
             f"dataset: {ds.label} ({len(ds.items)} images, {len(ds.pairs)} pairs, folds {list(ds.folds)}), "
             f"fingerprint {runner.dataset_fp}",
             f"command: `{command.strip()}`",
-            HEADLINE_BPP + "; bytes per codec: " + "; ".join(f"{n}: {c.payload_contains}" for n, c in codec_objs.items()),
+            HEADLINE_BPP
+            + "; bytes per codec: "
+            + "; ".join(f"{n}: {c.payload_contains}" for n, c in codec_objs.items()),
             "accuracy: LFW 10-fold protocol (threshold chosen on the other folds), mean ± population std over folds;"
             " AUC, EER, TAR@FAR=1e-3 on all pairs pooled",
             f"alignment: {runner.landmarks_key.__doc__ or ''}landmarks from dlib's 5-point model on the "
@@ -165,10 +185,16 @@ def run(
             "originals row: bpp of the source files as stored",
             "MS-SSIM: RGB, pytorch-msssim, only for images whose shorter side is > 160 px (else '—')",
         ]
-        prov = {**provenance(), "command": command, "elapsed_s": round(elapsed, 1),
-                "codecs": {n: c.config() for n, c in codec_objs.items()}, "qualities": sweeps,
-                "recognizers": {s: r.config() for s, r in rec_objs.items()}, "dataset": ds.label,
-                "dataset_fingerprint": runner.dataset_fp}
+        prov = {
+            **provenance(),
+            "command": command,
+            "elapsed_s": round(elapsed, 1),
+            "codecs": {n: c.config() for n, c in codec_objs.items()},
+            "qualities": sweeps,
+            "recognizers": {s: r.config() for s, r in rec_objs.items()},
+            "dataset": ds.label,
+            "dataset_fingerprint": runner.dataset_fp,
+        }
         write_summary(out_dir, table, f"Rate–accuracy: {ds.label}", notes, prov)
     except IprBenchError as exc:
         _fail(str(exc))
@@ -184,8 +210,15 @@ def _print_table(table: Any) -> None:
     for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "cos"):
         t.add_column(col)
     for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
-        t.add_row(r["recognizer"], r["setting"], f"{r['bpp']:.4f}", f"{r['psnr']:.2f}",
-                  f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}", f"{r['tar_at_far']:.2f}", f"{r['cos_to_original']:.4f}")
+        t.add_row(
+            r["recognizer"],
+            r["setting"],
+            f"{r['bpp']:.4f}",
+            f"{r['psnr']:.2f}",
+            f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}",
+            f"{r['tar_at_far']:.2f}",
+            f"{r['cos_to_original']:.4f}",
+        )
     Console().print(t)
 
 
@@ -205,8 +238,14 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     for name in CODECS.names(pattern):
         cls, _ = CODECS.get(name)
         a = cls.availability()
-        t.add_row(name, cls.knob, ",".join(map(str, cls.default_qualities)), cls.payload_contains, cls.requires,
-                  "yes" if a.ok else f"no: {a.reason}")
+        t.add_row(
+            name,
+            cls.knob,
+            ",".join(map(str, cls.default_qualities)),
+            cls.payload_contains,
+            cls.requires,
+            "yes" if a.ok else f"no: {a.reason}",
+        )
     console.print(t)
     t = Table(title="recognizers")
     for col in ("name", "needs", "available"):
@@ -243,7 +282,9 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
 def data_fetch(
     name: Annotated[str, typer.Argument(help="Dataset to download (lfw).")],
     dest: Annotated[Path | None, typer.Option(help="Data root (default $IPR_BENCH_DATA or the user data dir).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Fetch the same files from this base URL instead (a mirror).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Fetch the same files from this base URL instead (a mirror).")
+    ] = None,
 ) -> None:
     """Download a dataset from its official address (SHA-256 checked, resumable)."""
     from dataclasses import replace

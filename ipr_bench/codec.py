@@ -51,6 +51,26 @@ class Codec(ABC):
     @abstractmethod
     def decode(self, payload: bytes) -> np.ndarray: ...
 
+    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+        """Encode several images, each exactly as encode() would; a failure is returned in its slot, not raised.
+        Codecs override this to amortise per-call costs (e.g. one ffmpeg process for many images)."""
+        out: list[Encoded | Exception] = []
+        for image in images:
+            try:
+                out.append(self.encode(image, quality))
+            except Exception as exc:  # one bad image never kills a run
+                out.append(exc)
+        return out
+
+    def decode_batch(self, payloads: list[bytes]) -> list[np.ndarray | Exception]:
+        out: list[np.ndarray | Exception] = []
+        for payload in payloads:
+            try:
+                out.append(self.decode(payload))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
     def version(self) -> str:
         """Encoder library version: part of the cache key, since it changes the bytes."""
         return "unknown"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
+import tempfile
+from typing import ClassVar
 
 import numpy as np
 
+from ipr_bench.codec import Codec, Encoded, Quality
 from ipr_bench.errors import UnavailableError
 
 FIX = "pip install 'imageio-ffmpeg>=0.6' (its static ffmpeg has libx265 and libvvenc)"
@@ -51,9 +55,9 @@ def run_ffmpeg(args: list[str], stdin: bytes | None, what: str) -> bytes:
     return proc.stdout
 
 
-def raw_rgb_input_args(image: np.ndarray) -> list[str]:
+def raw_rgb_input_args(image: np.ndarray, source: str = "pipe:0") -> list[str]:
     h, w = image.shape[:2]
-    return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-i", "pipe:0"]
+    return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-i", source]
 
 
 def parse_pam(data: bytes, what: str) -> np.ndarray:
@@ -61,22 +65,77 @@ def parse_pam(data: bytes, what: str) -> np.ndarray:
     end = data.find(b"ENDHDR\n")
     if not data.startswith(b"P7") or end < 0:
         raise RuntimeError(f"{what}: decoder returned no image")
-    fields = dict(
-        line.split(b" ", 1) for line in data[3:end].splitlines() if b" " in line
-    )
+    fields = dict(line.split(b" ", 1) for line in data[3:end].splitlines() if b" " in line)
     w, h, depth = int(fields[b"WIDTH"]), int(fields[b"HEIGHT"]), int(fields[b"DEPTH"])
     pixels = np.frombuffer(data, dtype=np.uint8, count=w * h * depth, offset=end + 7)
     return pixels.reshape(h, w, depth)[..., :3].copy()
 
 
-def decode_to_rgb(input_args: list[str], payload: bytes, what: str) -> np.ndarray:
-    out = run_ffmpeg(
-        [*input_args, "-i", "pipe:0", "-frames:v", "1", "-pix_fmt", "rgb24", "-c:v", "pam", "-f", "image2pipe",
-         "pipe:1"],
-        payload,
-        what,
-    )
-    return parse_pam(out, what)
+# Images per ffmpeg process. Each image still gets its own encoder instance and its own single-frame stream
+# (byte-identical to encoding it alone, which a test checks); the process start-up is shared.
+BATCH = 16
+
+
+def encode_each(
+    images: list[np.ndarray], output_args: list[str], muxer: str, mp4: bool, what: str
+) -> list[tuple[bytes, int | None]]:
+    """Encode every image as its own one-frame stream in one ffmpeg process (one output per image).
+    Returns (stream bytes, size of the same stream in an .mp4 or None) per image."""
+    with tempfile.TemporaryDirectory(prefix="ipr-ffmpeg-") as tmp:
+        args: list[str] = []
+        for i, image in enumerate(images):
+            raw = os.path.join(tmp, f"{i}.rgb")
+            with open(raw, "wb") as f:
+                f.write(np.ascontiguousarray(image).tobytes())
+            args += raw_rgb_input_args(image, raw)
+        for i in range(len(images)):
+            stream = os.path.join(tmp, f"{i}.{muxer}")
+            target = (
+                ["-f", "tee", f"[f={muxer}]{stream}|[f=mp4]{os.path.join(tmp, f'{i}.mp4')}"]
+                if mp4
+                else ["-f", muxer, stream]
+            )
+            args += ["-map", f"{i}:v", "-frames:v", "1", *output_args, *target]
+        run_ffmpeg(args, None, what)
+        out = []
+        for i in range(len(images)):
+            with open(os.path.join(tmp, f"{i}.{muxer}"), "rb") as f:
+                data = f.read()
+            out.append((data, os.path.getsize(os.path.join(tmp, f"{i}.mp4")) if mp4 else None))
+        return out
+
+
+def decode_each(streams: list[bytes], demuxer: str, what: str) -> list[np.ndarray]:
+    """Decode one-frame streams to RGB in one ffmpeg process (one input and one output per stream)."""
+    with tempfile.TemporaryDirectory(prefix="ipr-ffmpeg-") as tmp:
+        args: list[str] = []
+        for i, stream in enumerate(streams):
+            path = os.path.join(tmp, f"{i}.{demuxer}")
+            with open(path, "wb") as f:
+                f.write(stream)
+            args += ["-f", demuxer, "-i", path]
+        for i in range(len(streams)):
+            args += [
+                "-map",
+                f"{i}:v",
+                "-frames:v",
+                "1",
+                "-pix_fmt",
+                "rgb24",
+                "-c:v",
+                "pam",
+                "-f",
+                "image2",
+                "-update",
+                "1",
+                os.path.join(tmp, f"{i}.pam"),
+            ]
+        run_ffmpeg(args, None, what)
+        out = []
+        for i in range(len(streams)):
+            with open(os.path.join(tmp, f"{i}.pam"), "rb") as f:
+                out.append(parse_pam(f.read(), what))
+        return out
 
 
 # 4:2:0 encoders need even sizes. Odd-sized images are edge-padded to even and the payload then starts with
@@ -99,3 +158,70 @@ def split_size_header(payload: bytes) -> tuple[bytes, tuple[int, int] | None]:
         w = int.from_bytes(payload[4:6], "big")
         return payload[6:], (h, w)
     return payload, None
+
+
+class FfmpegVideoCodec(Codec):
+    """An intra video codec run by ffmpeg: each image is a one-frame raw stream (``muxer`` format).
+    Subclasses give the encoder arguments; batching, odd sizes and failure isolation live here."""
+
+    muxer: ClassVar[str]
+    record_mp4: ClassVar[bool] = False
+
+    def encoder_args(self, quality: Quality) -> list[str]:
+        raise NotImplementedError
+
+    def finish(self, header: bytes, stream: bytes, mp4_bytes: int | None) -> Encoded:
+        """The counted payload from the size header and ffmpeg's stream (hook for codecs that strip something)."""
+        return Encoded(header + stream)
+
+    def version(self) -> str:
+        return ffmpeg_version()
+
+    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+        out: list[Encoded | Exception] = []
+        for start in range(0, len(images), BATCH):
+            part = images[start : start + BATCH]
+            padded = [pad_to_even(im) for im in part]
+            try:
+                streams = encode_each(
+                    [p for p, _ in padded],
+                    self.encoder_args(quality),
+                    self.muxer,
+                    self.record_mp4,
+                    f"{self.name} encode ({self.knob} {quality})",
+                )
+            except RuntimeError:
+                if len(part) == 1:
+                    raise
+                out += super().encode_batch(part, quality)  # one by one, so only the bad image fails
+                continue
+            out += [
+                self.finish(header, stream, mp4) for (_, header), (stream, mp4) in zip(padded, streams, strict=True)
+            ]
+        return out
+
+    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
+        result = self.encode_batch([image], quality)[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def decode_batch(self, payloads: list[bytes]) -> list[np.ndarray | Exception]:
+        out: list[np.ndarray | Exception] = []
+        for start in range(0, len(payloads), BATCH):
+            part = [split_size_header(p) for p in payloads[start : start + BATCH]]
+            try:
+                images = decode_each([s for s, _ in part], self.muxer, f"{self.name} decode")
+            except RuntimeError:
+                if len(part) == 1:
+                    raise
+                out += super().decode_batch(payloads[start : start + BATCH])
+                continue
+            out += [im[: size[0], : size[1]].copy() if size else im for im, (_, size) in zip(images, part, strict=True)]
+        return out
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        result = self.decode_batch([payload])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result

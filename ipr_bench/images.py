@@ -40,7 +40,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
     except Exception as exc:  # Pillow raises many types for corrupt data
-        raise DataError(f"{path}: cannot decode image ({type(exc).__name__}: {exc}); replace or remove the file") from None
+        raise DataError(
+            f"{path}: cannot decode image ({type(exc).__name__}: {exc}); replace or remove the file"
+        ) from None
 
 
 def decode_rgb_bytes(data: bytes, what: str = "image bytes") -> np.ndarray:

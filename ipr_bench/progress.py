@@ -25,7 +25,8 @@ class _Stage:
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             print(
                 f"[{self.name}] {self.done}/{self.total} items, {rate:.1f} items/s, ETA {eta / 60:.1f} min",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
 
     def close(self) -> None:
@@ -43,7 +44,12 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.enabled and sys.stderr.isatty():
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+                BarColumn,
+                MofNCompleteColumn,
+                ProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
             )
             from rich.progress import Progress as RichProgress
             from rich.text import Text
@@ -53,8 +59,13 @@ class Progress:
                     return Text(f"{task.speed or 0:.1f} items/s")
 
             self.rich = RichProgress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                RateColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
             )
             self.rich.__enter__()
         return self

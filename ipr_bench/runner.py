@@ -10,6 +10,7 @@ chunks of a setting are done, its tables are written to the results store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import subprocess
@@ -117,12 +118,16 @@ def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray
 
 def _landmarks_from_arrays(data: dict[str, np.ndarray]) -> list[FaceLandmarks | None]:
     return [
-        None if np.isnan(data["box"][i]).any() else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]))
+        None
+        if np.isnan(data["box"][i]).any()
+        else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]))
         for i in range(len(data["box"]))
     ]
 
 
-def _embed_all(recognizer: Recognizer, images: list[np.ndarray | None], marks: list[FaceLandmarks | None]) -> np.ndarray:
+def _embed_all(
+    recognizer: Recognizer, images: list[np.ndarray | None], marks: list[FaceLandmarks | None]
+) -> np.ndarray:
     out = np.full((len(images), recognizer.spec.embedding_dim), np.nan, np.float32)
     ok = [i for i, (im, m) in enumerate(zip(images, marks, strict=True)) if im is not None and m is not None]
     if ok:
@@ -157,7 +162,10 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         else:
             marks = _landmarks_from_arrays(marks_data)
         if not cache.has("measures", task.bitstream_key):
-            sizes = [Path(p).stat().st_size if im is not None else -1 for p, im in zip(task.item_paths, originals, strict=True)]
+            sizes = [
+                Path(p).stat().st_size if im is not None else -1
+                for p, im in zip(task.item_paths, originals, strict=True)
+            ]
             cache.put("measures", task.bitstream_key, _measures(originals, originals, sizes, {}, errors, marks))
         for rec, key in todo:
             cache.put("embedding", key, {"embedding": _embed_all(rec, originals, marks)})
@@ -171,7 +179,8 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         return task.setting, n, list(cache.get("measures", task.bitstream_key)["error"])
 
     codec = _cached_model(
-        "codec", f"{task.setting.codec}{sorted(task.codec_options.items())}",
+        "codec",
+        f"{task.setting.codec}{sorted(task.codec_options.items())}",
         lambda: create_codec(task.setting.codec, **task.codec_options),
     )
     stored = cache.get("bitstream", task.bitstream_key)
@@ -182,32 +191,33 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         alt = {k[4:]: list(v) for k, v in stored.items() if k.startswith("alt_")}
         errors = [str(e) for e in stored["error"]]
     else:
-        for i, image in enumerate(originals):
-            encoded = None
-            if image is not None:
-                try:
-                    encoded = codec.encode(image, task.setting.quality)
-                except Exception as exc:  # one bad image never kills a run
-                    errors[i] = f"{task.item_ids[i]}: encode failed: {exc}"
-            payloads.append(encoded.payload if encoded else b"")
-            for k, v in (encoded.alt_bytes if encoded else {}).items():
+        present = [i for i, im in enumerate(originals) if im is not None]
+        results = codec.encode_batch([originals[i] for i in present], task.setting.quality) if present else []
+        encoded: list[Any] = [None] * n
+        for i, result in zip(present, results, strict=True):
+            if isinstance(result, Exception):  # one bad image never kills a run
+                errors[i] = f"{task.item_ids[i]}: encode failed: {result}"
+            else:
+                encoded[i] = result
+        payloads = [e.payload if e else b"" for e in encoded]
+        for i, e in enumerate(encoded):
+            for k, v in (e.alt_bytes if e else {}).items():
                 alt.setdefault(k, [-1] * n)[i] = v
         cache.put(
-            "bitstream", task.bitstream_key,
+            "bitstream",
+            task.bitstream_key,
             {**pack_bytes(payloads), "error": np.array(errors), **{f"alt_{k}": np.array(v) for k, v in alt.items()}},
         )
 
-    decoded: list[np.ndarray | None] = []
-    for i, payload in enumerate(payloads):
-        image = None
-        if payload and not errors[i]:
-            try:
-                image = codec.decode(payload)
-                if image.shape != originals[i].shape:
-                    raise ValueError(f"decoded shape {image.shape} != original {originals[i].shape}")
-            except Exception as exc:
-                image, errors[i] = None, f"{task.item_ids[i]}: decode failed: {exc}"
-        decoded.append(image)
+    decoded: list[np.ndarray | None] = [None] * n
+    todo_decode = [i for i in range(n) if payloads[i] and not errors[i]]
+    for i, image in zip(todo_decode, codec.decode_batch([payloads[i] for i in todo_decode]), strict=True):
+        if isinstance(image, Exception):
+            errors[i] = f"{task.item_ids[i]}: decode failed: {image}"
+        elif image.shape != originals[i].shape:
+            errors[i] = f"{task.item_ids[i]}: decoded shape {image.shape} != original {originals[i].shape}"
+        else:
+            decoded[i] = image
 
     if task.align_on == "decoded":
         marks = [detect_landmarks(im) if im is not None else None for im in decoded]
@@ -220,8 +230,12 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
 
 
 def _measures(
-    originals: list[np.ndarray | None], decoded: list[np.ndarray | None], sizes: list[int],
-    alt: dict[str, list[int]], errors: list[str], marks: list[FaceLandmarks | None],
+    originals: list[np.ndarray | None],
+    decoded: list[np.ndarray | None],
+    sizes: list[int],
+    alt: dict[str, list[int]],
+    errors: list[str],
+    marks: list[FaceLandmarks | None],
 ) -> dict[str, np.ndarray]:
     n = len(originals)
     hw = np.array([o.shape[:2] if o is not None else (0, 0) for o in originals], np.int64).reshape(n, 2)
@@ -232,8 +246,13 @@ def _measures(
             p[i] = psnr(o, d)
             m[i] = ms_ssim(o, d) if d is not o else 1.0
     return {
-        "n_bytes": np.array(sizes, np.int64), "height": hw[:, 0], "width": hw[:, 1], "psnr": p, "msssim": m,
-        "error": np.array(errors), "detected": np.array([bool(k and k.detected) for k in marks]),
+        "n_bytes": np.array(sizes, np.int64),
+        "height": hw[:, 0],
+        "width": hw[:, 1],
+        "psnr": p,
+        "msssim": m,
+        "error": np.array(errors),
+        "detected": np.array([bool(k and k.detected) for k in marks]),
         **{f"alt_{k}": np.array(v, np.int64) for k, v in alt.items()},
     }
 
@@ -271,16 +290,24 @@ class Runner:
 
     def embedding_key(self, setting: Setting, c: int, rec_spec: str) -> str:
         return content_key(
-            "embedding", self.bitstream_key(setting, c), self.rec_configs[rec_spec], self.spec.align_on,
+            "embedding",
+            self.bitstream_key(setting, c),
+            self.rec_configs[rec_spec],
+            self.spec.align_on,
             self.landmarks_key(c),
         )
 
     def store_meta(self, setting: Setting) -> dict[str, Any]:
         return {
-            "dataset": self.spec.dataset.name, "dataset_label": self.spec.dataset.label,
-            "dataset_fingerprint": self.dataset_fp, "folds": list(self.spec.dataset.folds),
-            "setting": setting.label, "codec_config": self.codec_config(setting), "align_on": self.spec.align_on,
-            "landmarker": LANDMARKER, "recognizers": self.rec_configs,
+            "dataset": self.spec.dataset.name,
+            "dataset_label": self.spec.dataset.label,
+            "dataset_fingerprint": self.dataset_fp,
+            "folds": list(self.spec.dataset.folds),
+            "setting": setting.label,
+            "codec_config": self.codec_config(setting),
+            "align_on": self.spec.align_on,
+            "landmarker": LANDMARKER,
+            "recognizers": self.rec_configs,
         }
 
     def stored_is_current(self, setting: Setting) -> bool:
@@ -297,11 +324,16 @@ class Runner:
         options = self.spec.codecs[setting.codec].options if setting.codec != ORIGINAL else {}
         return [
             ChunkTask(
-                setting=setting, codec_options=dict(options), item_ids=tuple(i.id for i in chunk),
-                item_paths=tuple(str(i.path) for i in chunk), recognizer_specs=specs,
-                cache_root=str(self.spec.cache.root), landmarks_key=self.landmarks_key(c),
+                setting=setting,
+                codec_options=dict(options),
+                item_ids=tuple(i.id for i in chunk),
+                item_paths=tuple(str(i.path) for i in chunk),
+                recognizer_specs=specs,
+                cache_root=str(self.spec.cache.root),
+                landmarks_key=self.landmarks_key(c),
                 bitstream_key=self.bitstream_key(setting, c),
-                embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs), align_on=self.spec.align_on,
+                embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs),
+                align_on=self.spec.align_on,
             )
             for c, chunk in enumerate(self.chunks)
         ]
@@ -342,7 +374,9 @@ class Runner:
         else:
             threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
             ctx = get_context("forkserver")
-            with ProcessPoolExecutor(self.spec.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+            with ProcessPoolExecutor(
+                self.spec.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)
+            ) as pool:
                 futures: set[Future] = set()
                 queue = list(reversed(tasks))
                 while queue or futures:
@@ -362,7 +396,10 @@ class Runner:
 
     def _embeddings(self, setting: Setting, rec_spec: str) -> np.ndarray:
         return np.concatenate(
-            [self._load("embedding", self.embedding_key(setting, c, rec_spec))["embedding"] for c in range(len(self.chunks))]
+            [
+                self._load("embedding", self.embedding_key(setting, c, rec_spec))["embedding"]
+                for c in range(len(self.chunks))
+            ]
         )
 
     def _write_setting(self, setting: Setting) -> None:
@@ -371,9 +408,14 @@ class Runner:
         measures = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         items = pd.DataFrame(
             {
-                "item": [i.id for i in ds.items], "setting": setting.label, "codec": setting.codec,
-                "knob": setting.knob, "quality": float(setting.quality) if setting.quality is not None else np.nan,
-                "n_bytes": measures["n_bytes"], "height": measures["height"], "width": measures["width"],
+                "item": [i.id for i in ds.items],
+                "setting": setting.label,
+                "codec": setting.codec,
+                "knob": setting.knob,
+                "quality": float(setting.quality) if setting.quality is not None else np.nan,
+                "n_bytes": measures["n_bytes"],
+                "height": measures["height"],
+                "width": measures["width"],
             }
         )
         pixels = (items["height"] * items["width"]).to_numpy()
@@ -391,8 +433,13 @@ class Runner:
         a = np.array([index[p.a] for p in ds.pairs])
         b = np.array([index[p.b] for p in ds.pairs])
         pairs = pd.DataFrame(
-            {"pair": np.arange(len(ds.pairs)), "fold": [p.fold for p in ds.pairs], "same": [p.same for p in ds.pairs],
-             "a": [p.a for p in ds.pairs], "b": [p.b for p in ds.pairs]}
+            {
+                "pair": np.arange(len(ds.pairs)),
+                "fold": [p.fold for p in ds.pairs],
+                "same": [p.same for p in ds.pairs],
+                "a": [p.a for p in ds.pairs],
+                "b": [p.b for p in ds.pairs],
+            }
         )
         for rec_spec, rec in self.spec.recognizers.items():
             emb = self._embeddings(setting, rec_spec)
@@ -408,12 +455,24 @@ def provenance() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     packages = {}
-    for pkg in ("ipr-bench", "numpy", "pillow", "pillow-heif", "pillow-jxl-plugin", "imageio-ffmpeg", "onnxruntime",
-                "dlib-bin", "dlib", "opencv-python-headless", "torch", "pytorch-msssim", "pandas", "pyarrow"):
-        try:
+    for pkg in (
+        "ipr-bench",
+        "numpy",
+        "pillow",
+        "pillow-heif",
+        "pillow-jxl-plugin",
+        "imageio-ffmpeg",
+        "onnxruntime",
+        "dlib-bin",
+        "dlib",
+        "opencv-python-headless",
+        "torch",
+        "pytorch-msssim",
+        "pandas",
+        "pyarrow",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
             packages[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
@@ -421,6 +480,9 @@ def provenance() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return {
-        "git_commit": commit or "unknown", "packages": packages, "python": platform.python_version(),
-        "platform": platform.platform(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "git_commit": commit or "unknown",
+        "packages": packages,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -46,12 +46,21 @@ def summarize(store: ResultStore, labels: list[str], recognizers: list[str], far
             if col not in pairs:
                 continue
             v = verification(pairs[col].to_numpy(), pairs["same"].to_numpy(), pairs["fold"].to_numpy(), far_target)
-            rows.append({
-                **base, "recognizer": rec, "accuracy": 100 * v.accuracy, "accuracy_std": 100 * v.accuracy_std,
-                "auc": v.auc, "tar_at_far": 100 * v.tar_at_far, "eer": 100 * v.eer,
-                "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(), "n_pairs": v.n_pairs,
-                "n_pairs_missing": v.n_missing, "folds": len(set(pairs["fold"])),
-            })
+            rows.append(
+                {
+                    **base,
+                    "recognizer": rec,
+                    "accuracy": 100 * v.accuracy,
+                    "accuracy_std": 100 * v.accuracy_std,
+                    "auc": v.auc,
+                    "tar_at_far": 100 * v.tar_at_far,
+                    "eer": 100 * v.eer,
+                    "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(),
+                    "n_pairs": v.n_pairs,
+                    "n_pairs_missing": v.n_missing,
+                    "folds": len(set(pairs["fold"])),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -60,17 +69,32 @@ def to_markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
     lines += [f"- {n}" for n in notes]
     lines.append("")
     cols = ["recognizer", "setting", "bpp", "psnr", "msssim", "accuracy", "auc", "tar_at_far", "eer", "cos_to_original"]
-    header = ["recognizer", "setting", "bpp", "PSNR dB", "MS-SSIM", "accuracy % (± std)", "AUC", "TAR@FAR=1e-3 %",
-              "EER %", "cos to original"]
+    header = [
+        "recognizer",
+        "setting",
+        "bpp",
+        "PSNR dB",
+        "MS-SSIM",
+        "accuracy % (± std)",
+        "AUC",
+        "TAR@FAR=1e-3 %",
+        "EER %",
+        "cos to original",
+    ]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
         vals = [
-            r["recognizer"], r["setting"], f"{r['bpp']:.4f}",
+            r["recognizer"],
+            r["setting"],
+            f"{r['bpp']:.4f}",
             "—" if not np.isfinite(r["psnr"]) else f"{r['psnr']:.2f}",
             "—" if not np.isfinite(r["msssim"]) else f"{r['msssim']:.4f}",
-            f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}", f"{r['auc']:.4f}", f"{r['tar_at_far']:.2f}",
-            f"{r['eer']:.2f}", f"{r['cos_to_original']:.4f}",
+            f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}",
+            f"{r['auc']:.4f}",
+            f"{r['tar_at_far']:.2f}",
+            f"{r['eer']:.2f}",
+            f"{r['cos_to_original']:.4f}",
         ]
         assert len(vals) == len(cols)
         lines.append("| " + " | ".join(vals) + " |")

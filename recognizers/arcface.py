@@ -20,8 +20,16 @@ class ArcFaceRecognizer(OnnxRecognizer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(
-            weight_file(WEIGHTS, HOW_TO_GET), name="arcface", input_size=(112, 112), template="arcface",
-            channel_order="RGB", scale=1 / 127.5, offset=-1.0, layout="NCHW", embedding_dim=512, metric="cosine",
+            weight_file(WEIGHTS, HOW_TO_GET),
+            name="arcface",
+            input_size=(112, 112),
+            template="arcface",
+            channel_order="RGB",
+            scale=1 / 127.5,
+            offset=-1.0,
+            layout="NCHW",
+            embedding_dim=512,
+            metric="cosine",
             **options,
         )
 

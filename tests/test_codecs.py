@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ipr_bench.codec import Codec
+from ipr_bench.codecs.hevc import split_annexb, strip_user_data_sei
 from ipr_bench.ffmpeg import ffmpeg_exe, raw_rgb_input_args
 from ipr_bench.images import psnr
 from ipr_bench.registry import CODECS, create_codec
-from ipr_bench.codecs.hevc import split_annexb, strip_user_data_sei
 
 ALL = ["jpeg", "webp", "avif", "heif", "jxl", "hevc", "vvc"]
 HIGH_QUALITY = {"jpeg": 90, "webp": 90, "avif": 85, "heif": 85, "jxl": 85, "hevc": 18, "vvc": 22}
@@ -45,19 +45,67 @@ def test_odd_sizes_round_trip(name: str, image: np.ndarray) -> None:
     assert psnr(odd, decoded) > 28
 
 
+def x265_alone(image: np.ndarray, crf: int) -> bytes:
+    """What a user gets encoding this one image by hand with -x265-params info=0."""
+    return subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            *raw_rgb_input_args(image),
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "medium",
+            "-crf",
+            str(crf),
+            "-x265-params",
+            "log-level=error:info=0",
+            "-f",
+            "hevc",
+            "pipe:1",
+        ],
+        input=image.tobytes(),
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
 def test_hevc_payload_equals_info0_stream(image: np.ndarray) -> None:
     """The payload (settings SEI stripped from one default encode) is byte-identical to an info=0 encode."""
-    codec = create_codec("hevc")
-    encoded = codec.encode(image, 28)
-    reference = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *raw_rgb_input_args(image), "-frames:v", "1",
-         "-pix_fmt", "yuv420p", "-c:v", "libx265", "-preset", "medium", "-crf", "28",
-         "-x265-params", "log-level=error:info=0", "-f", "hevc", "pipe:1"],
-        input=image.tobytes(), capture_output=True, check=True,
-    ).stdout
-    assert encoded.payload == reference
+    encoded = create_codec("hevc").encode(image, 28)
+    assert encoded.payload == x265_alone(image, 28)
     assert encoded.alt_bytes["with_sei"] > len(encoded.payload) + 1000  # x265's ~2 KB options string
     assert encoded.alt_bytes["mp4_with_sei"] > encoded.alt_bytes["with_sei"]
+
+
+def test_batched_encodes_equal_encoding_each_image_alone() -> None:
+    """Many images in one ffmpeg process still get one encoder and one stream each: identical bytes."""
+    from conftest import smooth_image
+
+    images = [smooth_image(s, 64 + 2 * s, 48 + 4 * s) for s in range(5)]
+    codec = create_codec("hevc")
+    batch = codec.encode_batch(images, 33)
+    assert [e.payload for e in batch] == [x265_alone(im, 33) for im in images]
+    decoded = codec.decode_batch([e.payload for e in batch])
+    assert [d.shape for d in decoded] == [im.shape for im in images]
+    assert all(np.array_equal(d, codec.decode(e.payload)) for d, e in zip(decoded, batch, strict=True))
+
+
+@pytest.mark.parametrize("name", ["hevc", "vvc"])
+def test_one_bad_image_in_a_batch_fails_alone(name: str, image: np.ndarray) -> None:
+    codec = create_codec(name)
+    empty = np.zeros((0, 0, 3), np.uint8)
+    results = codec.encode_batch([image, empty, image], 30)
+    assert isinstance(results[1], Exception)
+    assert results[0].payload == results[2].payload == codec.encode(image, 30).payload
+    decoded = codec.decode_batch([results[0].payload, b"\x00\x00\x01garbage", results[2].payload])
+    assert isinstance(decoded[1], Exception) and decoded[0].shape == image.shape
 
 
 def test_strip_sei_keeps_other_nal_units() -> None:

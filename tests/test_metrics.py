@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from ipr_bench.metrics import (
-    best_threshold, equal_error_rate, kfold_accuracy, roc_auc, tar_at_far, verification,
+    best_threshold,
+    equal_error_rate,
+    kfold_accuracy,
+    roc_auc,
+    tar_at_far,
+    verification,
 )
 
 

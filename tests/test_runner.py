@@ -12,7 +12,7 @@ from ipr_bench.cache import Cache
 from ipr_bench.codecs.jpeg import JpegCodec
 from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import RECOGNIZERS, create_codec, create_dataset
-from ipr_bench.runner import RunSpec, Runner
+from ipr_bench.runner import Runner, RunSpec
 from ipr_bench.store import ResultStore
 from ipr_bench.summary import summarize
 
