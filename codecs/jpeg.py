@@ -8,7 +8,7 @@ from ipr_bench.registry import register_codec
 class JpegCodec(PillowCodec):
     name = "jpeg"
     knob = "quality"
-    default_qualities = (10, 20, 30, 50, 70, 90)
+    default_qualities = (5, 10, 20, 30, 50, 70)
     higher_knob_is_better = True
     payload_contains = "the complete .jpg file: JFIF header, quantisation and Huffman tables, entropy-coded data"
     requires = "Pillow"

@@ -17,7 +17,7 @@ from ipr_bench.registry import register_codec
 class VvcCodec(FfmpegVideoCodec):
     name = "vvc"
     knob = "qp"
-    default_qualities = (27, 32, 37, 42, 47)
+    default_qualities = (37, 42, 47, 52)
     higher_knob_is_better = False
     payload_contains = (
         "raw VVC Annex-B stream (parameter sets + one intra picture); 6-byte size header only for odd sizes"

@@ -8,7 +8,7 @@ from ipr_bench.registry import register_codec
 class WebpCodec(PillowCodec):
     name = "webp"
     knob = "quality"
-    default_qualities = (5, 20, 40, 60, 80, 95)
+    default_qualities = (5, 20, 40, 60, 80)
     higher_knob_is_better = True
     payload_contains = "the complete .webp file: RIFF container + VP8 bitstream"
     requires = "Pillow with WebP support"

@@ -94,7 +94,7 @@ def run(
     from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
     from ipr_bench.runner import Runner, RunSpec, provenance
     from ipr_bench.store import ResultStore
-    from ipr_bench.summary import HEADLINE_BPP, summarize, write_summary
+    from ipr_bench.summary import HEADLINE_BPP, append_run_log, summarize, write_summary
 
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
@@ -180,9 +180,8 @@ def run(
             + "; ".join(f"{n}: {c.payload_contains}" for n, c in codec_objs.items()),
             "accuracy: LFW 10-fold protocol (threshold chosen on the other folds), mean ± population std over folds;"
             " AUC, EER, TAR@FAR=1e-3 on all pairs pooled",
-            f"alignment: {runner.landmarks_key.__doc__ or ''}landmarks from dlib's 5-point model on the "
-            f"{'original' if align_on == 'original' else 'decoded'} image; "
-            "originals row: bpp of the source files as stored",
+            f"alignment: dlib 5-point landmarks detected on the {align_on} image; dlib embeds its own chips, "
+            "template recognizers are aligned on the eye centres; originals row: bpp of the source files as stored"
             "MS-SSIM: RGB, pytorch-msssim, only for images whose shorter side is > 160 px (else '—')",
         ]
         prov = {
@@ -196,6 +195,17 @@ def run(
             "dataset_fingerprint": runner.dataset_fp,
         }
         write_summary(out_dir, table, f"Rate–accuracy: {ds.label}", notes, prov)
+        append_run_log(
+            out_dir,
+            {
+                "command": command,
+                "time": prov["time"],
+                "git_commit": prov["git_commit"],
+                "elapsed_s": round(elapsed, 1),
+                "settings": labels,
+                "computed": runner.computed,
+            },
+        )
     except IprBenchError as exc:
         _fail(str(exc))
     _print_table(table)

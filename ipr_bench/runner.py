@@ -99,6 +99,7 @@ def _cached_model(kind: str, spec: str, factory: Callable[[], Any]) -> Any:
 def _worker_init(threads: int) -> None:
     os.environ["IPR_BENCH_THREADS"] = str(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))  # a dlib built with BLAS
     try:
         import torch
 
@@ -343,9 +344,10 @@ class Runner:
         self.spec.cache.remove_stale_temporaries()
         settings = self.spec.settings()
         pending = [s for s in settings if not self.stored_is_current(s)]
+        self.computed = [s.label for s in pending]
         if pending:
             # the originals' chunks give the landmarks every other setting needs: they go first
-            first = [t for t in self.tasks(settings[0])]
+            first = self.tasks(settings[0])
             rest = [t for s in pending if s.codec != ORIGINAL for t in self.tasks(s)]
             self._execute(first, "originals: landmarks + embeddings", lambda s: None)
             if settings[0] in pending:
@@ -479,8 +481,15 @@ def provenance() -> dict[str, Any]:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
+    try:
+        import dlib
+
+        builds = {"dlib": {"version": dlib.__version__, "blas": bool(dlib.DLIB_USE_BLAS), "file": dlib.__file__}}
+    except ImportError:
+        builds = {}
     return {
         "git_commit": commit or "unknown",
+        "builds": builds,
         "packages": packages,
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -105,3 +105,10 @@ def write_summary(out: Path, table: pd.DataFrame, title: str, notes: list[str], 
     atomic_write_bytes(out / "summary.csv", table.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "summary.md", to_markdown(table, title, notes).encode())
     atomic_write_bytes(out / "provenance.json", (json.dumps(provenance, indent=2, default=str) + "\n").encode())
+
+
+def append_run_log(out: Path, record: dict[str, Any]) -> None:
+    """One JSON line per run (what was computed, what was reused, how long it took): runs.jsonl."""
+    path = out / "runs.jsonl"
+    previous = path.read_bytes() if path.is_file() else b""
+    atomic_write_bytes(path, previous + (json.dumps(record) + "\n").encode())

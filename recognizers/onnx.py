@@ -78,6 +78,7 @@ class OnnxRecognizer(Recognizer):
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
+            opts.log_severity_level = 3  # the declared output shape [1, D] vs dynamic batches warns on every call
             threads = self.threads or int(os.environ.get("IPR_BENCH_THREADS", "0"))
             if threads:
                 opts.intra_op_num_threads = threads
