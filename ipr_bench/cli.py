@@ -94,7 +94,7 @@ def run(
     from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
     from ipr_bench.runner import Runner, RunSpec, provenance
     from ipr_bench.store import ResultStore
-    from ipr_bench.summary import HEADLINE_BPP, append_run_log, summarize, write_summary
+    from ipr_bench.summary import append_run_log, write_provenance, write_report
 
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
@@ -163,27 +163,12 @@ def run(
         if preset == "quick" and not (codecs or recognizers or dataset or folds or qualities):
             typer.echo(f"preset quick: {p.description}", err=True)
         t0 = time.monotonic()
-        with Progress(enabled=progress) as bar:
-            runner = Runner(spec, bar)
+        with Progress() as bar:
+            runner = Runner(spec, bar if progress else None)
             labels = runner.run()
         elapsed = time.monotonic() - t0
-        store = ResultStore(out_dir)
-        rec_names = [r.name for r in rec_objs.values()]
-        table = summarize(store, labels, rec_names)
         command = "ipr-bench run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        notes = [
-            f"dataset: {ds.label} ({len(ds.items)} images, {len(ds.pairs)} pairs, folds {list(ds.folds)}), "
-            f"fingerprint {runner.dataset_fp}",
-            f"command: `{command.strip()}`",
-            HEADLINE_BPP
-            + "; bytes per codec: "
-            + "; ".join(f"{n}: {c.payload_contains}" for n, c in codec_objs.items()),
-            "accuracy: LFW 10-fold protocol (threshold chosen on the other folds), mean ± population std over folds;"
-            " AUC, EER, TAR@FAR=1e-3 on all pairs pooled",
-            f"alignment: dlib 5-point landmarks detected on the {align_on} image; dlib embeds its own chips, "
-            "template recognizers are aligned on the eye centres; originals row: bpp of the source files as stored"
-            "MS-SSIM: RGB, pytorch-msssim, only for images whose shorter side is > 160 px (else '—')",
-        ]
+        table = write_report(ResultStore(out_dir), labels, [r.name for r in rec_objs.values()], command)
         prov = {
             **provenance(),
             "command": command,
@@ -194,7 +179,7 @@ def run(
             "dataset": ds.label,
             "dataset_fingerprint": runner.dataset_fp,
         }
-        write_summary(out_dir, table, f"Rate–accuracy: {ds.label}", notes, prov)
+        write_provenance(out_dir, prov)
         append_run_log(
             out_dir,
             {
@@ -224,12 +209,29 @@ def _print_table(table: Any) -> None:
             r["recognizer"],
             r["setting"],
             f"{r['bpp']:.4f}",
-            f"{r['psnr']:.2f}",
+            f"{r['psnr']:.2f}" if r["psnr"] == r["psnr"] else "—",
             f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}",
             f"{r['tar_at_far']:.2f}",
             f"{r['cos_to_original']:.4f}",
         )
     Console().print(t)
+
+
+@app.command("summarize")
+def summarize_store(
+    out: Annotated[Path, typer.Argument(help="A results store folder, e.g. results/lfw-classical.")],
+) -> None:
+    """Recompute summary.md / summary.csv from a results store alone (no cache, no encoding)."""
+    from ipr_bench.store import ResultStore
+    from ipr_bench.summary import write_report
+
+    store = ResultStore(out)
+    labels = store.labels()
+    if not labels:
+        _fail(f"no results store at {out} (expected {out}/items/*.parquet)")
+    command = "ipr-bench summarize " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    table = write_report(store, labels, None, command)
+    _print_table(table)
 
 
 @app.command("list")

@@ -170,3 +170,19 @@ def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
     os.utime(stale, (1, 1))
     assert cache.remove_stale_temporaries() == 1
     assert not stale.exists() and fresh.exists() and cache.has("x", "k")
+
+
+def test_report_is_rebuilt_from_the_store_alone(synthetic_folder: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ipr_bench.cli import app
+
+    spec = make_spec(synthetic_folder, tmp_path / "out", [40])
+    Runner(spec).run()
+    result = CliRunner().invoke(app, ["summarize", str(spec.out)])
+    assert result.exit_code == 0, result.output
+    md = (spec.out / "summary.md").read_text()
+    assert "| test-pixels | jpeg@quality=40 |" in md and "| test-pixels | original |" in md
+    assert "complete .jpg file" in md and spec.dataset.fingerprint() in md
+    empty = CliRunner().invoke(app, ["summarize", str(tmp_path / "nothing")])
+    assert empty.exit_code == 2 and "no results store" in empty.output

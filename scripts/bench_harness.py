@@ -1,0 +1,134 @@
+"""Harness overhead for an HEVC sweep over N LFW images, against a floor measured in the same run.
+
+Harness: `Runner` with a fresh cache, HEVC at 7 CRFs + the originals, ArcFace, N images (everything it
+normally does: per-image streams, PSNR/MS-SSIM, alignment, cache and store writes), 2 worker processes.
+Floor: the same encodes in a single ffmpeg process (the N images as one all-intra stream per CRF, all CRFs
+as outputs of that one process), one ffmpeg process decoding them, landmarks detected once per original,
+and one batched ArcFace pass over every aligned face.
+
+    python scripts/bench_harness.py --n 64          # prints both times and the ratio, writes a JSON line
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ipr_bench.alignment import detect_landmarks
+from ipr_bench.cache import Cache
+from ipr_bench.datasets.base import Dataset
+from ipr_bench.ffmpeg import ffmpeg_exe, run_ffmpeg
+from ipr_bench.images import read_rgb
+from ipr_bench.registry import create_codec, create_dataset, create_recognizer
+from ipr_bench.runner import Runner, RunSpec
+
+CRFS = [18, 23, 28, 33, 38, 43, 48]
+
+
+def subset(n: int) -> Dataset:
+    full = create_dataset("lfw").select_folds([1])
+    items = full.items[:n]
+    ids = {i.id for i in items}
+    pairs = [p for p in full.pairs if p.a in ids and p.b in ids]
+    return Dataset(name=f"lfw-bench-{n}", label=f"LFW first {n} fold-1 images", items=items, pairs=pairs, folds=(1,))
+
+
+def harness(ds: Dataset, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = RunSpec(
+            dataset=ds,
+            codecs={"hevc": create_codec("hevc")},
+            qualities={"hevc": CRFS},
+            recognizers={"arcface": create_recognizer("arcface")},
+            out=Path(tmp) / "out",
+            cache=Cache(Path(tmp) / "c"),
+            workers=workers,
+            chunk_size=max(1, len(ds.items) // (2 * workers)),
+        )
+        t0 = time.perf_counter()
+        Runner(spec).run()
+        return time.perf_counter() - t0
+
+
+def floor(ds: Dataset) -> float:
+    arcface = create_recognizer("arcface")
+    t0 = time.perf_counter()
+    images = [read_rgb(i.path) for i in ds.items]
+    h, w = images[0].shape[:2]
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "all.rgb")
+        with open(raw, "wb") as f:
+            f.write(b"".join(im.tobytes() for im in images))
+        args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-i", raw]
+        for crf in CRFS:
+            args += [
+                "-map",
+                "0:v",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx265",
+                "-preset",
+                "medium",
+                "-crf",
+                str(crf),
+                "-x265-params",
+                "log-level=error:info=0:keyint=1",
+                "-f",
+                "hevc",
+                os.path.join(tmp, f"{crf}.hevc"),
+            ]
+        run_ffmpeg(args, None, "floor encode")
+        args = []
+        for crf in CRFS:
+            args += ["-f", "hevc", "-i", os.path.join(tmp, f"{crf}.hevc")]
+        for k, crf in enumerate(CRFS):
+            args += ["-map", f"{k}:v", "-pix_fmt", "rgb24", "-f", "rawvideo", os.path.join(tmp, f"{crf}.rgb")]
+        run_ffmpeg(args, None, "floor decode")
+        decoded = []
+        for crf in CRFS:
+            frames = np.fromfile(os.path.join(tmp, f"{crf}.rgb"), np.uint8).reshape(len(images), h, w, 3)
+            decoded += list(frames)
+    marks = [detect_landmarks(im) for im in images]
+    faces = np.stack([arcface.align(im, marks[i % len(images)]) for i, im in enumerate(images + decoded)])
+    arcface.embed(faces)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    args = parser.parse_args()
+    ds = subset(args.n)
+    floor(subset(4))  # warm up: model loads, page cache
+    t_floor = floor(ds)
+    t_harness = harness(ds, args.workers)
+    record = {
+        "bench": "hevc sweep harness vs floor",
+        "n_images": len(ds.items),
+        "crfs": CRFS,
+        "recognizer": "arcface",
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "harness_s": round(t_harness, 2),
+        "floor_s": round(t_floor, 2),
+        "ratio": round(t_harness / t_floor, 3),
+        "ffmpeg": ffmpeg_exe(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    print(json.dumps(record))
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "bench_harness.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()
