@@ -186,3 +186,20 @@ def test_report_is_rebuilt_from_the_store_alone(synthetic_folder: Path, tmp_path
     assert "complete .jpg file" in md and spec.dataset.fingerprint() in md
     empty = CliRunner().invoke(app, ["summarize", str(tmp_path / "nothing")])
     assert empty.exit_code == 2 and "no results store" in empty.output
+
+
+def test_align_on_decoded_redetects_and_records_failures(synthetic_folder: Path, tmp_path: Path) -> None:
+    spec = make_spec(synthetic_folder, tmp_path / "out", [20])
+    spec.align_on = "decoded"
+    Runner(spec).run()
+    items, _, meta = ResultStore(spec.out).read_setting("jpeg@quality=20")
+    assert meta["align_on"] == "decoded"
+    # generated images hold no face: every re-detection fails, is recorded, and the run still completes
+    assert not items["face_detected"].any() and items["cos_to_original__test-pixels"].notna().all()
+    other = make_spec(synthetic_folder, tmp_path / "out-orig", [20])
+    other.cache = spec.cache
+    runner = Runner(other)
+    runner.run()
+    assert runner.embedding_key(other.settings()[1], 0, "test-pixels") != Runner(spec).embedding_key(
+        spec.settings()[1], 0, "test-pixels"
+    )

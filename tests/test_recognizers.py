@@ -1,0 +1,133 @@
+"""Recognizers: the ONNX loader and its sidecar, ArcFace and dlib on real LFW faces, alignment, entry points."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ipr_bench import registry
+from ipr_bench.alignment import align_to_template, detect_landmarks, similarity_transform, template_points
+from ipr_bench.errors import UnavailableError
+from ipr_bench.images import read_rgb
+from ipr_bench.recognizer import similarity
+from ipr_bench.registry import create_recognizer
+
+from conftest import HAS_LFW, SHARED_DATA
+
+needs_shared = pytest.mark.skipif(not HAS_LFW, reason="needs ../shared data and weights")
+ARCFACE = SHARED_DATA.parent / "weights" / "arcface-mobilefacenet" / "w600k_mbf.onnx"
+
+
+def lfw_images(names: list[str]) -> list[np.ndarray]:
+    return [read_rgb(SHARED_DATA / "lfw" / "lfw" / n.rsplit("_", 1)[0] / f"{n}.jpg") for n in names]
+
+
+def test_similarity_transform_recovers_a_known_one() -> None:
+    src = np.array([[10.0, 20.0], [50.0, 22.0], [30.0, 60.0]])
+    angle, scale, shift = 0.3, 1.7, np.array([5.0, -3.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = src @ rot.T + shift
+    m = similarity_transform(src, dst)
+    assert np.allclose(m[:, :2], rot) and np.allclose(m[:, 2], shift)
+
+
+def test_templates_scale_to_the_input_size() -> None:
+    assert np.allclose(template_points("arcface", (224, 224)), template_points("arcface", (112, 112)) * 2)
+    with pytest.raises(ValueError, match="templates: arcface"):
+        template_points("nope", (112, 112))
+
+
+@needs_shared
+def test_alignment_puts_the_eyes_on_the_template() -> None:
+    image = lfw_images(["Aaron_Peirsol_0001"])[0]
+    marks = detect_landmarks(image)
+    assert marks.detected
+    face = align_to_template(image, marks, "arcface", (112, 112))
+    assert face.shape == (112, 112, 3)
+    # the detected eye centres, mapped by the same transform, land on the template's eyes
+    m = similarity_transform(marks.eye_centres(), template_points("arcface", (112, 112))[:2])
+    mapped = marks.eye_centres() @ m[:, :2].T + m[:, 2]
+    assert np.allclose(mapped, template_points("arcface", (112, 112))[:2], atol=1e-6)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["arcface", "dlib"])
+def test_real_recognizers_tell_people_apart(name: str) -> None:
+    rec = create_recognizer(name)
+    names = ["Aaron_Peirsol_0001", "Aaron_Peirsol_0002", "Abdel_Madi_Shabneh_0001", "Dean_Barker_0001"]
+    images = lfw_images(names)
+    faces = np.stack([rec.align(im, detect_landmarks(im)) for im in images])
+    emb = rec.embed(faces)
+    assert emb.shape == (4, rec.spec.embedding_dim) and np.isfinite(emb).all()
+    same = similarity(emb[[0]], emb[[1]], rec.spec.metric)[0]
+    different = similarity(emb[[0, 0, 2]], emb[[2, 3, 3]], rec.spec.metric)
+    assert same > different.max()
+
+
+@needs_shared
+def test_onnx_loader_with_sidecar_equals_arcface(tmp_path: Path) -> None:
+    model = tmp_path / "embedder.onnx"
+    shutil.copy(ARCFACE, model)
+    model.with_suffix(".json").write_text(
+        json.dumps(
+            {"input_size": [112, 112], "template": "arcface", "scale": 1 / 127.5, "offset": -1.0, "fixed_batch": 4}
+        )
+    )
+    generic = create_recognizer(f"onnx:{model}")
+    arcface = create_recognizer("arcface")
+    assert generic.fixed_batch == 4 and generic.spec.input_size == (112, 112)
+    faces = np.stack(
+        [
+            arcface.align(im, detect_landmarks(im))
+            for im in lfw_images(
+                [
+                    "Aaron_Peirsol_0001",
+                    "Aaron_Peirsol_0002",
+                    "Aaron_Peirsol_0003",
+                    "Aaron_Peirsol_0004",
+                    "Abdel_Madi_Shabneh_0001",
+                    "Dean_Barker_0001",
+                ]
+            )
+        ]
+    )
+    # six faces through a batch of four: padded, then sliced
+    assert np.allclose(generic.embed(faces), arcface.embed(faces), atol=1e-4)
+    assert generic.config()["model_sha256"] == arcface.config()["model_sha256"]
+
+
+def test_onnx_loader_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(UnavailableError, match="model file not found"):
+        create_recognizer(f"onnx:{tmp_path / 'absent.onnx'}")
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"onnx")
+    with pytest.raises(UnavailableError, match="input_size unknown.*m.json"):
+        create_recognizer(f"onnx:{model}")
+    model.with_suffix(".json").write_text('{"input_size": [112, 112],\n "bogus": 1}')
+    with pytest.raises(UnavailableError, match="unknown keys \\['bogus'\\]"):
+        create_recognizer(f"onnx:{model}")
+    model.with_suffix(".json").write_text('{"input_size": [112, 112],\n oops}')
+    with pytest.raises(UnavailableError, match="m.json:2: invalid JSON"):
+        create_recognizer(f"onnx:{model}")
+
+
+def test_third_party_plugins_register_through_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "thirdparty_codec.py").write_text(
+        "from ipr_bench.codecs.jpeg import JpegCodec\n"
+        "class Grey(JpegCodec):\n    name = 'grey-jpeg'\n"
+        "def factory(**options):\n    return Grey(**options)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fake = EntryPoint(name="grey-jpeg", value="thirdparty_codec:factory", group="ipr_bench.codecs")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [fake] if group == "ipr_bench.codecs" else [])
+    monkeypatch.setattr(registry.CODECS, "_loaded", False)  # as in a fresh process
+    monkeypatch.setattr(registry.CODECS, "_factories", dict(registry.CODECS._factories))
+    assert "grey-jpeg" in registry.CODECS.names() and "hevc" in registry.CODECS.names()
+    assert registry.create_codec("grey-jpeg").name == "grey-jpeg"
+    sys.modules.pop("thirdparty_codec", None)
