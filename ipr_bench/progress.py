@@ -24,7 +24,8 @@ class _Stage:
             rate = self.done / elapsed if elapsed > 0 else 0.0
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             print(
-                f"{time.strftime('%H:%M:%S')} [{self.name}] {self.done}/{self.total} items, {rate:.1f} items/s, ETA {eta / 60:.1f} min",
+                f"{time.strftime('%H:%M:%S')} [{self.name}] {self.done}/{self.total} items, {rate:.1f} items/s, "
+                f"ETA {eta / 60:.1f} min",
                 file=sys.stderr,
                 flush=True,
             )

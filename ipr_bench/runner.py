@@ -100,12 +100,6 @@ def _worker_init(threads: int) -> None:
     os.environ["IPR_BENCH_THREADS"] = str(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))  # a dlib built with BLAS
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
 
 
 def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
@@ -349,13 +343,29 @@ class Runner:
             # the originals' chunks give the landmarks every other setting needs: they go first
             first = self.tasks(settings[0])
             rest = [t for s in pending if s.codec != ORIGINAL for t in self.tasks(s)]
-            self._execute(first, "originals: landmarks + embeddings", lambda s: None)
-            if settings[0] in pending:
-                self._write_setting(settings[0])
-            self._execute(rest, "codecs: encode → decode → embed", self._write_setting)
+            with self._pool() as pool:  # one pool for both stages: workers start (and load models) once
+                self._execute(pool, first, "originals: landmarks + embeddings", lambda s: None)
+                if settings[0] in pending:
+                    self._write_setting(settings[0])
+                self._execute(pool, rest, "codecs: encode → decode → embed", self._write_setting)
         return [s.label for s in settings]
 
-    def _execute(self, tasks: list[ChunkTask], stage: str, on_setting_done: Callable[[Setting], None]) -> None:
+    def _pool(self) -> Any:
+        if self.spec.workers <= 1:
+            _worker_init(max(1, os.cpu_count() or 1))
+            return contextlib.nullcontext(None)
+        threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
+        return ProcessPoolExecutor(
+            self.spec.workers, mp_context=get_context("forkserver"), initializer=_worker_init, initargs=(threads,)
+        )
+
+    def _execute(
+        self,
+        pool: ProcessPoolExecutor | None,
+        tasks: list[ChunkTask],
+        stage: str,
+        on_setting_done: Callable[[Setting], None],
+    ) -> None:
         remaining: dict[Setting, int] = {}
         for t in tasks:
             remaining[t.setting] = remaining.get(t.setting, 0) + 1
@@ -369,24 +379,18 @@ class Runner:
             if remaining[setting] == 0:
                 on_setting_done(setting)
 
-        if self.spec.workers <= 1:
-            _worker_init(max(1, os.cpu_count() or 1))
+        if pool is None:
             for t in tasks:
                 finished(run_chunk(t))
         else:
-            threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
-            ctx = get_context("forkserver")
-            with ProcessPoolExecutor(
-                self.spec.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)
-            ) as pool:
-                futures: set[Future] = set()
-                queue = list(reversed(tasks))
-                while queue or futures:
-                    while queue and len(futures) < 2 * self.spec.workers:  # bounded: settings finish in order
-                        futures.add(pool.submit(run_chunk, queue.pop()))
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        finished(f.result())
+            futures: set[Future] = set()
+            queue = list(reversed(tasks))
+            while queue or futures:
+                while queue and len(futures) < 2 * self.spec.workers:  # bounded: settings finish in order
+                    futures.add(pool.submit(run_chunk, queue.pop()))
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for f in done:
+                    finished(f.result())
         if bar:
             bar.close()
 
