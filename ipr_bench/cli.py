@@ -92,7 +92,7 @@ def run(
     from ipr_bench.presets import PRESETS
     from ipr_bench.progress import Progress
     from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
-    from ipr_bench.runner import Runner, RunSpec, provenance
+    from ipr_bench.runner import Runner, RunSpec
     from ipr_bench.store import ResultStore
     from ipr_bench.summary import append_run_log, write_provenance, write_report
 
@@ -170,7 +170,7 @@ def run(
         command = "ipr-bench run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         table = write_report(ResultStore(out_dir), labels, [r.name for r in rec_objs.values()], command)
         prov = {
-            **provenance(),
+            **runner.provenance,
             "command": command,
             "elapsed_s": round(elapsed, 1),
             "codecs": {n: c.config() for n, c in codec_objs.items()},
@@ -203,7 +203,7 @@ def _print_table(table: Any) -> None:
 
     t = Table(title="rate–accuracy")
     for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "cos"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=True)
     for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
         t.add_row(
             r["recognizer"],

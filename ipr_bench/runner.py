@@ -268,6 +268,8 @@ class Runner:
         self.chunk_digests = [content_key([(i.id, item_digest(i)) for i in c]) for c in self.chunks]
         self.rec_configs = {s: r.config() for s, r in spec.recognizers.items()}
         self.dataset_fp = spec.dataset.fingerprint()
+        self.provenance = provenance()
+        self.computed: list[str] = []
 
     # keys -------------------------------------------------------------------------------------------
     def landmarks_key(self, c: int) -> str:
@@ -454,7 +456,12 @@ class Runner:
                 pairs[f"score__{name}"] = similarity(emb[a], emb[b], rec.spec.metric)
                 ref = self._embeddings(Setting(ORIGINAL), rec_spec)
                 items[f"cos_to_original__{name}"] = cosine(emb, ref)
-        self.store.write_setting(setting.label, items, pairs, self.store_meta(setting))
+        # each setting carries the provenance of the run that computed it (a store may grow over several runs)
+        meta = {
+            **self.store_meta(setting),
+            "provenance": {**self.provenance, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        }
+        self.store.write_setting(setting.label, items, pairs, meta)
 
 
 def provenance() -> dict[str, Any]:

@@ -125,6 +125,15 @@ def describe(store: ResultStore, labels: list[str], command: str) -> tuple[str, 
         "dlib embeds its own face chips, template recognizers are aligned on the two eye centres",
         "MS-SSIM: RGB, computed as pytorch-msssim does, only where the shorter side is > 160 px (else '—')",
     ]
+    runs: dict[str, int] = {}
+    for m in metas:
+        prov = m.get("provenance", {})
+        dlib_build = prov.get("builds", {}).get("dlib", {})
+        key = f"commit {prov.get('git_commit', 'unknown')[:10]}, dlib {dlib_build.get('version', '?')}" + (
+            " (BLAS)" if dlib_build.get("blas") else " (no BLAS)" if dlib_build else ""
+        )
+        runs[key] = runs.get(key, 0) + 1
+    notes.append("computed by: " + "; ".join(f"{k}: {n} setting(s)" for k, n in runs.items()))
     return f"Rate–accuracy: {first['dataset_label']}", notes
 
 
