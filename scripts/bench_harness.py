@@ -100,23 +100,10 @@ def floor(ds: Dataset, same_encodes: bool = True) -> float:
                 f.write(b"".join(im.tobytes() for im in images))
             args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-i", raw]
             for crf in CRFS:
-                args += [
-                    "-map",
-                    "0:v",
-                    "-pix_fmt",
-                    "yuv420p",
-                    "-c:v",
-                    "libx265",
-                    "-preset",
-                    "medium",
-                    "-crf",
-                    str(crf),
-                    "-x265-params",
-                    "log-level=error:info=0:keyint=1",
-                    "-f",
-                    "hevc",
-                    os.path.join(tmp, f"{crf}.hevc"),
+                encoder = [
+                    a.replace("log-level=error", "log-level=error:info=0:keyint=1") for a in hevc.encoder_args(crf)
                 ]
+                args += ["-map", "0:v", *encoder, "-f", "hevc", os.path.join(tmp, f"{crf}.hevc")]
             run_ffmpeg(args, None, "floor encode")
             args = []
             for crf in CRFS:

@@ -47,32 +47,10 @@ def test_odd_sizes_round_trip(name: str, image: np.ndarray) -> None:
 
 def x265_alone(image: np.ndarray, crf: int) -> bytes:
     """What a user gets encoding this one image by hand with -x265-params info=0."""
+    encoder = f"-frames:v 1 -pix_fmt yuv420p -c:v libx265 -preset medium -crf {crf} -x265-params log-level=error:info=0"
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *raw_rgb_input_args(image), *encoder.split()]
     return subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            *raw_rgb_input_args(image),
-            "-frames:v",
-            "1",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx265",
-            "-preset",
-            "medium",
-            "-crf",
-            str(crf),
-            "-x265-params",
-            "log-level=error:info=0",
-            "-f",
-            "hevc",
-            "pipe:1",
-        ],
-        input=image.tobytes(),
-        capture_output=True,
-        check=True,
+        [*command, "-f", "hevc", "pipe:1"], input=image.tobytes(), capture_output=True, check=True
     ).stdout
 
 
