@@ -32,10 +32,15 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results and caches are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
