@@ -48,6 +48,19 @@ def parse_assignments(values: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def parse_value(text: str) -> Any:
+    """An option value: JSON where it parses (numbers, lists, true), a comma list of such, else the string."""
+    import json
+
+    def one(part: str) -> Any:
+        try:
+            return json.loads(part)
+        except json.JSONDecodeError:
+            return part
+
+    return [one(p.strip()) for p in text.split(",")] if "," in text and not text.startswith("[") else one(text)
+
+
 def split_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
@@ -72,6 +85,10 @@ def run(
     ] = None,
     codec_option: Annotated[
         list[str] | None, typer.Option(help="Codec option, e.g. hevc.pix_fmt=yuv444p (repeatable).")
+    ] = None,
+    recognizer_option: Annotated[
+        list[str] | None,
+        typer.Option(help="Recognizer option, e.g. onnx.input_size=112,112 or onnx.template=sphereface (repeatable)."),
     ] = None,
     folds: Annotated[
         str | None, typer.Option(help="Folds to evaluate, e.g. 1-10 or 1,2 (default: the preset's).")
@@ -127,9 +144,16 @@ def run(
                 sweeps[name] = [codec.parse_quality(str(q)) for q in p.qualities[name]]
             else:
                 sweeps[name] = list(codec.default_qualities)
+        rec_options_text = parse_assignments(recognizer_option or [], "--recognizer-option")
+        rec_options: dict[str, dict[str, Any]] = {}
+        for key, value in rec_options_text.items():
+            name, dot, field = key.partition(".")
+            if not dot or name not in [s.split(":")[0] for s in rec_specs]:
+                _fail(f"--recognizer-option {key}: expected NAME.OPTION with NAME among --recognizers {rec_specs}")
+            rec_options.setdefault(name, {})[field] = parse_value(value)
         rec_objs = {}
         for spec in rec_specs:
-            rec = create_recognizer(spec)
+            rec = create_recognizer(spec, **rec_options.get(spec.split(":")[0], {}))
             avail = rec.availability()
             if not avail.ok:
                 _fail(f"recognizer {spec} is not available here: {avail.reason}")
@@ -148,6 +172,7 @@ def run(
             codecs=codec_objs,
             qualities=sweeps,
             recognizers=rec_objs,
+            recognizer_options={s: rec_options.get(s.split(":")[0], {}) for s in rec_specs},
             out=out_dir,
             cache=Cache(cache),
             align_on=align_on,  # type: ignore[arg-type]

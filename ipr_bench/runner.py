@@ -59,6 +59,7 @@ class ChunkTask:
     item_ids: tuple[str, ...]
     item_paths: tuple[str, ...]
     recognizer_specs: tuple[str, ...]  # registry specs, e.g. "arcface", "onnx:/m.onnx"
+    recognizer_options: dict[str, dict[str, Any]]  # spec → constructor options
     cache_root: str
     landmarks_key: str
     bitstream_key: str  # for the originals: key of the source-file measures
@@ -77,6 +78,7 @@ class RunSpec:
     align_on: AlignOn = "original"
     workers: int = 1
     chunk_size: int = 100
+    recognizer_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # to rebuild them in workers
 
     def settings(self) -> list[Setting]:
         out = [Setting(ORIGINAL)]
@@ -144,9 +146,11 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
             originals.append(None)
             errors[i] = str(exc)
 
-    recognizers = [
-        _cached_model("recognizer", spec, lambda spec=spec: create_recognizer(spec)) for spec in task.recognizer_specs
-    ]
+    recognizers = []
+    for spec in task.recognizer_specs:
+        options = task.recognizer_options.get(spec, {})
+        key = f"{spec}{sorted(options.items())}"
+        recognizers.append(_cached_model("recognizer", key, lambda s=spec, o=options: create_recognizer(s, **o)))
     todo = [(r, k) for r, k in zip(recognizers, task.embedding_keys, strict=True) if not cache.has("embedding", k)]
 
     if task.setting.codec == ORIGINAL:
@@ -326,6 +330,7 @@ class Runner:
                 item_ids=tuple(i.id for i in chunk),
                 item_paths=tuple(str(i.path) for i in chunk),
                 recognizer_specs=specs,
+                recognizer_options={s: self.spec.recognizer_options.get(s, {}) for s in specs},
                 cache_root=str(self.spec.cache.root),
                 landmarks_key=self.landmarks_key(c),
                 bitstream_key=self.bitstream_key(setting, c),

@@ -147,3 +147,53 @@ def test_kill_9_and_resume_equals_an_uninterrupted_run(lfw_mini: Path, tmp_path:
             pd.testing.assert_frame_equal(pd.read_parquet(f), pd.read_parquet(tmp_path / "killed" / table / f.name))
     # kill -9 may leave a temp file behind; it is never a readable entry (entries are *.npz, renamed in whole)
     assert all(not p.name.endswith(".npz") for p in tmp_path.rglob("*.tmp"))
+
+
+def test_parse_value() -> None:
+    from ipr_bench.cli import parse_value
+
+    assert parse_value("112,112") == [112, 112]
+    assert parse_value("[112, 96]") == [112, 96]
+    assert parse_value("0.0078125") == 0.0078125
+    assert parse_value("sphereface") == "sphereface"
+
+
+@pytest.mark.skipif(not HAS_LFW, reason="needs LFW and the ArcFace weights (../shared)")
+def test_onnx_model_described_on_the_command_line(lfw_mini: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import SHARED_DATA
+
+    model = tmp_path / "embedder.onnx"
+    shutil.copy(SHARED_DATA.parent / "weights" / "arcface-mobilefacenet" / "w600k_mbf.onnx", model)
+    args = [
+        "run",
+        "--dataset",
+        f"folder:{lfw_mini}",
+        "--codecs",
+        "jpeg",
+        "--qualities",
+        "jpeg=50",
+        "--recognizers",
+        f"onnx:{model},arcface",
+        "--recognizer-option",
+        "onnx.input_size=112,112",
+        "--recognizer-option",
+        "onnx.scale=0.0078125",
+        "--recognizer-option",
+        "onnx.offset=-1",
+        "--workers",
+        "2",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    proc = _cli(args, {"IPR_BENCH_CACHE": str(tmp_path / "c")})
+    assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
+    table = pd.read_csv(tmp_path / "out" / "summary.csv")
+    generic = table[table["recognizer"] == "onnx:embedder.onnx"].set_index("setting")
+    arcface = table[table["recognizer"] == "arcface"].set_index("setting")
+    assert len(generic) == 2  # the originals and jpeg@quality=50, same model → same numbers
+    pd.testing.assert_series_equal(generic["accuracy"], arcface["accuracy"], atol=1e-9)
+    bad = CliRunner().invoke(app, ["run", "--recognizers", "arcface", "--recognizer-option", "dlib.x=1"])
+    assert bad.exit_code == 2 and "--recognizer-option dlib.x" in bad.output
