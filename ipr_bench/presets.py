@@ -29,9 +29,9 @@ PRESETS: dict[str, Preset] = {
         out="runs/quick",
     ),
     "lfw-classical": Preset(
-        description="Full LFW View 2 (10 folds, 6,000 pairs): originals, JPEG (6 qualities), HEVC (7 CRFs), WebP (5), "
+        description="Full LFW View 2 (10 folds, 6,000 pairs): originals, HEVC (7 CRFs), JPEG (6 qualities), WebP (5), "
         "VVC (4 QPs) × ArcFace and dlib; the store is committed in results/lfw-classical.",
-        codecs=("jpeg", "hevc", "webp", "vvc"),
+        codecs=("hevc", "jpeg", "webp", "vvc"),
         recognizers=("arcface", "dlib"),
         folds=None,
         out="results/lfw-classical",
