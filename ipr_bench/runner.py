@@ -62,7 +62,8 @@ class ChunkTask:
     recognizer_options: dict[str, dict[str, Any]]  # spec → constructor options
     cache_root: str
     landmarks_key: str
-    bitstream_key: str  # for the originals: key of the source-file measures
+    bitstream_key: str
+    measures_key: str  # bytes, PSNR, MS-SSIM, errors and face-detection flags of the chunk
     embedding_keys: tuple[str, ...]  # one per recognizer
     align_on: AlignOn
 
@@ -160,12 +161,12 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
             cache.put("landmarks", task.landmarks_key, _landmarks_arrays(marks))
         else:
             marks = _landmarks_from_arrays(marks_data)
-        if not cache.has("measures", task.bitstream_key):
+        if not cache.has("measures", task.measures_key):
             sizes = [
                 Path(p).stat().st_size if im is not None else -1
                 for p, im in zip(task.item_paths, originals, strict=True)
             ]
-            cache.put("measures", task.bitstream_key, _measures(originals, originals, sizes, {}, errors, marks))
+            cache.put("measures", task.measures_key, _measures(originals, originals, sizes, {}, errors, marks))
         for rec, key in todo:
             cache.put("embedding", key, {"embedding": _embed_all(rec, originals, marks)})
         return task.setting, n, errors
@@ -174,8 +175,8 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     if marks_data is None:
         raise RuntimeError(f"landmarks of chunk {task.landmarks_key} missing: the originals stage must run first")
     marks = _landmarks_from_arrays(marks_data)
-    if cache.has("measures", task.bitstream_key) and not todo:
-        return task.setting, n, list(cache.get("measures", task.bitstream_key)["error"])
+    if cache.has("measures", task.measures_key) and not todo:
+        return task.setting, n, list(cache.get("measures", task.measures_key)["error"])
 
     codec = _cached_model(
         "codec",
@@ -221,8 +222,8 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     if task.align_on == "decoded":
         marks = [detect_landmarks(im) if im is not None else None for im in decoded]
     sizes = [len(p) if not errors[i] else -1 for i, p in enumerate(payloads)]
-    if not cache.has("measures", task.bitstream_key):
-        cache.put("measures", task.bitstream_key, _measures(originals, decoded, sizes, alt, errors, marks))
+    if not cache.has("measures", task.measures_key):
+        cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors, marks))
     for rec, key in todo:
         cache.put("embedding", key, {"embedding": _embed_all(rec, decoded, marks)})
     return task.setting, n, errors
@@ -289,6 +290,11 @@ class Runner:
     def bitstream_key(self, setting: Setting, c: int) -> str:
         return content_key("bitstream", self.codec_config(setting), self.chunk_digests[c])
 
+    def measures_key(self, setting: Setting, c: int) -> str:
+        """Measures include face-detection flags, which depend on where landmarks are detected."""
+        key = self.bitstream_key(setting, c)
+        return key if self.spec.align_on == "original" or setting.codec == ORIGINAL else content_key(key, "decoded")
+
     def embedding_key(self, setting: Setting, c: int, rec_spec: str) -> str:
         return content_key(
             "embedding",
@@ -334,6 +340,7 @@ class Runner:
                 cache_root=str(self.spec.cache.root),
                 landmarks_key=self.landmarks_key(c),
                 bitstream_key=self.bitstream_key(setting, c),
+                measures_key=self.measures_key(setting, c),
                 embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs),
                 align_on=self.spec.align_on,
             )
@@ -417,7 +424,7 @@ class Runner:
 
     def _write_setting(self, setting: Setting) -> None:
         ds = self.spec.dataset
-        parts = [self._load("measures", self.bitstream_key(setting, c)) for c in range(len(self.chunks))]
+        parts = [self._load("measures", self.measures_key(setting, c)) for c in range(len(self.chunks))]
         measures = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         items = pd.DataFrame(
             {

@@ -200,6 +200,11 @@ def test_align_on_decoded_redetects_and_records_failures(synthetic_folder: Path,
     other.cache = spec.cache
     runner = Runner(other)
     runner.run()
-    assert runner.embedding_key(other.settings()[1], 0, "test-pixels") != Runner(spec).embedding_key(
-        spec.settings()[1], 0, "test-pixels"
-    )
+    decoded_runner = Runner(spec)
+    setting = spec.settings()[1]
+    assert runner.embedding_key(setting, 0, "test-pixels") != decoded_runner.embedding_key(setting, 0, "test-pixels")
+    # the bitstreams are shared, the measures (which hold the detection flags) are not
+    assert runner.bitstream_key(setting, 0) == decoded_runner.bitstream_key(setting, 0)
+    assert runner.measures_key(setting, 0) != decoded_runner.measures_key(setting, 0)
+    assert spec.cache.has("measures", runner.measures_key(setting, 0))
+    assert spec.cache.has("measures", decoded_runner.measures_key(setting, 0))
