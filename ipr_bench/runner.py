@@ -11,6 +11,7 @@ chunks of a setting are done, its tables are written to the results store.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -305,17 +306,20 @@ class Runner:
         )
 
     def store_meta(self, setting: Setting) -> dict[str, Any]:
-        return {
-            "dataset": self.spec.dataset.name,
-            "dataset_label": self.spec.dataset.label,
-            "dataset_fingerprint": self.dataset_fp,
-            "folds": list(self.spec.dataset.folds),
-            "setting": setting.label,
-            "codec_config": self.codec_config(setting),
-            "align_on": self.spec.align_on,
-            "landmarker": LANDMARKER,
-            "recognizers": self.rec_configs,
-        }
+        """The keys a stored setting must match to be reused, in their JSON form (as read back from the store)."""
+        return _as_json(
+            {
+                "dataset": self.spec.dataset.name,
+                "dataset_label": self.spec.dataset.label,
+                "dataset_fingerprint": self.dataset_fp,
+                "folds": list(self.spec.dataset.folds),
+                "setting": setting.label,
+                "codec_config": self.codec_config(setting),
+                "align_on": self.spec.align_on,
+                "landmarker": LANDMARKER,
+                "recognizers": self.rec_configs,
+            }
+        )
 
     def stored_is_current(self, setting: Setting) -> bool:
         meta = self.store.read_meta(setting.label)
@@ -473,7 +477,34 @@ class Runner:
             **self.store_meta(setting),
             "provenance": {**self.provenance, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
+        self._keep_other_recognizers(setting, items, pairs, meta)
         self.store.write_setting(setting.label, items, pairs, meta)
+
+    def _keep_other_recognizers(self, setting: Setting, items: pd.DataFrame, pairs: pd.DataFrame, meta: dict) -> None:
+        """A run with other recognizers than the stored ones adds its columns; it never drops theirs."""
+        stored = self.store.read_setting(setting.label)
+        if stored is None:
+            return
+        old_items, old_pairs, old_meta = stored
+        same_data = all(
+            old_meta.get(k) == meta[k] for k in meta if k not in ("recognizers", "provenance", "dataset_label")
+        )
+        same_rows = list(old_items["item"]) == list(items["item"]) and list(old_pairs["a"]) == list(pairs["a"])
+        if not (same_data and same_rows):
+            return
+        for spec, config in old_meta["recognizers"].items():
+            if spec in meta["recognizers"]:
+                continue
+            name = config["recognizer"]
+            items[f"cos_to_original__{name}"] = old_items[f"cos_to_original__{name}"].to_numpy()
+            pairs[f"score__{name}"] = old_pairs[f"score__{name}"].to_numpy()
+            meta["recognizers"] = {**meta["recognizers"], spec: config}
+        meta.setdefault("earlier_provenance", old_meta.get("provenance"))
+
+
+def _as_json(value: Any) -> Any:
+    """Tuples become lists etc., exactly as a JSON round trip through the store's metadata would make them."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def provenance() -> dict[str, Any]:

@@ -208,3 +208,50 @@ def test_align_on_decoded_redetects_and_records_failures(synthetic_folder: Path,
     assert runner.measures_key(setting, 0) != decoded_runner.measures_key(setting, 0)
     assert spec.cache.has("measures", runner.measures_key(setting, 0))
     assert spec.cache.has("measures", decoded_runner.measures_key(setting, 0))
+
+
+class TinyColourRecognizer(TinyPixelRecognizer):
+    """A second unit-test stand-in (mean colour per 4×4 cell) to show recognizers accumulate in a store."""
+
+    name = "test-colour"
+    spec = FaceSpec(input_size=(16, 16), template="arcface", embedding_dim=48)
+
+    def embed(self, faces: np.ndarray) -> np.ndarray:
+        return faces.astype(np.float32).reshape(len(faces), 4, 4, 4, 4, 3).mean(axis=(2, 4)).reshape(len(faces), 48)
+
+
+if "test-colour" not in RECOGNIZERS.names():
+    RECOGNIZERS.register("test-colour")(TinyColourRecognizer)
+
+
+def test_a_run_with_another_recognizer_adds_columns_and_keeps_the_old_ones(
+    synthetic_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = EncodeCounter(monkeypatch)
+    Runner(make_spec(synthetic_folder, tmp_path / "out", [30])).run()
+    first = ResultStore(tmp_path / "out").read_setting("jpeg@quality=30")
+    Runner(make_spec(synthetic_folder, tmp_path / "out", [30], ("test-colour",))).run()
+    items, pairs, meta = ResultStore(tmp_path / "out").read_setting("jpeg@quality=30")
+    assert set(meta["recognizers"]) == {"test-pixels", "test-colour"}
+    assert pairs["score__test-pixels"].equals(first[1]["score__test-pixels"])
+    assert pairs["score__test-colour"].notna().all()
+    assert len(counter.calls) == len(items)  # the bitstreams were reused, not re-encoded
+    # and a run asking for both finds everything current
+    both = Runner(make_spec(synthetic_folder, tmp_path / "out", [30], ("test-pixels", "test-colour")))
+    both.run()
+    assert both.computed == []
+
+
+def test_a_committed_store_is_reused_on_a_machine_without_the_cache(
+    synthetic_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a fresh clone with results/ committed sees: the store alone makes finished settings current."""
+    counter = EncodeCounter(monkeypatch)
+    Runner(make_spec(synthetic_folder, tmp_path / "out", [30, 60])).run()
+    n_calls = len(counter.calls)
+    fresh = make_spec(synthetic_folder, tmp_path / "out", [30, 60])
+    fresh.cache = Cache(tmp_path / "empty-cache")
+    runner = Runner(fresh)
+    runner.run()
+    assert runner.computed == [] and len(counter.calls) == n_calls
+    assert not (tmp_path / "empty-cache").exists() or not list((tmp_path / "empty-cache").rglob("*.npz"))
