@@ -192,7 +192,7 @@ def run(
             runner = Runner(spec, bar if progress else None)
             labels = runner.run()
         elapsed = time.monotonic() - t0
-        command = "ipr-bench run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        command = "ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         table = write_report(ResultStore(out_dir), labels, [r.name for r in rec_objs.values()], command)
         prov = {
             **runner.provenance,
