@@ -13,6 +13,7 @@ import fnmatch
 import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any
 
 from ipr_bench.errors import UnknownNameError
@@ -45,7 +46,7 @@ class Registry:
             importlib.import_module(self.builtin_package)
         for ep in entry_points(group=self.entry_point_group):
             obj = ep.load()  # a module registers on import; a callable is registered under the ep's name
-            if callable(obj) and not isinstance(obj, type(importlib)):
+            if callable(obj) and not isinstance(obj, ModuleType):
                 self._factories.setdefault(ep.name, obj)
 
     def names(self, pattern: str = "*") -> list[str]:
