@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ipr_bench.codec import Availability, PillowCodec, Quality
+from ipr_bench.codec import PillowCodec, Quality
 from ipr_bench.registry import register_codec
 
 
@@ -16,27 +16,11 @@ class JxlCodec(PillowCodec):
     requires = "pillow-jxl-plugin"
     pillow_format = "JXL"
     save_options = {"effort": 7}
-
-    @classmethod
-    def availability(cls) -> Availability:
-        try:
-            import pillow_jxl  # noqa: F401
-        except ImportError:
-            return Availability(False, "pillow-jxl-plugin is not installed: pip install pillow-jxl-plugin")
-        return Availability(True)
+    plugin = "pillow_jxl"
+    plugin_package = "pillow-jxl-plugin"
 
     def quality_options(self, quality: Quality) -> dict[str, Any]:
         return {"quality": quality, "lossless": False}
-
-    def encode(self, image: Any, quality: Quality) -> Any:
-        import pillow_jxl  # noqa: F401  (registers the JXL plugin with Pillow)
-
-        return super().encode(image, quality)
-
-    def decode(self, payload: bytes) -> Any:
-        import pillow_jxl  # noqa: F401
-
-        return super().decode(payload)
 
     def version(self) -> str:
         from importlib.metadata import version

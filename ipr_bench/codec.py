@@ -7,6 +7,7 @@ recorded next to it as ``alt_bytes`` but never used as the headline.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -92,6 +93,21 @@ class PillowCodec(Codec):
 
     pillow_format: ClassVar[str]
     save_options: ClassVar[dict[str, Any]] = {}
+    plugin: ClassVar[str | None] = None  # a module whose import adds the format to Pillow
+    plugin_package: ClassVar[str] = ""  # what to pip install when that import fails
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if cls.plugin:
+            try:
+                importlib.import_module(cls.plugin)
+            except ImportError:
+                return Availability(False, f"{cls.plugin_package} is not installed: pip install {cls.plugin_package}")
+        return Availability(True)
+
+    def _register_plugin(self) -> None:
+        if self.plugin:
+            importlib.import_module(self.plugin)
 
     def quality_options(self, quality: Quality) -> dict[str, Any]:
         return {"quality": quality}
@@ -101,6 +117,7 @@ class PillowCodec(Codec):
 
         from PIL import Image
 
+        self._register_plugin()
         buf = io.BytesIO()
         options = {**self.save_options, **self.options, **self.quality_options(quality)}
         Image.fromarray(image, "RGB").save(buf, format=self.pillow_format, **options)
@@ -109,6 +126,7 @@ class PillowCodec(Codec):
     def decode(self, payload: bytes) -> np.ndarray:
         from ipr_bench.images import decode_rgb_bytes
 
+        self._register_plugin()
         return decode_rgb_bytes(payload, f"{self.name} payload")
 
     def config(self) -> dict[str, Any]:

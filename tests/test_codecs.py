@@ -123,3 +123,13 @@ def test_missing_encoder_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
 def test_config_changes_with_options() -> None:
     assert create_codec("hevc").config() != create_codec("hevc", preset="slow").config()
     assert create_codec("hevc").config() == create_codec("hevc").config()
+
+
+def test_missing_pillow_plugin_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipr_bench.codecs.heif import HeifCodec
+    from ipr_bench.codecs.jxl import JxlCodec
+
+    monkeypatch.setattr(HeifCodec, "plugin", "pillow_heif_not_here")
+    monkeypatch.setattr(JxlCodec, "plugin", "pillow_jxl_not_here")
+    assert HeifCodec.availability().reason == "pillow-heif is not installed: pip install pillow-heif"
+    assert JxlCodec.availability().reason == "pillow-jxl-plugin is not installed: pip install pillow-jxl-plugin"
