@@ -84,9 +84,6 @@ class Codec(ABC):
         value = float(text)
         return int(value) if value.is_integer() else value
 
-    def setting_label(self, quality: Quality) -> str:
-        return f"{self.name}@{self.knob}={quality}"
-
 
 class PillowCodec(Codec):
     """A codec whose payload is the complete file Pillow writes (headers included, no EXIF/ICC/XMP)."""
