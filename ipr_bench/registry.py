@@ -1,7 +1,8 @@
 """Name → factory registries for codecs, recognizers and datasets.
 
 Built-in plugins register with a decorator when their package is imported; third-party packages register
-through the entry-point groups ``ipr_bench.codecs``, ``ipr_bench.recognizers`` and ``ipr_bench.datasets``
+through the entry-point groups ``ipr_bench.codecs``, ``ipr_bench.recognizers``, ``ipr_bench.datasets`` and
+``ipr_bench.landmarkers``
 (each entry point names a module to import or a factory to register under the entry point's name).
 
 A name may carry an argument after a colon (``onnx:/path/model.onnx``): the factory receives it.
@@ -70,10 +71,12 @@ class Registry:
 CODECS = Registry("codec", "ipr_bench.codecs", "ipr_bench.codecs")
 RECOGNIZERS = Registry("recognizer", "ipr_bench.recognizers", "ipr_bench.recognizers")
 DATASETS = Registry("dataset", "ipr_bench.datasets", "ipr_bench.datasets")
+LANDMARKERS = Registry("landmarker", "ipr_bench.landmarkers", "ipr_bench.landmarks")
 
 register_codec = CODECS.register
 register_recognizer = RECOGNIZERS.register
 register_dataset = DATASETS.register
+register_landmarker = LANDMARKERS.register
 
 
 def create_codec(spec: str, **kwargs: Any) -> Any:
@@ -86,3 +89,7 @@ def create_recognizer(spec: str, **kwargs: Any) -> Any:
 
 def create_dataset(spec: str, **kwargs: Any) -> Any:
     return DATASETS.create(spec, **kwargs)
+
+
+def create_landmarker(spec: str, **kwargs: Any) -> Any:
+    return LANDMARKERS.create(spec, **kwargs)

@@ -3,7 +3,8 @@ scores → store.
 
 Unit of work: one chunk of items × one setting (a codec at one quality, or the originals). A chunk task
 encodes (or reuses cached bitstreams), decodes, measures PSNR/MS-SSIM, aligns each face with the landmarks
-of its original, and embeds it with every requested recognizer in batches. Chunks run in worker processes;
+of its original (from the landmarker each recognizer names), and embeds it with every requested recognizer in
+batches. Chunks run in worker processes;
 every chunk result lands in the content-addressed cache, so a killed run resumes where it stopped. When all
 chunks of a setting are done, its tables are written to the results store.
 """
@@ -26,14 +27,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ipr_bench.alignment import LANDMARKER, FaceLandmarks, detect_landmarks
 from ipr_bench.cache import Cache, content_key, pack_bytes, unpack_bytes
 from ipr_bench.codec import Codec, Quality
 from ipr_bench.datasets.base import Dataset, Item, item_digest
 from ipr_bench.errors import DataError
 from ipr_bench.images import ms_ssim, psnr, read_rgb
+from ipr_bench.landmarks import FaceLandmarks, Landmarker
 from ipr_bench.recognizer import Recognizer, cosine, similarity
-from ipr_bench.registry import create_codec, create_recognizer
+from ipr_bench.registry import create_codec, create_landmarker, create_recognizer
 from ipr_bench.store import ResultStore
 
 ORIGINAL = "original"
@@ -62,9 +63,9 @@ class ChunkTask:
     recognizer_specs: tuple[str, ...]  # registry specs, e.g. "arcface", "onnx:/m.onnx"
     recognizer_options: dict[str, dict[str, Any]]  # spec → constructor options
     cache_root: str
-    landmarks_key: str
+    landmarks_keys: dict[str, str]  # landmarker → key of its landmarks for this chunk's images
     bitstream_key: str
-    measures_key: str  # bytes, PSNR, MS-SSIM, errors and face-detection flags of the chunk
+    measures_key: str  # bytes, PSNR, MS-SSIM and errors of the chunk
     embedding_keys: tuple[str, ...]  # one per recognizer
     align_on: AlignOn
 
@@ -107,6 +108,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
+    """Landmarks as plain arrays for the cache (no pickle); a missing image is all-NaN."""
     n = len(marks)
     boxes, points, detected = np.full((n, 4), np.nan), np.full((n, 5, 2), np.nan), np.zeros(n, bool)
     for i, m in enumerate(marks):
@@ -115,13 +117,29 @@ def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray
     return {"box": boxes, "points": points, "detected": detected}
 
 
-def _landmarks_from_arrays(data: dict[str, np.ndarray]) -> list[FaceLandmarks | None]:
+def _landmarks_from_arrays(data: dict[str, np.ndarray], scheme: str) -> list[FaceLandmarks | None]:
     return [
         None
         if np.isnan(data["box"][i]).any()
-        else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]))
+        else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]), scheme)
         for i in range(len(data["box"]))
     ]
+
+
+def _landmarks(
+    cache: Cache, landmarker: Landmarker, key: str, images: list[np.ndarray | None]
+) -> list[FaceLandmarks | None]:
+    """Cached landmarks of a chunk's images, detected now if the cache has none."""
+    data = cache.get("landmarks", key)
+    if data is None:
+        present = [i for i, im in enumerate(images) if im is not None]
+        found = landmarker.detect([images[i] for i in present]) if present else []
+        marks: list[FaceLandmarks | None] = [None] * len(images)
+        for i, m in zip(present, found, strict=True):
+            marks[i] = m
+        cache.put("landmarks", key, _landmarks_arrays(marks))
+        return marks
+    return _landmarks_from_arrays(data, landmarker.scheme)
 
 
 def _embed_all(
@@ -154,29 +172,24 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         key = f"{spec}{sorted(options.items())}"
         recognizers.append(_cached_model("recognizer", key, lambda s=spec, o=options: create_recognizer(s, **o)))
     todo = [(r, k) for r, k in zip(recognizers, task.embedding_keys, strict=True) if not cache.has("embedding", k)]
+    landmarkers = {
+        name: _cached_model("landmarker", name, lambda n=name: create_landmarker(n)) for name in task.landmarks_keys
+    }
 
     if task.setting.codec == ORIGINAL:
-        marks_data = cache.get("landmarks", task.landmarks_key)
-        if marks_data is None:
-            marks = [detect_landmarks(im) if im is not None else None for im in originals]
-            cache.put("landmarks", task.landmarks_key, _landmarks_arrays(marks))
-        else:
-            marks = _landmarks_from_arrays(marks_data)
+        marks = {n: _landmarks(cache, lm, task.landmarks_keys[n], originals) for n, lm in landmarkers.items()}
         if not cache.has("measures", task.measures_key):
             sizes = [
                 Path(p).stat().st_size if im is not None else -1
                 for p, im in zip(task.item_paths, originals, strict=True)
             ]
-            cache.put("measures", task.measures_key, _measures(originals, originals, sizes, {}, errors, marks))
+            cache.put("measures", task.measures_key, _measures(originals, originals, sizes, {}, errors))
         for rec, key in todo:
-            cache.put("embedding", key, {"embedding": _embed_all(rec, originals, marks)})
+            cache.put("embedding", key, {"embedding": _embed_all(rec, originals, marks[rec.spec.landmarker])})
         return task.setting, n, errors
 
-    marks_data = cache.get("landmarks", task.landmarks_key)
-    if marks_data is None:
-        raise RuntimeError(f"landmarks of chunk {task.landmarks_key} missing: the originals stage must run first")
-    marks = _landmarks_from_arrays(marks_data)
-    if cache.has("measures", task.measures_key) and not todo:
+    landmarks_done = all(cache.has("landmarks", k) for k in task.landmarks_keys.values())
+    if cache.has("measures", task.measures_key) and not todo and landmarks_done:
         return task.setting, n, list(cache.get("measures", task.measures_key)["error"])
 
     codec = _cached_model(
@@ -220,13 +233,17 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         else:
             decoded[i] = image
 
-    if task.align_on == "decoded":
-        marks = [detect_landmarks(im) if im is not None else None for im in decoded]
+    if task.align_on == "original":
+        for name, key in task.landmarks_keys.items():
+            if not cache.has("landmarks", key):
+                raise RuntimeError(f"{name} landmarks of chunk {key} missing: the originals stage must run first")
+    # align_on original: the keys name the originals' landmarks (cached); decoded: the decoded images' own
+    marks = {n: _landmarks(cache, lm, task.landmarks_keys[n], decoded) for n, lm in landmarkers.items()}
     sizes = [len(p) if not errors[i] else -1 for i, p in enumerate(payloads)]
     if not cache.has("measures", task.measures_key):
-        cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors, marks))
+        cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors))
     for rec, key in todo:
-        cache.put("embedding", key, {"embedding": _embed_all(rec, decoded, marks)})
+        cache.put("embedding", key, {"embedding": _embed_all(rec, decoded, marks[rec.spec.landmarker])})
     return task.setting, n, errors
 
 
@@ -236,7 +253,6 @@ def _measures(
     sizes: list[int],
     alt: dict[str, list[int]],
     errors: list[str],
-    marks: list[FaceLandmarks | None],
 ) -> dict[str, np.ndarray]:
     n = len(originals)
     hw = np.array([o.shape[:2] if o is not None else (0, 0) for o in originals], np.int64).reshape(n, 2)
@@ -253,7 +269,6 @@ def _measures(
         "psnr": p,
         "msssim": m,
         "error": np.array(errors),
-        "detected": np.array([bool(k and k.detected) for k in marks]),
         **{f"alt_{k}": np.array(v, np.int64) for k, v in alt.items()},
     }
 
@@ -273,15 +288,18 @@ class Runner:
         self.chunks = _chunks(spec.dataset.items, spec.chunk_size)
         self.chunk_digests = [content_key([(i.id, item_digest(i)) for i in c]) for c in self.chunks]
         self.rec_configs = {s: r.config() for s, r in spec.recognizers.items()}
+        self.landmarker_names = sorted({r.spec.landmarker for r in spec.recognizers.values()})
+        self.landmarker_ids = {n: create_landmarker(n).identity() for n in self.landmarker_names}
         self.dataset_fp = spec.dataset.fingerprint()
         self.provenance = provenance()
         self.computed: list[str] = []
 
     # keys -------------------------------------------------------------------------------------------
-    def landmarks_key(self, c: int) -> str:
-        import dlib
-
-        return content_key("landmarks", LANDMARKER, dlib.__version__, self.chunk_digests[c])
+    def landmarks_key(self, landmarker: str, setting: Setting, c: int) -> str:
+        """Landmarks of the originals, or with --align-on decoded, of the setting's decoded images."""
+        if self.spec.align_on == "decoded" and setting.codec != ORIGINAL:
+            return content_key("landmarks", *self.landmarker_ids[landmarker], self.bitstream_key(setting, c))
+        return content_key("landmarks", *self.landmarker_ids[landmarker], self.chunk_digests[c])
 
     def codec_config(self, setting: Setting) -> dict[str, Any]:
         if setting.codec == ORIGINAL:
@@ -292,17 +310,16 @@ class Runner:
         return content_key("bitstream", self.codec_config(setting), self.chunk_digests[c])
 
     def measures_key(self, setting: Setting, c: int) -> str:
-        """Measures include face-detection flags, which depend on where landmarks are detected."""
-        key = self.bitstream_key(setting, c)
-        return key if self.spec.align_on == "original" or setting.codec == ORIGINAL else content_key(key, "decoded")
+        return self.bitstream_key(setting, c)
 
     def embedding_key(self, setting: Setting, c: int, rec_spec: str) -> str:
+        landmarker = self.spec.recognizers[rec_spec].spec.landmarker
         return content_key(
             "embedding",
             self.bitstream_key(setting, c),
             self.rec_configs[rec_spec],
             self.spec.align_on,
-            self.landmarks_key(c),
+            self.landmarks_key(landmarker, setting, c),
         )
 
     def store_meta(self, setting: Setting) -> dict[str, Any]:
@@ -316,7 +333,7 @@ class Runner:
                 "setting": setting.label,
                 "codec_config": self.codec_config(setting),
                 "align_on": self.spec.align_on,
-                "landmarker": LANDMARKER,
+                "landmarkers": self.landmarker_ids,
                 "recognizers": self.rec_configs,
             }
         )
@@ -326,8 +343,9 @@ class Runner:
         if meta is None:
             return False
         want = self.store_meta(setting)
-        same = all(meta.get(k) == want[k] for k in want if k != "recognizers" and k != "dataset_label")
-        return same and all(meta["recognizers"].get(k) == v for k, v in want["recognizers"].items())
+        merged = ("recognizers", "landmarkers")  # a store may hold more of these than this run asks for
+        same = all(meta.get(k) == want[k] for k in want if k not in merged and k != "dataset_label")
+        return same and all(meta.get(group, {}).get(k) == v for group in merged for k, v in want[group].items())
 
     # running ----------------------------------------------------------------------------------------
     def tasks(self, setting: Setting) -> list[ChunkTask]:
@@ -342,7 +360,7 @@ class Runner:
                 recognizer_specs=specs,
                 recognizer_options={s: self.spec.recognizer_options.get(s, {}) for s in specs},
                 cache_root=str(self.spec.cache.root),
-                landmarks_key=self.landmarks_key(c),
+                landmarks_keys={n: self.landmarks_key(n, setting, c) for n in self.landmarker_names},
                 bitstream_key=self.bitstream_key(setting, c),
                 measures_key=self.measures_key(setting, c),
                 embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs),
@@ -450,7 +468,12 @@ class Runner:
                 items[f"bpp_{k[4:]}"] = np.where(measures[k] >= 0, 8.0 * measures[k] / np.maximum(pixels, 1), np.nan)
         items["psnr"] = measures["psnr"]
         items["msssim"] = measures["msssim"]
-        items["face_detected"] = measures["detected"]
+        for name in self.landmarker_names:
+            flags = [
+                self._load("landmarks", self.landmarks_key(name, setting, c))["detected"]
+                for c in range(len(self.chunks))
+            ]
+            items[f"face_detected__{name}"] = np.concatenate(flags)
         items["error"] = measures["error"]
 
         index = {i.id: n for n, i in enumerate(ds.items)}
@@ -487,7 +510,12 @@ class Runner:
             return
         old_items, old_pairs, old_meta = stored
         same_data = all(
-            old_meta.get(k) == meta[k] for k in meta if k not in ("recognizers", "provenance", "dataset_label")
+            old_meta.get(k) == meta[k]
+            for k in meta
+            if k not in ("recognizers", "landmarkers", "provenance", "dataset_label")
+        )
+        same_data = same_data and all(
+            old_meta.get("landmarkers", {}).get(k, v) == v for k, v in meta["landmarkers"].items()
         )
         same_rows = list(old_items["item"]) == list(items["item"]) and list(old_pairs["a"]) == list(pairs["a"])
         if not (same_data and same_rows):
@@ -499,6 +527,10 @@ class Runner:
             items[f"cos_to_original__{name}"] = old_items[f"cos_to_original__{name}"].to_numpy()
             pairs[f"score__{name}"] = old_pairs[f"score__{name}"].to_numpy()
             meta["recognizers"] = {**meta["recognizers"], spec: config}
+        for name, identity in old_meta.get("landmarkers", {}).items():
+            if name not in meta["landmarkers"]:
+                items[f"face_detected__{name}"] = old_items[f"face_detected__{name}"].to_numpy()
+                meta["landmarkers"] = {**meta["landmarkers"], name: identity}
         meta.setdefault("earlier_provenance", old_meta.get("provenance"))
 
 

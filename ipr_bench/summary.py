@@ -39,12 +39,13 @@ def summarize(store: ResultStore, labels: list[str], recognizers: list[str], far
             "msssim": items.loc[ok, "msssim"].mean(),
             "n_items": len(items),
             "n_failed": int((~ok).sum()),
-            "n_no_face": int((~items["face_detected"]).sum()),
         }
+        landmarker_of = {c["recognizer"]: c.get("landmarker", "dlib5") for c in meta["recognizers"].values()}
         for rec in recognizers:
             col = f"score__{rec}"
             if col not in pairs:
                 continue
+            detected = items[f"face_detected__{landmarker_of[rec]}"]
             v = verification(pairs[col].to_numpy(), pairs["same"].to_numpy(), pairs["fold"].to_numpy(), far_target)
             rows.append(
                 {
@@ -56,6 +57,7 @@ def summarize(store: ResultStore, labels: list[str], recognizers: list[str], far
                     "tar_at_far": 100 * v.tar_at_far,
                     "eer": 100 * v.eer,
                     "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(),
+                    "n_no_face": int((~detected.astype(bool)).sum()),
                     "n_pairs": v.n_pairs,
                     "n_pairs_missing": v.n_missing,
                     "folds": len(set(pairs["fold"])),
@@ -121,8 +123,8 @@ def describe(store: ResultStore, labels: list[str], command: str) -> tuple[str, 
         "originals row: bpp of the source files as stored on disk",
         "accuracy: LFW 10-fold protocol (each fold's threshold chosen on the other folds), mean ± population std "
         "over folds; AUC, EER, TAR@FAR=1e-3 on all pairs pooled; a pair with a failed image counts as 'different'",
-        f"alignment: dlib 5-point landmarks detected on the {first['align_on']} image ({first['landmarker']}); "
-        "dlib embeds its own face chips, template recognizers are aligned on the two eye centres",
+        f"alignment: landmarks detected on the {first['align_on']} image; "
+        + "; ".join(_alignment_text(c) for c in first["recognizers"].values()),
         "MS-SSIM: RGB, computed as pytorch-msssim does, only where the shorter side is > 160 px (else '—')",
     ]
     runs: dict[str, int] = {}
@@ -135,6 +137,16 @@ def describe(store: ResultStore, labels: list[str], command: str) -> tuple[str, 
         runs[key] = runs.get(key, 0) + 1
     notes.append("computed by: " + "; ".join(f"{k}: {n} setting(s)" for k, n in runs.items()))
     return f"Rate–accuracy: {first['dataset_label']}", notes
+
+
+def _alignment_text(config: dict[str, Any]) -> str:
+    name, landmarker = config["recognizer"], config.get("landmarker", "dlib5")
+    if config["template"] == "dlib-chip":
+        return f"{name}: dlib's own face chips on {landmarker} points"
+    if config.get("box_margin") is not None:
+        return f"{name}: {landmarker} box + {config['box_margin']:g} px margin, resized"
+    used = "eye centres" if landmarker == "dlib5" else "5 points"
+    return f"{name}: {landmarker} {used} onto the '{config['template']}' template"
 
 
 def write_report(store: ResultStore, labels: list[str], recognizers: list[str] | None, command: str) -> pd.DataFrame:

