@@ -24,7 +24,7 @@ class FaceSpec:
     layout: Literal["NCHW", "NHWC"] = "NCHW"
     embedding_dim: int = 512
     metric: Literal["cosine", "euclidean"] = "cosine"
-    landmarker: str = "dlib5"  # registry name of the landmarker the alignment uses
+    landmarker: str = "mtcnn"  # registry name of the landmarker: MTCNN's five points are the templates' five
     box_margin: float | None = None  # set: crop the detector box with this margin instead of the template warp
 
 

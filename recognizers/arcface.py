@@ -1,4 +1,8 @@
-"""InsightFace ArcFace MobileFaceNet (WebFace600K, the buffalo_s recognizer) through the ONNX loader."""
+"""InsightFace ArcFace MobileFaceNet (WebFace600K, the buffalo_s recognizer) through the ONNX loader.
+
+Alignment: MTCNN's five points onto the ArcFace template (the FaceSpec default), measured on LFW View 1 against
+dlib's eye centres (results/lfw-recognizers/alignment-view1.md).
+"""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ class DlibRecognizer(Recognizer):
         layout="NHWC",
         embedding_dim=128,
         metric="euclidean",
+        landmarker="dlib5",
     )
 
     def __init__(self, **options: Any) -> None:

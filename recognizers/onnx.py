@@ -6,6 +6,8 @@ Sidecar keys (all optional but ``input_size``)::
      "layout": "NCHW", "template": "arcface", "embedding_dim": 512, "metric": "cosine", "fixed_batch": null}
 
 ``template`` is one of the named templates in ipr_bench.alignment (arcface, sphereface, facenet);
+``landmarker`` (default ``mtcnn``, whose five points are the template's) and ``box_margin`` (crop the detector box
+with this margin instead of the template warp) choose the alignment, as for every recognizer;
 ``fixed_batch`` is for models whose batch size is baked in (inputs are padded and outputs sliced).
 """
 

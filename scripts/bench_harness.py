@@ -113,7 +113,7 @@ def floor(ds: Dataset, same_encodes: bool = True) -> float:
             run_ffmpeg(args, None, "floor decode")
             for crf in CRFS:
                 decoded += list(np.fromfile(os.path.join(tmp, f"{crf}.rgb"), np.uint8).reshape(len(images), h, w, 3))
-    marks = [detect_landmarks(im) for im in images]
+    marks = [detect_landmarks(im, arcface.spec.landmarker) for im in images]
     faces = np.stack([arcface.align(im, marks[i % len(images)]) for i, im in enumerate(images + decoded)])
     arcface.embed(faces)
     return time.perf_counter() - t0

@@ -22,7 +22,7 @@ class TinyPixelRecognizer(Recognizer):
 
     name = "test-pixels"
     requires = "nothing"
-    spec = FaceSpec(input_size=(32, 32), template="arcface", embedding_dim=64)
+    spec = FaceSpec(input_size=(32, 32), template="arcface", embedding_dim=64, landmarker="dlib5")
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         grey = faces.astype(np.float32).mean(axis=3)
@@ -217,7 +217,7 @@ class TinyColourRecognizer(TinyPixelRecognizer):
     """A second unit-test stand-in (mean colour per 4×4 cell) to show recognizers accumulate in a store."""
 
     name = "test-colour"
-    spec = FaceSpec(input_size=(16, 16), template="arcface", embedding_dim=48)
+    spec = FaceSpec(input_size=(16, 16), template="arcface", embedding_dim=48, landmarker="dlib5")
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
         return faces.astype(np.float32).reshape(len(faces), 4, 4, 4, 4, 3).mean(axis=(2, 4)).reshape(len(faces), 48)
