@@ -30,9 +30,9 @@ PRESETS: dict[str, Preset] = {
     ),
     "lfw-classical": Preset(
         description="Full LFW View 2 (10 folds, 6,000 pairs): originals, HEVC (7 CRFs), JPEG (6 qualities), WebP (5), "
-        "VVC (4 QPs) × ArcFace and dlib; the store is committed in results/lfw-classical.",
+        "VVC (4 QPs) × ArcFace, dlib and FaceNet; the store is committed in results/lfw-classical.",
         codecs=("hevc", "jpeg", "webp", "vvc"),
-        recognizers=("arcface", "dlib"),
+        recognizers=("arcface", "dlib", "facenet"),
         folds=None,
         out="results/lfw-classical",
     ),

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -101,10 +102,24 @@ def _cached_model(kind: str, spec: str, factory: Callable[[], Any]) -> Any:
     return _models[(kind, spec)]
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, main_pid: int | None = None) -> None:
     os.environ["IPR_BENCH_THREADS"] = str(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))  # a dlib built with BLAS
+    if main_pid is not None:
+        threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+def _exit_with(main_pid: int) -> None:
+    """A worker whose run was killed (SIGKILL/SIGTERM leave no time to stop the pool) must not go on computing."""
+    while True:
+        time.sleep(2.0)
+        try:
+            os.kill(main_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid exists but is someone else's: ours is gone
+            os._exit(1)
 
 
 def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
@@ -392,7 +407,10 @@ class Runner:
             return contextlib.nullcontext(None)
         threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
         return ProcessPoolExecutor(
-            self.spec.workers, mp_context=get_context("forkserver"), initializer=_worker_init, initargs=(threads,)
+            self.spec.workers,
+            mp_context=get_context("forkserver"),
+            initializer=_worker_init,
+            initargs=(threads, os.getpid()),
         )
 
     def _execute(

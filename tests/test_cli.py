@@ -149,6 +149,35 @@ def test_kill_9_and_resume_equals_an_uninterrupted_run(lfw_mini: Path, tmp_path:
     assert all(not p.name.endswith(".npz") for p in tmp_path.rglob("*.tmp"))
 
 
+def _session_members(sid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat (session id); zombies are already dead
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.skipif(not HAS_LFW or not Path("/proc/self/stat").exists(), reason="needs LFW and Linux /proc")
+def test_workers_stop_when_the_run_is_killed(lfw_mini: Path, tmp_path: Path) -> None:
+    args = ["run", "--dataset", f"folder:{lfw_mini}", "--codecs", "hevc", "--qualities", "hevc=23,28,33,38"]
+    args += ["--recognizers", "arcface", "--workers", "2", "--chunk-size", "3", "--no-progress"]
+    victim = _cli([*args, "--out", str(tmp_path / "out")], {"IPR_BENCH_CACHE": str(tmp_path / "cache")})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((tmp_path / "cache").rglob("embedding/*/*.npz")):
+        time.sleep(0.05)
+    assert len(_session_members(victim.pid)) >= 3  # the CLI, the forkserver and its workers
+    os.kill(victim.pid, signal.SIGKILL)  # only the main process: the pool gets no chance to shut down
+    victim.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _session_members(victim.pid):
+        time.sleep(0.2)
+    assert _session_members(victim.pid) == []
+
+
 def test_parse_value() -> None:
     from ipr_bench.cli import parse_value
 
