@@ -220,6 +220,18 @@ def run(
         _fail(str(exc))
     _print_table(table)
     typer.echo(f"\n{len(labels)} settings in {elapsed:.1f} s; table: {out_dir / 'summary.md'}", err=True)
+    _report_after_run(out_dir)
+
+
+def _report_after_run(out_dir: Path, anchor: str = "hevc:23") -> None:
+    from ipr_bench.report import build_report
+
+    try:
+        build_report(out_dir, anchor=anchor)
+    except IprBenchError as exc:
+        typer.echo(f"no report: {exc} (ipr-bench report --results {out_dir} --anchor CODEC:QUALITY)", err=True)
+        return
+    typer.echo(f"report: {out_dir / 'report.md'} and report.html (curves, BD-rate, parity)", err=True)
 
 
 def _print_table(table: Any) -> None:
@@ -257,6 +269,84 @@ def summarize_store(
     command = "ipr-bench summarize " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     table = write_report(store, labels, None, command)
     _print_table(table)
+
+
+@app.command("report")
+def report_command(
+    results: Annotated[Path, typer.Option(help="A results store folder.")] = Path("runs/quick"),
+    anchor: Annotated[str, typer.Option(help="Anchor operating point CODEC:QUALITY.")] = "hevc:23",
+    epsilon: Annotated[float, typer.Option(help="Parity tolerance in accuracy percentage points.")] = 0.5,
+    out: Annotated[Path | None, typer.Option(help="Where to write (default: the results folder).")] = None,
+) -> None:
+    """report.md, a self-contained report.html, figures and summary.json: curves, BD-rate, parity, robustness."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ipr_bench.report import build_report
+
+    try:
+        analysis = build_report(results, out, anchor, epsilon)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    t = Table(title=f"parity (ε = {epsilon:g} pp), anchor {anchor}")
+    for col in ("recognizer", "codec", "reference", "parity bpp", "ratio", "how"):
+        t.add_column(col)
+    for p in analysis.parities():
+        ratio = f"{p['ratio']:.1%}" if p["ratio"] is not None else "—"
+        bpp = f"{p['bpp']:.4f}" if p["bpp"] is not None else "—"
+        t.add_row(p["recognizer"], p["codec"], p["ref"], bpp, ratio, p["status"])
+    Console().print(t)
+    typer.echo(f"report: {(out or results) / 'report.md'}, report.html, summary.json, figures/", err=True)
+
+
+@app.command("bdrate")
+def bdrate_command(
+    results: Annotated[Path, typer.Option(help="A results store folder.")] = Path("runs/quick"),
+    anchor: Annotated[str, typer.Option(help="Anchor codec (CODEC or CODEC:QUALITY).")] = "hevc:23",
+    metric: Annotated[str, typer.Option(help="accuracy or psnr.")] = "accuracy",
+    format: Annotated[str, typer.Option("--format", help="md or csv.")] = "md",
+) -> None:
+    """BD-rate of every codec against the anchor codec, as Markdown or CSV on stdout."""
+    import pandas as pd
+
+    from ipr_bench.report import analyse
+
+    if ":" not in anchor:
+        anchor += ":0"  # BD-rate needs only the codec
+    try:
+        rows = [r for r in analyse(results, anchor).bd_rates() if r["metric"] == metric]
+    except IprBenchError as exc:
+        _fail(str(exc))
+    table = pd.DataFrame(rows)
+    if format == "csv":
+        typer.echo(table.to_csv(index=False, float_format="%.4f"), nl=False)
+    else:
+        typer.echo("| codec | recognizer | BD-rate % | overlap | note |\n|---|---|---|---|---|")
+        for _, r in table.iterrows():
+            v = "—" if pd.isna(r["bd_rate_percent"]) else f"{r['bd_rate_percent']:+.2f}"
+            typer.echo(f"| {r['codec']} | {r['recognizer']} | {v} | {r['overlap']:.0%} | {r['reason']} |")
+
+
+@app.command("plot")
+def plot_command(
+    results: Annotated[Path, typer.Option(help="A results store folder.")] = Path("runs/quick"),
+    metric: Annotated[str, typer.Option(help="accuracy, tar, cos or psnr.")] = "accuracy",
+    out: Annotated[Path, typer.Option(help="Figure file (.png, .svg or .pdf).")] = Path("rate_accuracy.png"),
+    linear_bpp: Annotated[bool, typer.Option(help="Linear instead of log bpp axis.")] = False,
+) -> None:
+    """One rate–metric figure (a panel per recognizer) from a results store."""
+    from ipr_bench.report import METRICS, analyse, figure
+
+    if metric not in METRICS:
+        _fail(f"--metric {metric!r}: one of {', '.join(METRICS)}")
+    try:
+        analysis = analyse(results, "none:0")
+    except IprBenchError as exc:
+        _fail(str(exc))
+    fig = figure(analysis, metric, log_bpp=not linear_bpp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    typer.echo(str(out), err=True)
 
 
 @app.command("list")

@@ -1,0 +1,548 @@
+"""The analysis of a results store: rate–accuracy curves, BD-rate at equal accuracy, the paper's parity statistic,
+robustness to unseen recognizers, bit accounting — as report.md, a self-contained report.html, figures (PNG and
+SVG) and summary.json. Everything is computed from the store alone (no re-encoding).
+
+summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defined by each codec)::
+
+    {"schema": 1, "dataset": str, "epsilon": float (percentage points),
+     "anchor": {"codec": str, "quality": float, "bpp": float},
+     "reference": [{"recognizer": str, "accuracy": float, "std": float}],
+     "curves": [{"codec", "recognizer", "quality", "bpp", "accuracy", "std", "tar_at_far", "cos_to_original",
+                 "psnr"}],
+     "bd_rate": [{"codec", "recognizer", "anchor_codec", "metric": "accuracy"|"psnr", "bd_rate_percent",
+                  "overlap", "interval": [lo, hi], "reason"}],
+     "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
+                 "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp"}],
+     "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
+     "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}]}
+
+Values that cannot be computed are null, with a reason or status beside them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.errors import IprBenchError
+from ipr_bench.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
+from ipr_bench.store import ResultStore
+from ipr_bench.summary import summarize
+
+ORIGINAL = "original"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Anchor:
+    codec: str
+    quality: float
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        codec, sep, quality = text.partition(":")
+        try:
+            return cls(codec, float(quality))
+        except ValueError:
+            raise IprBenchError(f"--anchor {text!r}: expected CODEC:QUALITY, e.g. hevc:23") from None
+
+
+@dataclass
+class Analysis:
+    dataset: str
+    table: pd.DataFrame  # summarize(): one row per setting × recognizer
+    anchor: Anchor
+    epsilon: float
+    min_overlap: float = MIN_OVERLAP
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting label → stored meta
+
+    @property
+    def recognizers(self) -> list[str]:
+        return sorted(self.table["recognizer"].unique())
+
+    @property
+    def codecs(self) -> list[str]:
+        return sorted(set(self.table["codec"]) - {ORIGINAL})
+
+    def rows(self, codec: str, recognizer: str) -> pd.DataFrame:
+        t = self.table
+        return t[(t["codec"] == codec) & (t["recognizer"] == recognizer)].sort_values("bpp")
+
+    def curve(self, codec: str, recognizer: str, metric: str = "accuracy") -> Curve:
+        r = self.rows(codec, recognizer)
+        return Curve.of(r["bpp"].to_numpy(), r[metric].to_numpy())
+
+    def anchor_row(self, recognizer: str) -> pd.Series | None:
+        r = self.rows(self.anchor.codec, recognizer)
+        r = r[np.isclose(r["quality"].astype(float), self.anchor.quality)]
+        return r.iloc[0] if len(r) else None
+
+    def anchor_bpp(self) -> float:
+        rows = [self.anchor_row(rec) for rec in self.recognizers]
+        found = [r["bpp"] for r in rows if r is not None]
+        return float(found[0]) if found else math.nan
+
+    def reference(self) -> list[dict[str, Any]]:
+        out = []
+        for rec in self.recognizers:
+            r = self.rows(ORIGINAL, rec)
+            if len(r):
+                out.append(
+                    {
+                        "recognizer": rec,
+                        "accuracy": float(r["accuracy"].iloc[0]),
+                        "std": float(r["accuracy_std"].iloc[0]),
+                    }
+                )
+        return out
+
+    # ---------------------------------------------------------------------------------------------- tables
+    def curves(self) -> list[dict[str, Any]]:
+        out = []
+        for _, r in self.table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
+            out.append(
+                {
+                    "codec": r["codec"],
+                    "recognizer": r["recognizer"],
+                    "quality": _num(r["quality"]),
+                    "bpp": _num(r["bpp"]),
+                    "accuracy": _num(r["accuracy"]),
+                    "std": _num(r["accuracy_std"]),
+                    "tar_at_far": _num(r["tar_at_far"]),
+                    "cos_to_original": _num(r["cos_to_original"]),
+                    "psnr": _num(r["psnr"]),
+                }
+            )
+        return out
+
+    def bd_rates(self) -> list[dict[str, Any]]:
+        out = []
+        others = [c for c in self.codecs if c != self.anchor.codec]
+        for codec in others:
+            for rec in self.recognizers:
+                d = bd_rate(self.curve(self.anchor.codec, rec), self.curve(codec, rec), self.min_overlap)
+                out.append(_bd_row(codec, rec, self.anchor.codec, "accuracy", d))
+            rec0 = self.recognizers[0]  # PSNR does not depend on the recognizer
+            d = bd_rate(self.curve(self.anchor.codec, rec0, "psnr"), self.curve(codec, rec0, "psnr"), self.min_overlap)
+            out.append(_bd_row(codec, "—", self.anchor.codec, "psnr", d))
+        return out
+
+    def parities(self) -> list[dict[str, Any]]:
+        out = []
+        anchor_bpp = self.anchor_bpp()
+        reference = {r["recognizer"]: r["accuracy"] for r in self.reference()}
+        for rec in self.recognizers:
+            a_row = self.anchor_row(rec)
+            own_anchor = parity_rate(self.curve(self.anchor.codec, rec), reference.get(rec, math.nan) - self.epsilon)
+            for codec in self.codecs:
+                curve = self.curve(codec, rec)
+                if a_row is not None:
+                    target = float(a_row["accuracy"]) - self.epsilon
+                    p = parity_rate(curve, target)
+                    out.append(_parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"))
+                if rec in reference:
+                    target = reference[rec] - self.epsilon
+                    p = parity_rate(curve, target)
+                    base = own_anchor.rate if own_anchor.reached else math.nan
+                    out.append(_parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp"))
+        return out
+
+    def bit_accounting(self) -> list[dict[str, Any]]:
+        alt_cols = [c for c in self.table.columns if c.startswith("bpp_") and c != "bpp_total"]
+        out = []
+        rec0 = self.recognizers[0]
+        for codec in self.codecs:
+            r = self.rows(codec, rec0)
+            used = [c for c in alt_cols if r[c].notna().any()]
+            if not used:
+                continue
+            for _, row in r.iterrows():
+                out.append(
+                    {
+                        "codec": codec,
+                        "quality": _num(row["quality"]),
+                        "bpp": _num(row["bpp"]),
+                        **{c[4:]: _num(row[c]) for c in used},
+                    }
+                )
+        return out
+
+    def robustness(self) -> list[dict[str, Any]]:
+        trained: dict[str, str] = {}
+        for m in self.meta.values():
+            cfg = m.get("codec_config", {})
+            if cfg.get("trained_with"):
+                trained[cfg["codec"]] = str(cfg["trained_with"])
+        parity = {(p["codec"], p["recognizer"]): p for p in self.parities() if p["ref"] == "original"}
+        out = []
+        for codec, seen_by in sorted(trained.items()):
+            for rec in self.recognizers:
+                p = parity.get((codec, rec))
+                out.append(
+                    {
+                        "codec": codec,
+                        "trained_with": seen_by,
+                        "recognizer": rec,
+                        "seen": rec == seen_by or rec.startswith(seen_by + ":"),
+                        "parity_ratio_original": p["ratio"] if p else None,
+                    }
+                )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "dataset": self.dataset,
+            "epsilon": self.epsilon,
+            "anchor": {"codec": self.anchor.codec, "quality": self.anchor.quality, "bpp": _num(self.anchor_bpp())},
+            "reference": self.reference(),
+            "curves": self.curves(),
+            "bd_rate": self.bd_rates(),
+            "parity": self.parities(),
+            "bit_accounting": self.bit_accounting(),
+            "robustness": self.robustness(),
+        }
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _bd_row(codec: str, rec: str, anchor: str, metric: str, d: Any) -> dict[str, Any]:
+    return {
+        "codec": codec,
+        "recognizer": rec,
+        "anchor_codec": anchor,
+        "metric": metric,
+        "bd_rate_percent": _num(d.value),
+        "overlap": _num(d.overlap),
+        "interval": [_num(d.interval[0]), _num(d.interval[1])],
+        "reason": d.reason,
+    }
+
+
+def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: float, ratio_to: str) -> dict[str, Any]:
+    ratio = p.rate / base if p.reached and base and math.isfinite(base) else math.nan
+    return {
+        "codec": codec,
+        "recognizer": rec,
+        "ref": ref,
+        "target_accuracy": _num(target),
+        "bpp": _num(p.rate),
+        "ratio": _num(ratio),
+        "reached": p.reached,
+        "status": p.status,
+        "ratio_to": ratio_to,
+    }
+
+
+def analyse(store_dir: Path | str, anchor: str = "hevc:23", epsilon: float = 0.5) -> Analysis:
+    store = ResultStore(store_dir)
+    labels = store.labels()
+    if not labels:
+        raise IprBenchError(f"no results store at {store_dir} (expected {store_dir}/items/*.parquet)")
+    meta = {label: store.read_meta(label) or {} for label in labels}
+    recognizers = sorted({c["recognizer"] for m in meta.values() for c in m.get("recognizers", {}).values()})
+    table = summarize(store, labels, recognizers)
+    first = next(iter(meta.values()))
+    a = Anchor.parse(anchor)
+    return Analysis(first.get("dataset_label", first.get("dataset", "?")), table, a, epsilon, meta=meta)
+
+
+# ------------------------------------------------------------------------------------------------- figures
+
+METRICS = {
+    "accuracy": ("accuracy", "accuracy_std", "verification accuracy (%)"),
+    "tar": ("tar_at_far", None, "TAR @ FAR=1e-3 (%)"),
+    "cos": ("cos_to_original", None, "mean cosine to the original's embedding"),
+    "psnr": ("psnr", None, "PSNR (dB)"),
+}
+
+
+def figure(analysis: Analysis, metric: str = "accuracy", log_bpp: bool = True) -> Any:
+    """One panel per recognizer: the metric against bpp for every codec, the originals as a line (± std band)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    col, err, label = METRICS[metric]
+    recs = analysis.recognizers if metric != "psnr" else analysis.recognizers[:1]
+    fig, axes = plt.subplots(1, len(recs), figsize=(5.2 * len(recs), 4.2), squeeze=False)
+    for ax, rec in zip(axes[0], recs, strict=True):
+        for codec in analysis.codecs:
+            r = analysis.rows(codec, rec)
+            if r.empty:
+                continue
+            ax.errorbar(
+                r["bpp"], r[col], yerr=r[err] if err else None, marker="o", ms=3.5, capsize=2, lw=1.2, label=codec
+            )
+        ref = analysis.rows(ORIGINAL, rec)
+        if len(ref) and metric in ("accuracy", "tar"):
+            y = float(ref[col].iloc[0])
+            ax.axhline(y, color="k", lw=1, ls="--", label="original")
+            if err:
+                s = float(ref[err].iloc[0])
+                ax.axhspan(y - s, y + s, color="k", alpha=0.08)
+        a_row = analysis.anchor_row(rec)
+        if a_row is not None and metric != "psnr":
+            ax.plot(
+                [a_row["bpp"]],
+                [a_row[col]],
+                "k*",
+                ms=10,
+                label=f"anchor {analysis.anchor.codec}:{analysis.anchor.quality:g}",
+            )
+        if log_bpp:
+            ax.set_xscale("log")
+        ax.set_xlabel("bpp (payload)")
+        ax.set_ylabel(label)
+        ax.set_title(rec if metric != "psnr" else "all recognizers")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{analysis.dataset}: {label} vs bpp", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_figure(analysis: Analysis) -> Any | None:
+    rows = analysis.robustness()
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [f"{r['codec']}\n{r['recognizer']}{' (seen)' if r['seen'] else ''}" for r in rows]
+    values = [r["parity_ratio_original"] if r["parity_ratio_original"] is not None else np.nan for r in rows]
+    ax.bar(range(len(rows)), values, color=["C0" if r["seen"] else "C1" for r in rows])
+    ax.set_xticks(range(len(rows)), labels, fontsize=7)
+    ax.set_ylabel(f"parity bpp / {analysis.anchor.codec}'s parity bpp")
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: Any, stem: Path) -> tuple[bytes, str]:
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=110)
+    fig.savefig(svg, format="svg")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    atomic_write_bytes(stem.with_suffix(".png"), png.getvalue())
+    atomic_write_bytes(stem.with_suffix(".svg"), svg.getvalue().encode())
+    return png.getvalue(), svg.getvalue()
+
+
+# -------------------------------------------------------------------------------------------- documents
+
+
+def _fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
+    return none if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
+    t: dict[str, str] = {}
+    lines = ["| recognizer | accuracy % (± std over folds) |", "|---|---|"]
+    lines += [f"| {r['recognizer']} | {r['accuracy']:.2f} ± {r['std']:.2f} |" for r in data["reference"]]
+    t["reference"] = "\n".join(lines)
+
+    lines = ["| codec | recognizer | metric | BD-rate vs " + analysis.anchor.codec + " | overlap | interval | note |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in data["bd_rate"]:
+        interval = f"{_fmt(r['interval'][0], '.2f')}–{_fmt(r['interval'][1], '.2f')}"
+        lines.append(
+            f"| {r['codec']} | {r['recognizer']} | {r['metric']} | {_fmt(r['bd_rate_percent'], '+.1f')} % | "
+            f"{_fmt(r['overlap'], '.0%')} | {interval} | {r['reason']} |"
+        )
+    t["bd_rate"] = "\n".join(lines)
+
+    lines = [
+        "| recognizer | codec | reference | target acc % | parity bpp | ratio | how |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(data["parity"], key=lambda r: (r["recognizer"], r["ref"], r["codec"])):
+        ref = f"{analysis.anchor.codec}:{analysis.anchor.quality:g} − ε" if r["ref"] == "anchor" else "originals − ε"
+        ratio = _fmt(r["ratio"], ".1%") + (
+            " of anchor bpp" if r["ref"] == "anchor" else f" of {analysis.anchor.codec}'s"
+        )
+        lines.append(
+            f"| {r['recognizer']} | {r['codec']} | {ref} | {_fmt(r['target_accuracy'], '.2f')} | "
+            f"{_fmt(r['bpp'], '.4f')} | {ratio if r['reached'] else '—'} | {r['status']} |"
+        )
+    t["parity"] = "\n".join(lines)
+
+    if data["bit_accounting"]:
+        keys = sorted({k for r in data["bit_accounting"] for k in r} - {"codec", "quality", "bpp"})
+        lines = ["| codec | quality | payload bpp | " + " | ".join(f"{k} bpp" for k in keys) + " |"]
+        lines.append("|---|---|---|" + "---|" * len(keys))
+        for r in data["bit_accounting"]:
+            lines.append(
+                f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
+                + " | ".join(_fmt(r.get(k), ".4f") for k in keys)
+                + " |"
+            )
+        anchor_alt = [r for r in data["bit_accounting"] if r["codec"] == analysis.anchor.codec]
+        anchor_alt = [r for r in anchor_alt if r["quality"] == analysis.anchor.quality]
+        if anchor_alt:
+            a = anchor_alt[0]
+            moves = ", ".join(f"{k}: ×{a['bpp'] / a[k]:.2f}" for k in keys if a.get(k))
+            lines.append("")
+            lines.append(
+                f"Counting the anchor ({analysis.anchor.codec}:{analysis.anchor.quality:g}) with another accounting "
+                f"multiplies every 'of anchor bpp' ratio by: {moves}."
+            )
+        t["bit_accounting"] = "\n".join(lines)
+    else:
+        t["bit_accounting"] = "No codec in this store records alternative byte counts."
+
+    if data["robustness"]:
+        lines = [
+            "| codec | trained with | evaluated by | seen? | parity bpp / anchor codec's |",
+            "|---|---|---|---|---|",
+        ]
+        for r in data["robustness"]:
+            lines.append(
+                f"| {r['codec']} | {r['trained_with']} | {r['recognizer']} | {'seen' if r['seen'] else 'unseen'} | "
+                f"{_fmt(r['parity_ratio_original'], '.1%')} |"
+            )
+        t["robustness"] = "\n".join(lines)
+    else:
+        t["robustness"] = "No codec in this store records the recognizer it was trained with (no learned codecs)."
+    return t
+
+
+def build_report(
+    store_dir: Path | str, out: Path | str | None = None, anchor: str = "hevc:23", epsilon: float = 0.5
+) -> Analysis:
+    """report.md, report.html, summary.json and figures/ for a results store (written into ``out``)."""
+    analysis = analyse(store_dir, anchor, epsilon)
+    out = Path(out or store_dir)
+    data = analysis.to_json()
+    if data["anchor"]["bpp"] is None:
+        raise IprBenchError(
+            f"anchor {anchor} is not in the store {store_dir}: codecs/qualities there: "
+            + ", ".join(sorted(set(analysis.table["setting"])))
+        )
+    figures: dict[str, tuple[bytes, str]] = {}
+    for metric in ("accuracy", "tar", "cos", "psnr"):
+        figures[metric] = _save(figure(analysis, metric), out / "figures" / f"rate_{metric}")
+    robust = robustness_figure(analysis)
+    if robust is not None:
+        figures["robustness"] = _save(robust, out / "figures" / "robustness")
+    tables = markdown_tables(analysis, data)
+    atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
+    atomic_write_bytes(out / "report.md", _markdown(analysis, data, tables, figures).encode())
+    atomic_write_bytes(out / "report.html", _html(analysis, data, tables, figures).encode())
+    return analysis
+
+
+SECTIONS = [
+    ("reference", "Uncompressed reference"),
+    ("parity", "Parity: lowest bpp that keeps accuracy"),
+    ("bd_rate", "BD-rate at equal accuracy"),
+    ("bit_accounting", "Bit accounting"),
+    ("robustness", "Robustness to unseen recognizers"),
+]
+FIGURE_TITLES = {
+    "accuracy": "Rate–accuracy",
+    "tar": "Rate–TAR@FAR=1e-3",
+    "cos": "Rate–identity cosine",
+    "psnr": "Rate–PSNR",
+    "robustness": "Parity ratio per recognizer",
+}
+
+
+def _intro(analysis: Analysis, data: dict[str, Any]) -> list[str]:
+    a = data["anchor"]
+    return [
+        f"Dataset: {analysis.dataset}. Anchor: {a['codec']} at quality {a['quality']:g} ({_fmt(a['bpp'], '.4f')} bpp). "
+        f"ε = {analysis.epsilon:g} percentage points.",
+        "bpp is each codec's payload bpp (8 × bytes / pixels of the original; see summary.md for what the bytes "
+        "hold). Accuracy: LFW-style 10-fold protocol, mean ± std over folds.",
+        "Parity: the lowest bpp at which the codec's monotone (Pareto envelope + PCHIP in log-bpp) accuracy curve "
+        "reaches the reference − ε; 'anchor' = the anchor point's accuracy, ratio to the anchor's bpp (the "
+        "paper's statistic); 'originals' = uncompressed accuracy, ratio to the anchor codec's own parity bpp.",
+        f"BD-rate: Bjøntegaard on log-bpp as a function of accuracy (PSNR for the psnr rows) over the shared range "
+        f"of the Pareto envelopes; NaN when they share < {analysis.min_overlap:.0%} of their range. Negative = "
+        "fewer bits than the anchor codec.",
+    ]
+
+
+def _markdown(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figures: dict[str, Any]) -> str:
+    lines = [f"# ipr-bench report: {analysis.dataset}", ""]
+    lines += [f"- {s}" for s in _intro(analysis, data)]
+    lines += ["", f"![{FIGURE_TITLES['accuracy']}](figures/rate_accuracy.png)", ""]
+    for key, title in SECTIONS:
+        lines += [f"## {title}", "", tables[key], ""]
+    lines += ["## Figures", ""]
+    for key in figures:
+        stem = "robustness" if key == "robustness" else f"rate_{key}"
+        lines += [
+            f"### {FIGURE_TITLES[key]}",
+            "",
+            f"![{FIGURE_TITLES[key]}](figures/{stem}.png) ([SVG](figures/{stem}.svg))",
+            "",
+        ]
+    lines += ["Machine-readable: `summary.json` (schema in `ipr_bench/report.py`)."]
+    return "\n".join(lines) + "\n"
+
+
+def _md_table_to_html(text: str) -> str:
+    rows = [r for r in text.splitlines() if r.startswith("|")]
+    if len(rows) < 2:
+        return f"<p>{html.escape(text)}</p>"
+    cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
+    head = "".join(f"<th>{c}</th>" for c in cells[0])
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[2:])
+    rest = [r for r in text.splitlines() if r and not r.startswith("|")]
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + "".join(
+        f"<p>{html.escape(r)}</p>" for r in rest
+    )
+
+
+def _html(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figures: dict[str, Any]) -> str:
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>ipr-bench report: {html.escape(analysis.dataset)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
+        "font-size:13px;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+        "img{max-width:100%}details{margin:.3em 0 1em}</style></head><body>",
+        f"<h1>ipr-bench report: {html.escape(analysis.dataset)}</h1><ul>",
+        *[f"<li>{html.escape(s)}</li>" for s in _intro(analysis, data)],
+        "</ul>",
+    ]
+    for key, title in SECTIONS:
+        parts += [f"<h2>{html.escape(title)}</h2>", _md_table_to_html(tables[key])]
+    parts.append("<h2>Figures</h2>")
+    for key, (png, svg) in figures.items():
+        b64 = base64.b64encode(png).decode()
+        parts += [
+            f"<h3>{FIGURE_TITLES[key]}</h3>",
+            f"<img class='figure' alt='{FIGURE_TITLES[key]}' src='data:image/png;base64,{b64}'>",
+            f"<details><summary>SVG</summary>{svg[svg.index('<svg') :]}</details>",
+        ]
+    # lets a headless browser (and a reader's devtools) confirm every figure decoded
+    parts.append(
+        "<script>window.addEventListener('load',()=>{const imgs=[...document.querySelectorAll('img.figure')];"
+        "document.body.dataset.figures=imgs.length;document.body.dataset.figuresLoaded="
+        "imgs.filter(i=>i.complete&&i.naturalWidth>0).length;});</script>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,112 @@
+"""The report: summary.json schema, Markdown/HTML with figures, from a small real store; the HTML in Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ipr_bench.cache import Cache
+from ipr_bench.registry import create_codec, create_dataset, create_recognizer
+from ipr_bench.report import build_report
+from ipr_bench.runner import Runner, RunSpec
+
+import test_runner  # noqa: F401  (registers the unit-test recognizers)
+
+
+@pytest.fixture
+def store(synthetic_folder: Path, tmp_path: Path) -> Path:
+    spec = RunSpec(
+        dataset=create_dataset("folder", root=synthetic_folder, n_folds=2, pairs_per_fold=4, seed=0),
+        codecs={"jpeg": create_codec("jpeg"), "webp": create_codec("webp")},
+        qualities={"jpeg": [10, 30, 70], "webp": [10, 40, 80]},
+        recognizers={r: create_recognizer(r) for r in ("test-pixels", "test-colour")},
+        out=tmp_path / "store",
+        cache=Cache(tmp_path / "cache"),
+        workers=1,
+        chunk_size=6,
+    )
+    Runner(spec).run()
+    return spec.out
+
+
+def test_report_writes_every_part_with_the_documented_schema(store: Path) -> None:
+    build_report(store, anchor="jpeg:30", epsilon=0.5)
+    data = json.loads((store / "summary.json").read_text())
+    assert data["schema"] == 1 and data["epsilon"] == 0.5
+    assert data["anchor"]["codec"] == "jpeg" and data["anchor"]["quality"] == 30 and data["anchor"]["bpp"] > 0
+    assert {r["recognizer"] for r in data["reference"]} == {"test-pixels", "test-colour"}
+    assert len(data["curves"]) == 2 * (1 + 6)
+    assert {"codec", "recognizer", "quality", "bpp", "accuracy", "std"} <= set(data["curves"][0])
+    bd = [r for r in data["bd_rate"] if r["metric"] == "accuracy"]
+    assert {r["codec"] for r in bd} == {"webp"} and all(r["anchor_codec"] == "jpeg" for r in bd)
+    assert all((r["bd_rate_percent"] is None) == bool(r["reason"]) for r in data["bd_rate"])
+    parity = data["parity"]
+    assert {p["ref"] for p in parity} == {"anchor", "original"}
+    for p in parity:
+        assert p["reached"] == (p["bpp"] is not None)
+        if p["reached"] and p["ref"] == "anchor" and p["codec"] == "jpeg":
+            assert p["bpp"] <= data["anchor"]["bpp"] + 1e-12  # the anchor reaches its own accuracy − ε
+    assert data["robustness"] == []  # no learned codec here
+    md = (store / "report.md").read_text()
+    for title in ("Parity", "BD-rate at equal accuracy", "Robustness to unseen recognizers", "rate_accuracy.png"):
+        assert title in md
+    for stem in ("rate_accuracy", "rate_tar", "rate_cos", "rate_psnr"):
+        assert (store / "figures" / f"{stem}.png").stat().st_size > 1000
+        assert (store / "figures" / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    page = (store / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4 and page.count("<svg") >= 4
+
+
+def test_anchor_absent_from_the_store_is_a_clear_error(store: Path) -> None:
+    from ipr_bench.errors import IprBenchError
+
+    with pytest.raises(IprBenchError, match="anchor hevc:23 is not in the store.*jpeg@quality=30"):
+        build_report(store, anchor="hevc:23")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium)")
+def test_report_html_opens_in_headless_chromium_with_every_figure_decoded(store: Path, tmp_path: Path) -> None:
+    build_report(store, anchor="jpeg:30")
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            (store / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'data-figures="4"' in result.stdout and 'data-figures-loaded="4"' in result.stdout
+
+
+def test_report_bdrate_and_plot_commands(store: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ipr_bench.cli import app
+
+    cli = CliRunner()
+    result = cli.invoke(app, ["report", "--results", str(store), "--anchor", "jpeg:30", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.html").is_file() and "parity" in result.output
+    result = cli.invoke(app, ["bdrate", "--results", str(store), "--anchor", "jpeg", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("codec,recognizer,anchor_codec,metric,bd_rate_percent")
+    assert len(result.output.splitlines()) == 1 + 2  # webp × two recognizers
+    result = cli.invoke(app, ["plot", "--results", str(store), "--metric", "cos", "--out", str(tmp_path / "c.svg")])
+    assert result.exit_code == 0 and (tmp_path / "c.svg").read_text().count("<svg") == 1
+    bad = cli.invoke(app, ["report", "--results", str(store), "--anchor", "jpeg"])
+    assert bad.exit_code == 2 and "expected CODEC:QUALITY" in bad.output
