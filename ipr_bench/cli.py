@@ -102,6 +102,9 @@ def run(
         str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")
     ] = "original",
     chunk_size: Annotated[int, typer.Option(help="Items per unit of work.")] = 100,
+    threshold_protocol: Annotated[
+        str, typer.Option(help="Protocol of the report written after the run: lfw10fold or fixed-original.")
+    ] = "lfw10fold",
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
 ) -> None:
     """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
@@ -119,6 +122,10 @@ def run(
         _fail(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
     p = PRESETS[preset]
     codec_names = split_names(codecs) if codecs is not None else list(p.codecs)
+    from ipr_bench.metrics import PROTOCOLS
+
+    if threshold_protocol not in PROTOCOLS:
+        _fail(f"--threshold-protocol {threshold_protocol!r}: one of {', '.join(PROTOCOLS)}")
     rec_specs = split_names(recognizers) if recognizers is not None else list(p.recognizers)
     if not rec_specs:
         _fail("no recognizers given")
@@ -220,14 +227,14 @@ def run(
         _fail(str(exc))
     _print_table(table)
     typer.echo(f"\n{len(labels)} settings in {elapsed:.1f} s; table: {out_dir / 'summary.md'}", err=True)
-    _report_after_run(out_dir)
+    _report_after_run(out_dir, threshold_protocol)
 
 
-def _report_after_run(out_dir: Path, anchor: str = "hevc:23") -> None:
+def _report_after_run(out_dir: Path, protocol: str, anchor: str = "hevc:23") -> None:
     from ipr_bench.report import build_report
 
     try:
-        build_report(out_dir, anchor=anchor)
+        build_report(out_dir, anchor=anchor, protocol=protocol)
     except IprBenchError as exc:
         typer.echo(f"no report: {exc} (ipr-bench report --results {out_dir} --anchor CODEC:QUALITY)", err=True)
         return
@@ -239,9 +246,10 @@ def _print_table(table: Any) -> None:
     from rich.table import Table
 
     t = Table(title="rate–accuracy")
-    for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "cos"):
+    for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "acc. % (orig. thr.)", "cos"):
         t.add_column(col, no_wrap=True)
-    for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
+    fixed = table[table["protocol"] == "fixed-original"].set_index(["setting", "recognizer"])["accuracy"]
+    for _, r in table[table["protocol"] == "lfw10fold"].sort_values(["recognizer", "codec", "bpp"]).iterrows():
         t.add_row(
             r["recognizer"],
             r["setting"],
@@ -249,6 +257,7 @@ def _print_table(table: Any) -> None:
             f"{r['psnr']:.2f}" if r["psnr"] == r["psnr"] else "—",
             f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}",
             f"{r['tar_at_far']:.2f}",
+            f"{fixed.get((r['setting'], r['recognizer']), float('nan')):.2f}",
             f"{r['cos_to_original']:.4f}",
         )
     Console().print(t)
@@ -277,6 +286,9 @@ def report_command(
     anchor: Annotated[str, typer.Option(help="Anchor operating point CODEC:QUALITY.")] = "hevc:23",
     epsilon: Annotated[float, typer.Option(help="Parity tolerance in accuracy percentage points.")] = 0.5,
     out: Annotated[Path | None, typer.Option(help="Where to write (default: the results folder).")] = None,
+    threshold_protocol: Annotated[
+        str, typer.Option(help="lfw10fold (per-setting thresholds) or fixed-original (the originals' thresholds).")
+    ] = "lfw10fold",
 ) -> None:
     """report.md, a self-contained report.html, figures and summary.json: curves, BD-rate, parity, robustness."""
     from rich.console import Console
@@ -285,10 +297,10 @@ def report_command(
     from ipr_bench.report import build_report
 
     try:
-        analysis = build_report(results, out, anchor, epsilon)
+        analysis = build_report(results, out, anchor, epsilon, threshold_protocol)
     except IprBenchError as exc:
         _fail(str(exc))
-    t = Table(title=f"parity (ε = {epsilon:g} pp), anchor {anchor}")
+    t = Table(title=f"parity (ε = {epsilon:g} pp), anchor {anchor}, {threshold_protocol} thresholds")
     for col in ("recognizer", "codec", "reference", "parity bpp", "ratio", "how"):
         t.add_column(col)
     for p in analysis.parities():
@@ -305,6 +317,9 @@ def bdrate_command(
     anchor: Annotated[str, typer.Option(help="Anchor codec (CODEC or CODEC:QUALITY).")] = "hevc:23",
     metric: Annotated[str, typer.Option(help="accuracy or psnr.")] = "accuracy",
     format: Annotated[str, typer.Option("--format", help="md or csv.")] = "md",
+    threshold_protocol: Annotated[
+        str, typer.Option(help="lfw10fold (per-setting thresholds) or fixed-original (the originals' thresholds).")
+    ] = "lfw10fold",
 ) -> None:
     """BD-rate of every codec against the anchor codec, as Markdown or CSV on stdout."""
     import pandas as pd
@@ -314,7 +329,7 @@ def bdrate_command(
     if ":" not in anchor:
         anchor += ":0"  # BD-rate needs only the codec
     try:
-        rows = [r for r in analyse(results, anchor).bd_rates() if r["metric"] == metric]
+        rows = [r for r in analyse(results, anchor, protocol=threshold_protocol).bd_rates() if r["metric"] == metric]
     except IprBenchError as exc:
         _fail(str(exc))
     table = pd.DataFrame(rows)
@@ -333,6 +348,9 @@ def plot_command(
     metric: Annotated[str, typer.Option(help="accuracy, tar, cos or psnr.")] = "accuracy",
     out: Annotated[Path, typer.Option(help="Figure file (.png, .svg or .pdf).")] = Path("rate_accuracy.png"),
     linear_bpp: Annotated[bool, typer.Option(help="Linear instead of log bpp axis.")] = False,
+    threshold_protocol: Annotated[
+        str, typer.Option(help="lfw10fold (per-setting thresholds) or fixed-original (the originals' thresholds).")
+    ] = "lfw10fold",
 ) -> None:
     """One rate–metric figure (a panel per recognizer) from a results store."""
     from ipr_bench.report import METRICS, analyse, figure
@@ -340,7 +358,7 @@ def plot_command(
     if metric not in METRICS:
         _fail(f"--metric {metric!r}: one of {', '.join(METRICS)}")
     try:
-        analysis = analyse(results, "none:0")
+        analysis = analyse(results, "none:0", protocol=threshold_protocol)
     except IprBenchError as exc:
         _fail(str(exc))
     fig = figure(analysis, metric, log_bpp=not linear_bpp)

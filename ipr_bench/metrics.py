@@ -1,9 +1,17 @@
 """Verification metrics from pair scores (higher score = more likely the same person).
 
-LFW 10-fold protocol: for each fold, the threshold that maximises accuracy on the other folds is applied to
-that fold; accuracy is reported as mean ± std over folds (population std, as insightface and most LFW
-papers do). ROC AUC, EER and TAR@FAR are computed on all pairs pooled.
-A pair whose score is missing (an image failed to read, encode or decode) counts as a 'different' decision.
+Two threshold protocols (``PROTOCOLS``):
+
+- ``lfw10fold``: for each fold, the threshold that maximises accuracy on the other folds *of the same setting*
+  is applied to that fold (the LFW protocol: every codec setting gets its own thresholds).
+- ``fixed-original``: for each fold, the threshold chosen on the other folds of the *uncompressed originals* is
+  applied to the compressed pairs of that fold — a deployed recognizer calibrated once on clean faces, which the
+  codec must not move. Reported with the number of pair decisions that differ from the originals' decisions,
+  and TAR/FAR at the originals' FAR=1e-3 threshold.
+
+Accuracy is mean ± std over folds (population std, as insightface and most LFW papers do). ROC AUC, EER and
+TAR@FAR are computed on all pairs pooled. A pair whose score is missing (an image failed to read, encode or
+decode) counts as a 'different' decision.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+PROTOCOLS = ("lfw10fold", "fixed-original")
 
 
 @dataclass(frozen=True)
@@ -21,10 +31,18 @@ class Verification:
     thresholds: tuple[float, ...]
     auc: float
     eer: float
-    tar_at_far: float  # at FAR = far_target
+    tar_at_far: float  # at FAR = far_target, on this setting's own ROC
     far_target: float
     n_pairs: int
     n_missing: int
+    protocol: str = "lfw10fold"
+    decisions_changed: int = 0  # pair decisions that differ from the originals' under the same protocol
+    tar_at_reference_threshold: float = float("nan")  # at the originals' FAR=far_target threshold
+    far_at_reference_threshold: float = float("nan")
+
+    @property
+    def flip_rate(self) -> float:
+        return self.decisions_changed / self.n_pairs if self.n_pairs else float("nan")
 
 
 def _clean(scores: np.ndarray) -> np.ndarray:
@@ -64,6 +82,40 @@ def kfold_accuracy(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> t
         ths.append(t)
         accs.append(accuracy_at(scores[test], same[test], t))
     return accs, ths
+
+
+def fold_thresholds(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict[int, float]:
+    """Per fold, the accuracy-maximising threshold on the other folds (on the fold itself when it is alone)."""
+    return dict(zip(np.unique(folds).tolist(), kfold_accuracy(scores, same, folds)[1], strict=True))
+
+
+def decisions(
+    scores: np.ndarray,
+    same: np.ndarray,
+    folds: np.ndarray,
+    protocol: str = "lfw10fold",
+    reference: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per pair: decided 'same'? Thresholds per fold from this setting (lfw10fold) or the originals
+    (fixed-original, ``reference`` = the originals' scores of the same pairs)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown threshold protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
+    folds = np.asarray(folds)
+    if protocol == "fixed-original":
+        if reference is None:
+            raise ValueError("the fixed-original protocol needs the originals' scores")
+        ths = fold_thresholds(np.asarray(reference, np.float64), same, folds)
+    else:
+        ths = fold_thresholds(np.asarray(scores, np.float64), same, folds)
+    per_pair = np.array([ths[f] for f in folds.tolist()])
+    return _clean(np.asarray(scores, np.float64)) > per_pair
+
+
+def threshold_at_far(scores: np.ndarray, same: np.ndarray, far_target: float = 1e-3) -> float:
+    """The lowest threshold (decide 'same' when score >= t) whose FAR is at most far_target."""
+    far, _, ths = roc_points(scores, same)
+    ok = far <= far_target
+    return float(ths[ok][-1]) if ok.any() else float("inf")
 
 
 def roc_auc(scores: np.ndarray, same: np.ndarray) -> float:
@@ -106,10 +158,39 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
     return float((far[i] + frr[i]) / 2)
 
 
-def verification(scores: np.ndarray, same: np.ndarray, folds: np.ndarray, far_target: float = 1e-3) -> Verification:
+def verification(
+    scores: np.ndarray,
+    same: np.ndarray,
+    folds: np.ndarray,
+    far_target: float = 1e-3,
+    protocol: str = "lfw10fold",
+    reference: np.ndarray | None = None,
+) -> Verification:
+    """Verification figures of one setting; ``reference`` (the originals' scores of the same pairs) adds the
+    decision flips and TAR/FAR at the originals' threshold, and is required by ``fixed-original``."""
     scores = np.asarray(scores, np.float64)
     same = np.asarray(same, bool)
-    accs, ths = kfold_accuracy(scores, same, folds)
+    folds = np.asarray(folds)
+    if protocol == "fixed-original":
+        if reference is None:
+            raise ValueError("the fixed-original protocol needs the originals' scores")
+        ref_ths = fold_thresholds(np.asarray(reference, np.float64), same, folds)
+        ths = [ref_ths[f] for f in np.unique(folds).tolist()]
+        accs = [accuracy_at(scores[folds == f], same[folds == f], ref_ths[f]) for f in np.unique(folds).tolist()]
+    elif protocol == "lfw10fold":
+        accs, ths = kfold_accuracy(scores, same, folds)
+    else:
+        raise ValueError(f"unknown threshold protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
+    changed, tar_ref, far_ref = 0, float("nan"), float("nan")
+    if reference is not None:
+        reference = np.asarray(reference, np.float64)
+        mine = decisions(scores, same, folds, protocol, reference)
+        theirs = decisions(reference, same, folds, protocol, reference)
+        changed = int((mine != theirs).sum())
+        t = threshold_at_far(reference, same, far_target)
+        accepted = _clean(scores) >= t
+        tar_ref = float(accepted[same].mean()) if same.any() else float("nan")
+        far_ref = float(accepted[~same].mean()) if (~same).any() else float("nan")
     return Verification(
         accuracy=float(np.mean(accs)),
         accuracy_std=float(np.std(accs)),
@@ -121,4 +202,8 @@ def verification(scores: np.ndarray, same: np.ndarray, folds: np.ndarray, far_ta
         far_target=far_target,
         n_pairs=len(scores),
         n_missing=int((~np.isfinite(scores)).sum()),
+        protocol=protocol,
+        decisions_changed=changed,
+        tar_at_reference_threshold=tar_ref,
+        far_at_reference_threshold=far_ref,
     )

@@ -4,11 +4,11 @@ SVG) and summary.json. Everything is computed from the store alone (no re-encodi
 
 summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defined by each codec)::
 
-    {"schema": 1, "dataset": str, "epsilon": float (percentage points),
+    {"schema": 1, "dataset": str, "protocol": "lfw10fold"|"fixed-original", "epsilon": float (percentage points),
      "anchor": {"codec": str, "quality": float, "bpp": float},
      "reference": [{"recognizer": str, "accuracy": float, "std": float}],
      "curves": [{"codec", "recognizer", "quality", "bpp", "accuracy", "std", "tar_at_far", "cos_to_original",
-                 "psnr"}],
+                 "psnr", "decisions_changed", "flip_rate" (%)}],
      "bd_rate": [{"codec", "recognizer", "anchor_codec", "metric": "accuracy"|"psnr", "bd_rate_percent",
                   "overlap", "interval": [lo, hi], "reason"}],
      "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
@@ -16,7 +16,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}]}
 
-Values that cannot be computed are null, with a reason or status beside them.
+Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
+(ipr_bench.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pandas as pd
 
 from ipr_bench.cache import atomic_write_bytes
 from ipr_bench.errors import IprBenchError
+from ipr_bench.metrics import PROTOCOLS
 from ipr_bench.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
 from ipr_bench.store import ResultStore
 from ipr_bench.summary import summarize
@@ -60,9 +62,10 @@ class Anchor:
 @dataclass
 class Analysis:
     dataset: str
-    table: pd.DataFrame  # summarize(): one row per setting × recognizer
+    table: pd.DataFrame  # summarize() rows of one protocol: one row per setting × recognizer
     anchor: Anchor
     epsilon: float
+    protocol: str = "lfw10fold"
     min_overlap: float = MIN_OVERLAP
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting label → stored meta
 
@@ -121,6 +124,8 @@ class Analysis:
                     "tar_at_far": _num(r["tar_at_far"]),
                     "cos_to_original": _num(r["cos_to_original"]),
                     "psnr": _num(r["psnr"]),
+                    "decisions_changed": _num(r["decisions_changed"]),
+                    "flip_rate": _num(r["flip_rate"]),
                 }
             )
         return out
@@ -203,6 +208,7 @@ class Analysis:
         return {
             "schema": SCHEMA_VERSION,
             "dataset": self.dataset,
+            "protocol": self.protocol,
             "epsilon": self.epsilon,
             "anchor": {"codec": self.anchor.codec, "quality": self.anchor.quality, "bpp": _num(self.anchor_bpp())},
             "reference": self.reference(),
@@ -250,17 +256,26 @@ def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: flo
     }
 
 
-def analyse(store_dir: Path | str, anchor: str = "hevc:23", epsilon: float = 0.5) -> Analysis:
+def analyse(
+    store_dir: Path | str, anchor: str = "hevc:23", epsilon: float = 0.5, protocol: str = "lfw10fold"
+) -> Analysis:
+    if protocol not in PROTOCOLS:
+        raise IprBenchError(f"unknown threshold protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
     store = ResultStore(store_dir)
     labels = store.labels()
     if not labels:
         raise IprBenchError(f"no results store at {store_dir} (expected {store_dir}/items/*.parquet)")
     meta = {label: store.read_meta(label) or {} for label in labels}
     recognizers = sorted({c["recognizer"] for m in meta.values() for c in m.get("recognizers", {}).values()})
-    table = summarize(store, labels, recognizers)
+    table = summarize(store, labels, recognizers, protocols=(protocol,))
+    if table.empty:
+        raise IprBenchError(
+            f"nothing to analyse in {store_dir} under protocol {protocol} (fixed-original needs originals)"
+        )
     first = next(iter(meta.values()))
     a = Anchor.parse(anchor)
-    return Analysis(first.get("dataset_label", first.get("dataset", "?")), table, a, epsilon, meta=meta)
+    label = first.get("dataset_label", first.get("dataset", "?"))
+    return Analysis(label, table, a, epsilon, protocol, meta=meta)
 
 
 # ------------------------------------------------------------------------------------------------- figures
@@ -314,7 +329,7 @@ def figure(analysis: Analysis, metric: str = "accuracy", log_bpp: bool = True) -
         ax.set_title(rec if metric != "psnr" else "all recognizers")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{analysis.dataset}: {label} vs bpp", fontsize=10)
+    fig.suptitle(f"{analysis.dataset}: {label} vs bpp ({analysis.protocol} thresholds)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -429,10 +444,14 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
 
 
 def build_report(
-    store_dir: Path | str, out: Path | str | None = None, anchor: str = "hevc:23", epsilon: float = 0.5
+    store_dir: Path | str,
+    out: Path | str | None = None,
+    anchor: str = "hevc:23",
+    epsilon: float = 0.5,
+    protocol: str = "lfw10fold",
 ) -> Analysis:
     """report.md, report.html, summary.json and figures/ for a results store (written into ``out``)."""
-    analysis = analyse(store_dir, anchor, epsilon)
+    analysis = analyse(store_dir, anchor, epsilon, protocol)
     out = Path(out or store_dir)
     data = analysis.to_json()
     if data["anchor"]["bpp"] is None:
@@ -475,7 +494,12 @@ def _intro(analysis: Analysis, data: dict[str, Any]) -> list[str]:
         f"Dataset: {analysis.dataset}. Anchor: {a['codec']} at quality {a['quality']:g} ({_fmt(a['bpp'], '.4f')} bpp). "
         f"ε = {analysis.epsilon:g} percentage points.",
         "bpp is each codec's payload bpp (8 × bytes / pixels of the original; see summary.md for what the bytes "
-        "hold). Accuracy: LFW-style 10-fold protocol, mean ± std over folds.",
+        "hold). Accuracy, mean ± std over folds, under the threshold protocol "
+        + (
+            "lfw10fold (each setting's thresholds chosen on its other folds)."
+            if analysis.protocol == "lfw10fold"
+            else "fixed-original (each fold's threshold chosen on the originals' other folds, kept for every setting)."
+        ),
         "Parity: the lowest bpp at which the codec's monotone (Pareto envelope + PCHIP in log-bpp) accuracy curve "
         "reaches the reference − ε; 'anchor' = the anchor point's accuracy, ratio to the anchor's bpp (the "
         "paper's statistic); 'originals' = uncompressed accuracy, ratio to the anchor codec's own parity bpp.",

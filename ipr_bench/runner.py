@@ -34,6 +34,7 @@ from ipr_bench.datasets.base import Dataset, Item, item_digest
 from ipr_bench.errors import DataError
 from ipr_bench.images import ms_ssim, psnr, read_rgb
 from ipr_bench.landmarks import FaceLandmarks, Landmarker
+from ipr_bench.metrics import PROTOCOLS, decisions
 from ipr_bench.recognizer import Recognizer, cosine, similarity
 from ipr_bench.registry import create_codec, create_landmarker, create_recognizer
 from ipr_bench.store import ResultStore
@@ -508,11 +509,18 @@ class Runner:
         )
         for rec_spec, rec in self.spec.recognizers.items():
             emb = self._embeddings(setting, rec_spec)
+            ref = self._embeddings(Setting(ORIGINAL), rec_spec)
             name = rec.name
             with np.errstate(invalid="ignore"):
-                pairs[f"score__{name}"] = similarity(emb[a], emb[b], rec.spec.metric)
-                ref = self._embeddings(Setting(ORIGINAL), rec_spec)
+                scores = similarity(emb[a], emb[b], rec.spec.metric)
+                ref_scores = similarity(ref[a], ref[b], rec.spec.metric)
+                pairs[f"score__{name}"] = scores
                 items[f"cos_to_original__{name}"] = cosine(emb, ref)
+            # the decision under each threshold protocol (ipr_bench.metrics), so a reader of the store needs no code
+            for protocol in PROTOCOLS:
+                pairs[f"decision__{protocol}__{name}"] = decisions(
+                    scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy(), protocol, ref_scores
+                )
         # each setting carries the provenance of the run that computed it (a store may grow over several runs)
         meta = {
             **self.store_meta(setting),
@@ -544,6 +552,9 @@ class Runner:
             name = config["recognizer"]
             items[f"cos_to_original__{name}"] = old_items[f"cos_to_original__{name}"].to_numpy()
             pairs[f"score__{name}"] = old_pairs[f"score__{name}"].to_numpy()
+            for col in old_pairs.columns:
+                if col.startswith("decision__") and col.endswith(f"__{name}"):
+                    pairs[col] = old_pairs[col].to_numpy()
             meta["recognizers"] = {**meta["recognizers"], spec: config}
         for name, identity in old_meta.get("landmarkers", {}).items():
             if name not in meta["landmarkers"]:

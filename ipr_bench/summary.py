@@ -11,13 +11,21 @@ import numpy as np
 import pandas as pd
 
 from ipr_bench.cache import atomic_write_bytes
-from ipr_bench.metrics import verification
+from ipr_bench.metrics import PROTOCOLS, verification
 from ipr_bench.store import ResultStore
 
 HEADLINE_BPP = "bpp = mean over images of 8 × payload bytes / (H × W of the original)"
 
 
-def summarize(store: ResultStore, labels: list[str], recognizers: list[str], far_target: float = 1e-3) -> pd.DataFrame:
+def summarize(
+    store: ResultStore,
+    labels: list[str],
+    recognizers: list[str],
+    far_target: float = 1e-3,
+    protocols: tuple[str, ...] = PROTOCOLS,
+) -> pd.DataFrame:
+    """One row per setting × recognizer × threshold protocol (``protocol`` column)."""
+    originals = store.read_setting("original")
     rows = []
     for label in labels:
         loaded = store.read_setting(label)
@@ -46,46 +54,69 @@ def summarize(store: ResultStore, labels: list[str], recognizers: list[str], far
             if col not in pairs:
                 continue
             detected = items[f"face_detected__{landmarker_of[rec]}"]
-            v = verification(pairs[col].to_numpy(), pairs["same"].to_numpy(), pairs["fold"].to_numpy(), far_target)
-            rows.append(
-                {
-                    **base,
-                    "recognizer": rec,
-                    "accuracy": 100 * v.accuracy,
-                    "accuracy_std": 100 * v.accuracy_std,
-                    "auc": v.auc,
-                    "tar_at_far": 100 * v.tar_at_far,
-                    "eer": 100 * v.eer,
-                    "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(),
-                    "n_no_face": int((~detected.astype(bool)).sum()),
-                    "n_pairs": v.n_pairs,
-                    "n_pairs_missing": v.n_missing,
-                    "folds": len(set(pairs["fold"])),
-                }
-            )
+            reference = None
+            if originals is not None and col in originals[1] and list(originals[1]["a"]) == list(pairs["a"]):
+                reference = originals[1][col].to_numpy()
+            for protocol in protocols:
+                if protocol == "fixed-original" and reference is None:
+                    continue  # no originals in this store for this recognizer
+                v = verification(
+                    pairs[col].to_numpy(),
+                    pairs["same"].to_numpy(),
+                    pairs["fold"].to_numpy(),
+                    far_target,
+                    protocol,
+                    reference,
+                )
+                rows.append(
+                    {
+                        **base,
+                        "recognizer": rec,
+                        "protocol": protocol,
+                        "accuracy": 100 * v.accuracy,
+                        "accuracy_std": 100 * v.accuracy_std,
+                        "auc": v.auc,
+                        "tar_at_far": 100 * v.tar_at_far,
+                        "eer": 100 * v.eer,
+                        "decisions_changed": v.decisions_changed if reference is not None else np.nan,
+                        "flip_rate": 100 * v.flip_rate if reference is not None else np.nan,
+                        "tar_at_original_threshold": 100 * v.tar_at_reference_threshold,
+                        "far_at_original_threshold": 100 * v.far_at_reference_threshold,
+                        "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(),
+                        "n_no_face": int((~detected.astype(bool)).sum()),
+                        "n_pairs": v.n_pairs,
+                        "n_pairs_missing": v.n_missing,
+                        "folds": len(set(pairs["fold"])),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def to_markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
+    """One line per setting × recognizer: the LFW-protocol figures, then accuracy with the originals' thresholds."""
     lines = [f"# {title}", ""]
     lines += [f"- {n}" for n in notes]
     lines.append("")
-    cols = ["recognizer", "setting", "bpp", "psnr", "msssim", "accuracy", "auc", "tar_at_far", "eer", "cos_to_original"]
     header = [
         "recognizer",
         "setting",
         "bpp",
         "PSNR dB",
         "MS-SSIM",
-        "accuracy % (± std)",
+        "accuracy % (LFW 10-fold)",
         "AUC",
         "TAR@FAR=1e-3 %",
         "EER %",
+        "accuracy % (originals' thresholds)",
+        "decisions changed",
         "cos to original",
     ]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
-    for _, r in table.sort_values(["recognizer", "codec", "bpp"]).iterrows():
+    lfw = table[table["protocol"] == "lfw10fold"]
+    fixed = table[table["protocol"] == "fixed-original"].set_index(["setting", "recognizer"])
+    for _, r in lfw.sort_values(["recognizer", "codec", "bpp"]).iterrows():
+        f = fixed.loc[(r["setting"], r["recognizer"])] if (r["setting"], r["recognizer"]) in fixed.index else None
         vals = [
             r["recognizer"],
             r["setting"],
@@ -96,9 +127,10 @@ def to_markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
             f"{r['auc']:.4f}",
             f"{r['tar_at_far']:.2f}",
             f"{r['eer']:.2f}",
+            "—" if f is None else f"{f['accuracy']:.2f} ± {f['accuracy_std']:.2f}",
+            "—" if f is None else f"{int(f['decisions_changed'])} ({f['flip_rate']:.2f}%)",
             f"{r['cos_to_original']:.4f}",
         ]
-        assert len(vals) == len(cols)
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
@@ -121,8 +153,12 @@ def describe(store: ResultStore, labels: list[str], command: str) -> tuple[str, 
         f"command: `{command.strip()}`",
         HEADLINE_BPP + "; bytes per codec: " + "; ".join(payloads),
         "originals row: bpp of the source files as stored on disk",
-        "accuracy: LFW 10-fold protocol (each fold's threshold chosen on the other folds), mean ± population std "
-        "over folds; AUC, EER, TAR@FAR=1e-3 on all pairs pooled; a pair with a failed image counts as 'different'",
+        "accuracy: LFW 10-fold protocol (each fold's threshold chosen on the other folds of the same setting), "
+        "mean ± population std over folds; AUC, EER, TAR@FAR=1e-3 on all pairs pooled; a pair with a failed image "
+        "counts as 'different'",
+        "originals' thresholds (protocol fixed-original): each fold's threshold is chosen on the other folds of the "
+        "uncompressed originals, as a recognizer calibrated once on clean faces; 'decisions changed' = pairs "
+        "decided differently from the originals (summary.csv also has TAR/FAR at the originals' FAR=1e-3 threshold)",
         f"alignment: landmarks detected on the {first['align_on']} image; "
         + "; ".join(_alignment_text(c) for c in first["recognizers"].values()),
         "MS-SSIM: RGB, computed as pytorch-msssim does, only where the shorter side is > 160 px (else '—')",

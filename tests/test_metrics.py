@@ -74,3 +74,28 @@ def test_verification_on_lfw_shaped_data() -> None:
     assert 0.97 < v.accuracy < 0.995  # two unit-variance-ish Gaussians 2σ·2 apart: ~97.7%
     assert v.accuracy_std == pytest.approx(np.std(v.fold_accuracies))
     assert 0.99 < v.auc <= 1.0
+
+
+def test_fixed_original_thresholds_expose_a_shift_the_lfw_protocol_hides() -> None:
+    from ipr_bench.metrics import decisions, verification
+
+    # originals: same-person pairs score 0.8, different 0.2, in two folds; the codec lowers every score by 0.4
+    same = np.array([True, True, False, False] * 2)
+    folds = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    original = np.where(same, 0.8, 0.2)
+    compressed = original - 0.4
+    lfw = verification(compressed, same, folds, protocol="lfw10fold", reference=original)
+    fixed = verification(compressed, same, folds, protocol="fixed-original", reference=original)
+    assert lfw.accuracy == 1.0  # the LFW protocol moves the threshold with the codec
+    assert fixed.accuracy == 0.5  # the originals' threshold (0.5) now rejects every genuine pair
+    assert fixed.decisions_changed == 4 and fixed.flip_rate == 0.5
+    assert lfw.decisions_changed == 0
+    assert fixed.tar_at_reference_threshold == 0.0 and fixed.far_at_reference_threshold == 0.0
+    assert np.array_equal(decisions(compressed, same, folds, "fixed-original", original), np.zeros(8, bool))
+    assert np.array_equal(decisions(compressed, same, folds, "lfw10fold"), same)
+    # on the originals themselves both protocols agree
+    assert verification(original, same, folds, protocol="fixed-original", reference=original).accuracy == 1.0
+    with pytest.raises(ValueError, match="needs the originals"):
+        verification(compressed, same, folds, protocol="fixed-original")
+    with pytest.raises(ValueError, match="unknown threshold protocol"):
+        decisions(compressed, same, folds, "per-pixel")

@@ -7,14 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+import test_runner  # noqa: F401  (registers the unit-test recognizers)
 
 from ipr_bench.cache import Cache
 from ipr_bench.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.report import build_report
 from ipr_bench.runner import Runner, RunSpec
-
-import test_runner  # noqa: F401  (registers the unit-test recognizers)
 
 
 @pytest.fixture
@@ -110,3 +110,34 @@ def test_report_bdrate_and_plot_commands(store: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0 and (tmp_path / "c.svg").read_text().count("<svg") == 1
     bad = cli.invoke(app, ["report", "--results", str(store), "--anchor", "jpeg"])
     assert bad.exit_code == 2 and "expected CODEC:QUALITY" in bad.output
+
+
+def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) -> None:
+    import pandas as pd
+
+    from ipr_bench.metrics import decisions
+
+    pairs = pd.read_parquet(store / "pairs" / "jpeg_quality=10.parquet")
+    originals = pd.read_parquet(store / "pairs" / "original.parquet")
+    for protocol in ("lfw10fold", "fixed-original"):
+        stored = pairs[f"decision__{protocol}__test-pixels"].to_numpy()
+        again = decisions(
+            pairs["score__test-pixels"].to_numpy(),
+            pairs["same"].to_numpy(),
+            pairs["fold"].to_numpy(),
+            protocol,
+            originals["score__test-pixels"].to_numpy(),
+        )
+        assert np.array_equal(stored, again)
+    from ipr_bench.store import ResultStore
+    from ipr_bench.summary import write_report
+
+    write_report(ResultStore(store), ResultStore(store).labels(), None, "ipr-bench run (test)")
+    summary = pd.read_csv(store / "summary.csv")
+    assert set(summary["protocol"]) == {"lfw10fold", "fixed-original"}
+    assert "originals' thresholds" in (store / "summary.md").read_text()
+    build_report(store, anchor="jpeg:30", protocol="fixed-original")
+    data = json.loads((store / "summary.json").read_text())
+    assert data["protocol"] == "fixed-original"
+    assert all(c["decisions_changed"] is not None for c in data["curves"])
+    assert all(c["decisions_changed"] == 0 for c in data["curves"] if c["codec"] == "original")

@@ -75,8 +75,10 @@ def test_run_writes_tables_with_honest_bpp(synthetic_folder: Path, tmp_path: Pat
     assert row["n_bytes"] == expected_bytes
     assert row["bpp"] == pytest.approx(8 * expected_bytes / (image.shape[0] * image.shape[1]))
     assert meta["dataset_fingerprint"] == spec.dataset.fingerprint()
-    table = summarize(store, labels, ["test-pixels"])
+    table = summarize(store, labels, ["test-pixels"], protocols=("lfw10fold",))
     assert list(table["setting"]) == labels
+    both = summarize(store, labels, ["test-pixels"])
+    assert list(both["protocol"]) == ["lfw10fold", "fixed-original"] * len(labels)
     q30, q80 = table.set_index("setting").loc[["jpeg@quality=30", "jpeg@quality=80"], "bpp"]
     assert q30 < q80
     original = table.set_index("setting").loc["original"]
@@ -123,7 +125,7 @@ def test_one_bad_image_is_recorded_not_fatal(synthetic_folder: Path, tmp_path: P
     assert involved.any()
     assert pairs.loc[involved, "score__test-pixels"].isna().all()
     assert pairs.loc[~involved, "score__test-pixels"].notna().all()
-    table = summarize(ResultStore(spec.out), labels, ["test-pixels"]).set_index("setting")
+    table = summarize(ResultStore(spec.out), labels, ["test-pixels"], protocols=("lfw10fold",)).set_index("setting")
     assert table.loc["jpeg@quality=50", "n_failed"] == 1
     assert table.loc["jpeg@quality=50", "n_pairs_missing"] == involved.sum()
 
