@@ -73,8 +73,9 @@ def _fail(message: str) -> None:
 @app.command()
 def run(
     preset: Annotated[
-        str, typer.Option(help="Named configuration (see `ipr-bench list`); options below override it.")
-    ] = "quick",
+        str | None,
+        typer.Option(help="Named configuration (see `ipr-bench list`; default quick); options below override it."),
+    ] = None,
     codecs: Annotated[str | None, typer.Option(help="Comma-separated codecs, e.g. jpeg,hevc,vvc.")] = None,
     recognizers: Annotated[
         str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")
@@ -116,6 +117,10 @@ def run(
     from ipr_bench.store import ResultStore
     from ipr_bench.summary import append_run_log, write_provenance, write_report
 
+    # the quick preset's sweeps are defaults for its own codecs; codecs named on the command line without
+    # --preset get their own default sweep
+    explicit_preset = preset is not None
+    preset = preset or "quick"
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     if align_on not in ("original", "decoded"):
@@ -147,7 +152,7 @@ def run(
             codec_objs[name] = codec
             if name in sweep_text:
                 sweeps[name] = [codec.parse_quality(q) for q in split_names(sweep_text[name])]
-            elif name in p.qualities:
+            elif name in p.qualities and (explicit_preset or codecs is None):
                 sweeps[name] = [codec.parse_quality(str(q)) for q in p.qualities[name]]
             else:
                 sweeps[name] = list(codec.default_qualities)
