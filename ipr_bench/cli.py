@@ -388,13 +388,16 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     for name in CODECS.names(pattern):
         cls, _ = CODECS.get(name)
         a = cls.availability()
+        status = "yes" if a.ok else f"no: {a.reason}"
+        if a.ok and cls.needs_argument():
+            status = f"give {cls.needs_argument()}"
         t.add_row(
             name,
             cls.knob,
             ",".join(map(str, cls.default_qualities)),
             cls.payload_contains,
             cls.requires,
-            "yes" if a.ok else f"no: {a.reason}",
+            status,
         )
     console.print(t)
     t = Table(title="recognizers")

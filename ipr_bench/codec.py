@@ -46,6 +46,11 @@ class Codec(ABC):
     def availability(cls) -> Availability:
         return Availability(True)
 
+    @classmethod
+    def needs_argument(cls) -> str | None:
+        """What a user must add to the name (``NAME:ARG``) before this codec can run, if anything."""
+        return None
+
     @abstractmethod
     def encode(self, image: np.ndarray, quality: Quality) -> Encoded: ...
 

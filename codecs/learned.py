@@ -1,0 +1,137 @@
+"""Any trained CompressAI checkpoint directory as a codec: ``learned:DIR`` (see ipr_bench.learned).
+
+Quality k is the k-th rate point of DIR (its checkpoint subdirectories in increasing λ; a single checkpoint
+is quality 1). The GPU is used when present; ``device=cpu`` forces the CPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ipr_bench.codec import Availability, Codec, Encoded, Quality
+from ipr_bench.errors import UnavailableError
+from ipr_bench.learned import (
+    checkpoint_digest,
+    checkpoint_dirs,
+    compress_images,
+    decompress_payload,
+    load_checkpoint,
+    peek_rate_point,
+    read_meta,
+)
+from ipr_bench.registry import register_codec
+
+BATCH = 16
+
+
+@register_codec("learned")
+class LearnedCodec(Codec):
+    name = "learned"
+    knob = "quality"
+    default_qualities: tuple[Quality, ...] = (1,)
+    higher_knob_is_better = True
+    payload_contains = (
+        "1-byte format version + 1-byte rate point + image height and width (2 × u16) + CompressAI's "
+        "entropy-coded strings (y, z), each prefixed by its LEB128 length"
+    )
+    requires = "torch + compressai (pip install --no-deps compressai==1.2.8; einops, torch-geometric) + a checkpoint"
+
+    def __init__(self, checkpoint: str | Path | None = None, device: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        if checkpoint is None:
+            raise UnavailableError("learned codec: give a checkpoint directory as --codecs learned:/path/to/dir")
+        self.root = Path(checkpoint).expanduser()
+        self.rate_points = checkpoint_dirs(self.root)
+        self.default_qualities = tuple(range(1, len(self.rate_points) + 1))
+        self.device = device or _best_device()
+        self._models: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    @classmethod
+    def availability(cls) -> Availability:
+        from importlib.util import find_spec
+
+        missing = [m for m in ("compressai", "einops", "torch_geometric") if find_spec(m) is None]
+        if missing:
+            return Availability(False, f"{', '.join(missing)} not installed: {cls.requires}")
+        return Availability(True)
+
+    @classmethod
+    def needs_argument(cls) -> str | None:
+        return "a checkpoint directory: learned:DIR"
+
+    def _model(self, quality: Quality) -> tuple[Any, dict[str, Any]]:
+        k = int(quality)
+        if not 1 <= k <= len(self.rate_points):
+            raise UnavailableError(f"{self.root} has qualities 1…{len(self.rate_points)}, not {quality}")
+        if k not in self._models:
+            self._models[k] = load_checkpoint(self.rate_points[k - 1], self.device)
+        return self._models[k]
+
+    def _n_strings(self, quality: Quality) -> int:
+        model, _ = self._model(quality)
+        return 2 if hasattr(model, "h_a") else 1  # hyperprior models send z as well as y
+
+    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
+        return Encoded(compress_images(self._model(quality)[0], [image], int(quality), self.device)[0])
+
+    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+        out: list[Encoded | Exception | None] = [None] * len(images)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, im in enumerate(images):
+            by_shape.setdefault(im.shape, []).append(i)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), BATCH):
+                chunk = indices[start : start + BATCH]
+                try:
+                    model = self._model(quality)[0]
+                    payloads = compress_images(model, [images[i] for i in chunk], int(quality), self.device)
+                    for i, p in zip(chunk, payloads, strict=True):
+                        out[i] = Encoded(p)
+                except Exception as exc:  # the batch failed: try its images one by one
+                    for i in chunk:
+                        try:
+                            out[i] = self.encode(images[i], quality)
+                        except Exception as one:
+                            out[i] = one if one is not exc else exc
+        return [o if o is not None else RuntimeError("not encoded") for o in out]
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        quality = peek_rate_point(payload)
+        model, _ = self._model(quality)
+        return decompress_payload(model, payload, self._n_strings(quality), self.device)
+
+    def version(self) -> str:
+        import compressai
+        import torch
+
+        return f"compressai {compressai.__version__}, torch {torch.__version__.split('+')[0]}"
+
+    def config(self) -> dict[str, Any]:
+        metas = [read_meta(d) for d in self.rate_points]
+        return {
+            "codec": self.name,
+            "version": self.version(),
+            "checkpoints": [
+                {
+                    "name": d.name,
+                    "sha256_16": checkpoint_digest(d),
+                    "architecture": m["architecture"],
+                    "lambda": m.get("lambda"),
+                }
+                for d, m in zip(self.rate_points, metas, strict=True)
+            ],
+            "trained_with": metas[0].get("trained_with"),
+            **self.options,
+        }
+
+
+def _best_device() -> str:
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"

@@ -1,0 +1,210 @@
+"""Learned codecs: CompressAI models as ipr-bench codecs — their bitstream and their checkpoints.
+
+Bitstream (what bpp counts; version 1)::
+
+    1 byte   format version
+    1 byte   rate point (quality index of the codec: which model decodes it)
+    2 × u16  original height, width (big-endian)
+    per entropy-coded string of the model (y, then z for the hyperpriors):
+             LEB128 length, then the bytes CompressAI's range coder wrote
+
+The latent shapes follow from the image size (the image is edge-padded to a multiple of the model's stride,
+64, and cropped back after decoding), so nothing else is sent; the decoder holds the codec's models, as any
+decoder holds its tables.
+
+Checkpoint = a directory with ``model.safetensors`` (the state dict after ``update()``, so the entropy coder's
+CDF tables travel with it) and ``meta.json`` (architecture, its arguments, λ, loss weights, training
+recognizer(s), data, steps, git commit). A directory of such directories is a multi-rate codec: qualities
+1…K in increasing λ order. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.errors import DataError, UnavailableError
+
+FORMAT_VERSION = 1
+STRIDE = 64  # total downsampling of the CompressAI hyperprior family: latents of z are H/64 × W/64
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+
+
+# --------------------------------------------------------------------------------------------- bitstream
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+HEADER = struct.Struct(">BBHH")
+
+
+def pack(rate_point: int, height: int, width: int, strings: list[bytes]) -> bytes:
+    if not (0 < height < 65536 and 0 < width < 65536):
+        raise ValueError(f"image size {height}×{width} does not fit the 16-bit header")
+    if not 0 < rate_point < 256:
+        raise ValueError(f"rate point {rate_point} does not fit its byte")
+    body = b"".join(_leb128(len(s)) + s for s in strings)
+    return HEADER.pack(FORMAT_VERSION, rate_point, height, width) + body
+
+
+def peek_rate_point(payload: bytes) -> int:
+    if len(payload) < HEADER.size:
+        raise DataError(f"learned-codec payload of {len(payload)} bytes is shorter than its {HEADER.size}-byte header")
+    version, rate_point, _, _ = HEADER.unpack(payload[: HEADER.size])
+    if version != FORMAT_VERSION:
+        raise DataError(f"learned-codec payload has format version {version}; this ipr-bench reads {FORMAT_VERSION}")
+    return rate_point
+
+
+def unpack(payload: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
+    """(height, width, strings); DataError naming what is wrong for a damaged or foreign payload."""
+    peek_rate_point(payload)
+    _, _, height, width = HEADER.unpack(payload[: HEADER.size])
+    strings, pos = [], HEADER.size
+    for k in range(n_strings):
+        length, shift = 0, 0
+        while True:
+            if pos >= len(payload):
+                raise DataError(f"learned-codec payload truncated in the length of string {k + 1} of {n_strings}")
+            byte = payload[pos]
+            pos += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if pos + length > len(payload):
+            raise DataError(f"learned-codec payload truncated: string {k + 1} needs {length} bytes")
+        strings.append(payload[pos : pos + length])
+        pos += length
+    if pos != len(payload):
+        raise DataError(f"learned-codec payload has {len(payload) - pos} bytes after its last string")
+    return height, width, strings
+
+
+# ------------------------------------------------------------------------------------------- checkpoints
+
+
+def build_model(architecture: str, args: list[int]) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():  # compressai 1.2.8 calls the deprecated torch.jit.script at import
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.script.*")
+        from compressai.zoo.image import model_architectures
+
+    if architecture not in model_architectures:
+        raise UnavailableError(
+            f"unknown CompressAI architecture {architecture!r}; known: {sorted(model_architectures)}"
+        )
+    return model_architectures[architecture](*args)
+
+
+def save_checkpoint(model: Any, directory: Path | str, meta: dict[str, Any]) -> Path:
+    """Write model.safetensors (after update(), so the CDF tables are included) and meta.json, each atomically."""
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    for key in ("architecture", "args"):
+        if key not in meta:
+            raise ValueError(f"checkpoint metadata needs {key!r}")
+    model.update(force=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(directory / WEIGHTS_FILE, save(state))
+    atomic_write_bytes(directory / META_FILE, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
+    return directory
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    path = directory / META_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UnavailableError(f"{directory} is not a learned-codec checkpoint: no {META_FILE}") from None
+    except json.JSONDecodeError as exc:
+        raise UnavailableError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    for key in ("architecture", "args"):
+        if key not in meta:
+            raise UnavailableError(f"{path}: missing {key!r}")
+    return meta
+
+
+def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
+    """(model in eval mode with its entropy coder ready, metadata)."""
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    meta = read_meta(directory)
+    if not (directory / WEIGHTS_FILE).is_file():
+        raise UnavailableError(f"{directory}: no {WEIGHTS_FILE}")
+    model = build_model(meta["architecture"], meta["args"])
+    # CompressAI resizes the entropy coder's buffers to the stored CDF tables when loading
+    model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+    return model.to(device).eval(), meta
+
+
+def checkpoint_dirs(root: Path | str) -> list[Path]:
+    """The rate points of a codec directory: itself, or its checkpoint subdirectories in increasing λ."""
+    root = Path(root)
+    if (root / META_FILE).is_file():
+        return [root]
+    subdirs = [d for d in sorted(root.iterdir()) if (d / META_FILE).is_file()] if root.is_dir() else []
+    if not subdirs:
+        raise UnavailableError(f"no learned-codec checkpoint under {root} (expected {META_FILE} + {WEIGHTS_FILE})")
+    return sorted(subdirs, key=lambda d: float(read_meta(d).get("lambda", 0.0)))
+
+
+def checkpoint_digest(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for name in (WEIGHTS_FILE, META_FILE):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------ coding
+
+
+def pad_to_stride(x: Any, stride: int = STRIDE) -> Any:
+    """Edge-pad a [N, C, H, W] batch on the right and bottom to multiples of the stride."""
+    import torch.nn.functional as F  # noqa: N812
+
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
+def compress_images(model: Any, images: list[np.ndarray], rate_point: int = 1, device: str = "cpu") -> list[bytes]:
+    """Payloads of same-sized RGB uint8 images, compressed as one batch."""
+    import torch
+
+    h, w = images[0].shape[:2]
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
+    with torch.no_grad():
+        out = model.compress(pad_to_stride(x))
+    expected = [-(-h // STRIDE), -(-w // STRIDE)]
+    if list(out["shape"]) != expected:
+        raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
+    return [pack(rate_point, h, w, [s[i] for s in out["strings"]]) for i in range(len(images))]
+
+
+def decompress_payload(model: Any, payload: bytes, n_strings: int, device: str = "cpu") -> np.ndarray:
+    import torch
+
+    h, w, strings = unpack(payload, n_strings)
+    shape = [-(-h // STRIDE), -(-w // STRIDE)]
+    with torch.no_grad():
+        x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]
+    x_hat = x_hat[0, :, :h, :w].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
+    return np.ascontiguousarray(x_hat.cpu().numpy())
