@@ -1,0 +1,79 @@
+"""The identity-preserving rate–distortion loss of Xiao et al. (2022), CompressAI style:
+
+    L = R + λ · (255² · MSE + α · D_id)
+
+R is the rate the model's likelihoods imply, in bits per pixel of the *original* image (padding is not paid
+for twice); MSE is on the 0–1 scale, as in CompressAI's RateDistortionLoss, so λ has its usual meaning;
+D_id compares a frozen recognizer's embedding of the reconstruction with that of the original, both faces cut
+out with the original's alignment matrix (ipr_bench.differentiable): 1 − cosine by default, or the squared L2
+distance of the unit embeddings. Several recognizers may share α. α = 0 is the MSE-only baseline.
+The recognizers are never trained: their parameters are frozen and stay in eval mode.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+
+
+def rate_bpp(likelihoods: dict[str, torch.Tensor], n_pixels: int) -> torch.Tensor:
+    """Estimated bits per pixel of a batch (mean over images): Σ −log₂ p over every latent / pixels per image."""
+    batch = next(iter(likelihoods.values())).shape[0]
+    bits = sum(torch.log(v).sum() for v in likelihoods.values()) / -math.log(2)
+    return bits / (batch * n_pixels)
+
+
+class IdentityPreservingLoss(nn.Module):
+    def __init__(
+        self,
+        lmbda: float,
+        identity_weight: float = 0.0,
+        recognizers: list[nn.Module] | None = None,
+        identity: Literal["cosine", "l2"] = "cosine",
+    ) -> None:
+        super().__init__()
+        if identity_weight and not recognizers:
+            raise ValueError("an identity weight needs at least one differentiable recognizer")
+        self.lmbda = lmbda
+        self.identity_weight = identity_weight
+        self.recognizers = nn.ModuleList(recognizers or [])
+        self.identity = identity
+
+    def identity_distance(self, x_hat: torch.Tensor, x: torch.Tensor, matrices: list[torch.Tensor]) -> torch.Tensor:
+        """Mean over recognizers and images of the embedding distance; x, x_hat on the 0–1 scale."""
+        terms = []
+        for recognizer, m in zip(self.recognizers, matrices, strict=True):
+            with torch.no_grad():
+                target = nn.functional.normalize(recognizer(x * 255, m), dim=1)
+            pred = nn.functional.normalize(recognizer(x_hat * 255, m), dim=1)
+            if self.identity == "cosine":
+                terms.append((1 - (pred * target).sum(dim=1)).mean())
+            else:
+                terms.append(((pred - target) ** 2).sum(dim=1).mean())
+        return torch.stack(terms).mean()
+
+    def forward(
+        self,
+        output: dict[str, torch.Tensor | dict[str, torch.Tensor]],
+        x: torch.Tensor,
+        matrices: list[torch.Tensor] | None = None,
+        n_pixels: int | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``output`` is a CompressAI model's forward(x) (x_hat, likelihoods); ``matrices``: one [N, 2, 3] batch
+        of alignment matrices per recognizer; ``n_pixels``: H × W of the unpadded image (default: x's)."""
+        x_hat = output["x_hat"]
+        h, w = x.shape[-2:]
+        bpp = rate_bpp(output["likelihoods"], n_pixels or h * w)
+        mse = nn.functional.mse_loss(x_hat, x)
+        out = {"bpp": bpp, "mse": mse}
+        distortion = 255**2 * mse
+        if self.identity_weight:
+            if matrices is None:
+                raise ValueError("the identity term needs each image's alignment matrices")
+            out["identity"] = self.identity_distance(x_hat.clamp(0, 1), x, matrices)
+            distortion = distortion + self.identity_weight * out["identity"]
+        out["loss"] = bpp + self.lmbda * distortion
+        return out
