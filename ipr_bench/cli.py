@@ -372,6 +372,15 @@ def plot_command(
     typer.echo(str(out), err=True)
 
 
+def _status(plugin: Any) -> str:
+    """'yes', 'no: why', or 'give …' for a plugin class that runs here once the user names its argument."""
+    avail = plugin.availability()
+    if not avail.ok:
+        return f"no: {avail.reason}"
+    hint = plugin.needs_argument() if hasattr(plugin, "needs_argument") else None
+    return f"give {hint}" if hint else "yes"
+
+
 @app.command("list")
 def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
     """Every codec, recognizer, dataset and preset, what it needs, and whether it is available here."""
@@ -387,17 +396,13 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
         t.add_column(col)
     for name in CODECS.names(pattern):
         cls, _ = CODECS.get(name)
-        a = cls.availability()
-        status = "yes" if a.ok else f"no: {a.reason}"
-        if a.ok and cls.needs_argument():
-            status = f"give {cls.needs_argument()}"
         t.add_row(
             name,
             cls.knob,
             ",".join(map(str, cls.default_qualities)),
             cls.payload_contains,
             cls.requires,
-            status,
+            _status(cls),
         )
     console.print(t)
     t = Table(title="recognizers")
@@ -405,21 +410,16 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
         t.add_column(col)
     for name in RECOGNIZERS.names(pattern):
         cls, _ = RECOGNIZERS.get(name)
-        avail = cls.availability()
-        status = "yes" if avail.ok else f"no: {avail.reason}"
-        if avail.ok and cls.needs_argument():
-            status = f"give {cls.needs_argument()}"
         trainable = "yes (torch module)" if cls.has_torch_module else "no: evaluation-only"
-        t.add_row(name, cls.requires, trainable, status)
+        t.add_row(name, cls.requires, trainable, _status(cls))
     console.print(t)
     t = Table(title="landmarkers (FaceSpec.landmarker, e.g. --recognizer-option arcface.landmarker=mtcnn)")
     for col in ("name", "points", "needs", "available"):
         t.add_column(col)
     for name in LANDMARKERS.names(pattern):
         cls, _ = LANDMARKERS.get(name)
-        avail = cls.availability()
         points = "eye corners + nose base" if cls.scheme == "dlib5" else "eye centres, nose tip, mouth corners"
-        t.add_row(name, points, cls.requires, "yes" if avail.ok else f"no: {avail.reason}")
+        t.add_row(name, points, cls.requires, _status(cls))
     console.print(t)
     t = Table(title="datasets")
     for col in ("name", "what", "available"):
