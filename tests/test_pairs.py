@@ -97,3 +97,16 @@ def test_folder_pairs_are_balanced_deterministic_and_identity_disjoint(synthetic
 def test_make_pairs_needs_multi_image_identities() -> None:
     with pytest.raises(DataError, match="balanced pairs"):
         make_pairs({"a": ["1.jpg"], "b": ["1.jpg"]}, n_folds=2, per_fold=5, seed=0)
+
+
+@needs_lfw
+def test_training_people_are_disjoint_from_every_evaluation_pair() -> None:
+    from ipr_bench.datasets.lfw import lfw, training_items
+
+    view2 = {i.identity for i in lfw().items}
+    train = training_items()
+    assert train and not ({i.identity for i in train} & view2)
+    assert all(i.path.is_file() and i.id.startswith(i.identity + "/") for i in train)
+    both = training_items(("view2", "view1-train", "view1-test"))
+    view1 = {i.identity for v in ("view1-train", "view1-test") for i in lfw(view=v).items}
+    assert not ({i.identity for i in both} & (view2 | view1)) and len(both) < len(train)

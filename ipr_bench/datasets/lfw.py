@@ -97,3 +97,23 @@ def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
     view_label = {"view2": "View 2", "view1-train": "View 1 DevTrain", "view1-test": "View 1 DevTest"}[view]
     label = f"LFW ({variant}) {view_label}"
     return Dataset(name="lfw" if view == "view2" else f"lfw-{view}", label=label, items=items, pairs=pairs)
+
+
+def training_items(exclude_views: tuple[str, ...] = ("view2",), root: str | Path | None = None) -> list[Item]:
+    """Every LFW image of the people who appear in no pair of ``exclude_views``: training data that is
+    identity-disjoint from those evaluations (for View 2: 1,468 people, 1,549 images in the shared copy)."""
+    base = Path(root) if root else data_root() / "lfw"
+    image_root = base / "lfw"
+    if not image_root.is_dir():
+        raise DataError(f"lfw: no image folder at {image_root}; {FETCH_HINT}")
+    excluded: set[str] = set()
+    for view in exclude_views:
+        if view not in VIEWS:
+            raise DataError(f"lfw: unknown view {view!r}; views: {', '.join(VIEWS)}")
+        for pair in parse_pairs(base / VIEWS[view][0], image_root):
+            excluded |= {pair.a.split("/")[0], pair.b.split("/")[0]}
+    return [
+        Item(id=f"{person.name}/{image.name}", path=image, identity=person.name)
+        for person in sorted(p for p in image_root.iterdir() if p.is_dir() and p.name not in excluded)
+        for image in sorted(person.glob("*.jpg"))
+    ]
