@@ -372,6 +372,71 @@ def plot_command(
     typer.echo(str(out), err=True)
 
 
+@app.command("train")
+def train_command(
+    out: Annotated[Path, typer.Option(help="Run directory; an existing one is resumed (same settings).")],
+    lmbda: Annotated[float, typer.Option("--lambda", help="λ: weight of distortion against rate.")] = 0.0067,
+    identity_weight: Annotated[float, typer.Option(help="α: weight of the identity term (0 = MSE baseline).")] = 0.0,
+    recognizer: Annotated[str, typer.Option(help="Comma-separated frozen recognizers for the identity term.")] = (
+        "facenet"
+    ),
+    architecture: Annotated[str, typer.Option(help="CompressAI architecture.")] = "bmshj2018-hyperprior",
+    channels: Annotated[str, typer.Option(help="The architecture's N,M.")] = "128,192",
+    steps: Annotated[int, typer.Option(help="Total steps (a resumed run continues to this).")] = 1000,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 8,
+    crop: Annotated[int, typer.Option(help="Training crop size (a multiple of 64).")] = 192,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-4,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, batches and quantisation noise.")] = 0,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 250,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+) -> None:
+    """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)."""
+    from ipr_bench.progress import Progress
+    from ipr_bench.train import TrainConfig, Trainer
+
+    if crop % 64:
+        _fail(f"--crop {crop}: must be a multiple of 64 (the models' stride)")
+    config = TrainConfig(
+        architecture=architecture,
+        args=tuple(int(c) for c in split_names(channels)),
+        lmbda=lmbda,
+        identity_weight=identity_weight,
+        recognizers=tuple(split_names(recognizer)),
+        crop=crop,
+        batch_size=batch_size,
+        lr=lr,
+        steps=steps,
+        seed=seed,
+        checkpoint_every=checkpoint_every,
+        device=device,
+    )
+    try:
+        trainer = Trainer(config, out)
+        resumed = trainer.resume()
+    except IprBenchError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"{'resuming at step ' + str(trainer.step) if resumed else 'starting'}: {len(trainer.items)} training images "
+        f"of people in no LFW View 2 pair; λ={lmbda}, α={identity_weight}, recognizers {config.recognizers}",
+        err=True,
+    )
+    with Progress() as progress:
+        bar = progress.stage("train", steps)
+        bar.advance(trainer.step)
+
+        def report(step: int, logs: dict[str, float], rate: float) -> None:
+            bar.advance(1)
+            if step % checkpoint_every == 0 or step == steps:
+                values = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
+                typer.echo(
+                    f"step {step}/{steps}: {values} (estimated bpp, from likelihoods); {rate:.2f} steps/s", err=True
+                )
+
+        trainer.run(report)
+        bar.close()
+    typer.echo(f"checkpoint: {out / 'last'} (use it as --codecs learned:{out / 'last'})", err=True)
+
+
 def _status(plugin: Any) -> str:
     """'yes', 'no: why', or 'give …' for a plugin class that runs here once the user names its argument."""
     avail = plugin.availability()
