@@ -48,6 +48,7 @@ class LearnedCodec(Codec):
         self.default_qualities = tuple(range(1, len(self.rate_points) + 1))
         self.device = device or _best_device()
         self._models: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._config: dict[str, Any] | None = None
 
     @classmethod
     def availability(cls) -> Availability:
@@ -110,6 +111,11 @@ class LearnedCodec(Codec):
         return f"compressai {compressai.__version__}, torch {torch.__version__.split('+')[0]}"
 
     def config(self) -> dict[str, Any]:
+        if self._config is None:  # hashing the weights once: config() is asked for every chunk's cache key
+            self._config = self._describe()
+        return self._config
+
+    def _describe(self) -> dict[str, Any]:
         metas = [read_meta(d) for d in self.rate_points]
         return {
             "codec": self.name,
