@@ -448,62 +448,58 @@ def _status(plugin: Any) -> str:
 
 @app.command("list")
 def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
-    """Every codec, recognizer, dataset and preset, what it needs, and whether it is available here."""
+    """Every codec, recognizer, landmarker, dataset and preset, what it needs, and whether it is available here."""
     from rich.console import Console
     from rich.table import Table
 
     from ipr_bench.presets import PRESETS
     from ipr_bench.registry import CODECS, DATASETS, LANDMARKERS, RECOGNIZERS
 
-    console = Console()
-    t = Table(title="codecs")
-    for col in ("name", "knob", "default sweep", "bytes counted", "needs", "available"):
-        t.add_column(col)
-    for name in CODECS.names(pattern):
-        cls, _ = CODECS.get(name)
-        t.add_row(
-            name,
-            cls.knob,
-            ",".join(map(str, cls.default_qualities)),
-            cls.payload_contains,
-            cls.requires,
-            _status(cls),
-        )
-    console.print(t)
-    t = Table(title="recognizers")
-    for col in ("name", "needs", "training losses", "available"):
-        t.add_column(col)
-    for name in RECOGNIZERS.names(pattern):
-        cls, _ = RECOGNIZERS.get(name)
+    def codec_row(name: str, cls: Any) -> tuple[str, ...]:
+        sweep = ",".join(map(str, cls.default_qualities))
+        return name, cls.knob, sweep, cls.payload_contains, cls.requires, _status(cls)
+
+    def recognizer_row(name: str, cls: Any) -> tuple[str, ...]:
         trainable = "yes (torch module)" if cls.has_torch_module else "no: evaluation-only"
-        t.add_row(name, cls.requires, trainable, _status(cls))
-    console.print(t)
-    t = Table(title="landmarkers (FaceSpec.landmarker, e.g. --recognizer-option arcface.landmarker=mtcnn)")
-    for col in ("name", "points", "needs", "available"):
-        t.add_column(col)
-    for name in LANDMARKERS.names(pattern):
-        cls, _ = LANDMARKERS.get(name)
+        return name, cls.requires, trainable, _status(cls)
+
+    def landmarker_row(name: str, cls: Any) -> tuple[str, ...]:
         points = "eye corners + nose base" if cls.scheme == "dlib5" else "eye centres, nose tip, mouth corners"
-        t.add_row(name, points, cls.requires, _status(cls))
-    console.print(t)
-    t = Table(title="datasets")
-    for col in ("name", "what", "available"):
-        t.add_column(col)
-    for name in DATASETS.names(pattern):
-        factory, _ = DATASETS.get(name)
+        return name, points, cls.requires, _status(cls)
+
+    def dataset_row(name: str, factory: Any) -> tuple[str, ...]:
         doc = (factory.__doc__ or "").strip().splitlines()
         try:
             status = "yes: " + factory().label if name != "folder" else "give a root: folder:/path"
         except IprBenchError as exc:
             status = f"no: {exc}"
-        t.add_row(name, doc[0] if doc else "", status)
-    console.print(t)
-    t = Table(title="presets (ipr-bench run --preset NAME)")
-    t.add_column("name")
-    t.add_column("what")
+        return name, doc[0] if doc else "", status
+
+    sections = [
+        ("codecs", ("name", "knob", "default sweep", "bytes counted", "needs", "available"), CODECS, codec_row),
+        ("recognizers", ("name", "needs", "training losses", "available"), RECOGNIZERS, recognizer_row),
+        (
+            "landmarkers (FaceSpec.landmarker, e.g. --recognizer-option arcface.landmarker=mtcnn)",
+            ("name", "points", "needs", "available"),
+            LANDMARKERS,
+            landmarker_row,
+        ),
+        ("datasets", ("name", "what", "available"), DATASETS, dataset_row),
+    ]
+    console = Console()
+    for title, columns, registry, row in sections:
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for name in registry.names(pattern):
+            table.add_row(*row(name, registry.get(name)[0]))
+        console.print(table)
+    table = Table(title="presets (ipr-bench run --preset NAME)")
+    table.add_column("name")
+    table.add_column("what")
     for name, p in PRESETS.items():
-        t.add_row(name, p.description)
-    console.print(t)
+        table.add_row(name, p.description)
+    console.print(table)
 
 
 @data_app.command("fetch")
