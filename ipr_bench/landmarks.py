@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ipr_bench.cache import Cache
 from ipr_bench.codec import Availability
 from ipr_bench.errors import UnavailableError
 from ipr_bench.registry import register_landmarker
@@ -210,3 +211,38 @@ def _landmarker(name: str) -> Landmarker:
 def detect_landmarks(image: np.ndarray, landmarker: str = "dlib5") -> FaceLandmarks:
     """One image's landmarks by the named landmarker (for scripts and tests; runs batch through detect)."""
     return _landmarker(landmarker).detect([image])[0]
+
+
+def landmarks_to_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
+    """Landmarks as plain arrays for the cache (no pickle); a missing image is all-NaN."""
+    n = len(marks)
+    boxes, points, detected = np.full((n, 4), np.nan), np.full((n, 5, 2), np.nan), np.zeros(n, bool)
+    for i, m in enumerate(marks):
+        if m is not None:
+            boxes[i], points[i], detected[i] = m.box, m.points, m.detected
+    return {"box": boxes, "points": points, "detected": detected}
+
+
+def landmarks_from_arrays(data: dict[str, np.ndarray], scheme: str) -> list[FaceLandmarks | None]:
+    return [
+        None
+        if np.isnan(data["box"][i]).any()
+        else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]), scheme)
+        for i in range(len(data["box"]))
+    ]
+
+
+def cached_landmarks(
+    cache: Cache, landmarker: Landmarker, key: str, images: list[np.ndarray | None]
+) -> list[FaceLandmarks | None]:
+    """Cached landmarks of a chunk's images, detected now if the cache has none."""
+    data = cache.get("landmarks", key)
+    if data is None:
+        present = [i for i, im in enumerate(images) if im is not None]
+        found = landmarker.detect([images[i] for i in present]) if present else []
+        marks: list[FaceLandmarks | None] = [None] * len(images)
+        for i, m in zip(present, found, strict=True):
+            marks[i] = m
+        cache.put("landmarks", key, landmarks_to_arrays(marks))
+        return marks
+    return landmarks_from_arrays(data, landmarker.scheme)

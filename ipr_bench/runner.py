@@ -33,7 +33,7 @@ from ipr_bench.codec import Codec, Quality
 from ipr_bench.datasets.base import Dataset, Item, item_digest
 from ipr_bench.errors import DataError
 from ipr_bench.images import ms_ssim, psnr, read_rgb
-from ipr_bench.landmarks import FaceLandmarks, Landmarker
+from ipr_bench.landmarks import FaceLandmarks, cached_landmarks
 from ipr_bench.metrics import PROTOCOLS, decisions
 from ipr_bench.recognizer import Recognizer, cosine, similarity
 from ipr_bench.registry import create_codec, create_landmarker, create_recognizer
@@ -123,41 +123,6 @@ def _exit_with(main_pid: int) -> None:
             os._exit(1)
 
 
-def _landmarks_arrays(marks: list[FaceLandmarks | None]) -> dict[str, np.ndarray]:
-    """Landmarks as plain arrays for the cache (no pickle); a missing image is all-NaN."""
-    n = len(marks)
-    boxes, points, detected = np.full((n, 4), np.nan), np.full((n, 5, 2), np.nan), np.zeros(n, bool)
-    for i, m in enumerate(marks):
-        if m is not None:
-            boxes[i], points[i], detected[i] = m.box, m.points, m.detected
-    return {"box": boxes, "points": points, "detected": detected}
-
-
-def _landmarks_from_arrays(data: dict[str, np.ndarray], scheme: str) -> list[FaceLandmarks | None]:
-    return [
-        None
-        if np.isnan(data["box"][i]).any()
-        else FaceLandmarks(data["box"][i], data["points"][i], bool(data["detected"][i]), scheme)
-        for i in range(len(data["box"]))
-    ]
-
-
-def _landmarks(
-    cache: Cache, landmarker: Landmarker, key: str, images: list[np.ndarray | None]
-) -> list[FaceLandmarks | None]:
-    """Cached landmarks of a chunk's images, detected now if the cache has none."""
-    data = cache.get("landmarks", key)
-    if data is None:
-        present = [i for i, im in enumerate(images) if im is not None]
-        found = landmarker.detect([images[i] for i in present]) if present else []
-        marks: list[FaceLandmarks | None] = [None] * len(images)
-        for i, m in zip(present, found, strict=True):
-            marks[i] = m
-        cache.put("landmarks", key, _landmarks_arrays(marks))
-        return marks
-    return _landmarks_from_arrays(data, landmarker.scheme)
-
-
 def _embed_all(
     recognizer: Recognizer, images: list[np.ndarray | None], marks: list[FaceLandmarks | None]
 ) -> np.ndarray:
@@ -193,7 +158,7 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     }
 
     if task.setting.codec == ORIGINAL:
-        marks = {n: _landmarks(cache, lm, task.landmarks_keys[n], originals) for n, lm in landmarkers.items()}
+        marks = {n: cached_landmarks(cache, lm, task.landmarks_keys[n], originals) for n, lm in landmarkers.items()}
         if not cache.has("measures", task.measures_key):
             sizes = [
                 Path(p).stat().st_size if im is not None else -1
@@ -254,7 +219,7 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
             if not cache.has("landmarks", key):
                 raise RuntimeError(f"{name} landmarks of chunk {key} missing: the originals stage must run first")
     # align_on original: the keys name the originals' landmarks (cached); decoded: the decoded images' own
-    marks = {n: _landmarks(cache, lm, task.landmarks_keys[n], decoded) for n, lm in landmarkers.items()}
+    marks = {n: cached_landmarks(cache, lm, task.landmarks_keys[n], decoded) for n, lm in landmarkers.items()}
     sizes = [len(p) if not errors[i] else -1 for i, p in enumerate(payloads)]
     if not cache.has("measures", task.measures_key):
         cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors))

@@ -51,12 +51,15 @@ class Trainer:
     def __init__(self, config: TrainConfig, out: Path | str) -> None:
         import torch
 
+        from ipr_bench.cache import Cache, content_key
+        from ipr_bench.datasets.base import item_digest
         from ipr_bench.datasets.lfw import training_items
+        from ipr_bench.errors import DataError
         from ipr_bench.images import read_rgb
-        from ipr_bench.landmarks import detect_landmarks
+        from ipr_bench.landmarks import cached_landmarks
         from ipr_bench.learned import build_model
         from ipr_bench.losses import IdentityPreservingLoss
-        from ipr_bench.registry import create_recognizer
+        from ipr_bench.registry import create_landmarker, create_recognizer
 
         self.config = config
         self.out = Path(out)
@@ -69,11 +72,22 @@ class Trainer:
             [r.differentiable().to(config.device) for r in self.recognizers],
             config.identity,  # type: ignore[arg-type]
         )
-        items = training_items(config.exclude_views)[: config.max_images]
+        items, self.images, self.skipped = [], [], []
+        for item in training_items(config.exclude_views)[: config.max_images]:
+            try:  # one unreadable image is skipped and reported, never fatal
+                self.images.append(read_rgb(item.path))
+                items.append(item)
+            except DataError as exc:
+                self.skipped.append(str(exc))
         self.items = items
-        self.images = [read_rgb(i.path) for i in items]
         landmarkers = sorted({r.spec.landmarker for r in self.recognizers} or {"mtcnn"})
-        self.landmarks = [{name: detect_landmarks(im, name) for name in landmarkers} for im in self.images]
+        digests = [item_digest(i) for i in items]
+        found: dict[str, list[Any]] = {}
+        for name in landmarkers:  # detected once per training set and landmarker, then read from the cache
+            landmarker = create_landmarker(name)
+            key = content_key("landmarks", *landmarker.identity(), digests)
+            found[name] = cached_landmarks(Cache(), landmarker, key, self.images)
+        self.landmarks = [{name: found[name][k] for name in landmarkers} for k in range(len(items))]
         main = [p for n, p in self.model.named_parameters() if not n.endswith(".quantiles")]
         aux = [p for n, p in self.model.named_parameters() if n.endswith(".quantiles")]
         self.optimizer = torch.optim.Adam(main, lr=config.lr)
