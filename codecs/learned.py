@@ -91,12 +91,12 @@ class LearnedCodec(Codec):
                     payloads = compress_images(model, [images[i] for i in chunk], int(quality), self.device)
                     for i, p in zip(chunk, payloads, strict=True):
                         out[i] = Encoded(p)
-                except Exception as exc:  # the batch failed: try its images one by one
+                except Exception:  # the batch failed: try its images one by one
                     for i in chunk:
                         try:
                             out[i] = self.encode(images[i], quality)
-                        except Exception as one:
-                            out[i] = one if one is not exc else exc
+                        except Exception as exc:
+                            out[i] = exc
         return [o if o is not None else RuntimeError("not encoded") for o in out]
 
     def decode(self, payload: bytes) -> np.ndarray:

@@ -107,7 +107,11 @@ def decisions(
         ths = fold_thresholds(np.asarray(reference, np.float64), same, folds)
     else:
         ths = fold_thresholds(np.asarray(scores, np.float64), same, folds)
-    per_pair = np.array([ths[f] for f in folds.tolist()])
+    return _decide(scores, folds, ths)
+
+
+def _decide(scores: np.ndarray, folds: np.ndarray, thresholds: dict[int, float]) -> np.ndarray:
+    per_pair = np.array([thresholds[f] for f in np.asarray(folds).tolist()])
     return _clean(np.asarray(scores, np.float64)) > per_pair
 
 
@@ -171,22 +175,21 @@ def verification(
     scores = np.asarray(scores, np.float64)
     same = np.asarray(same, bool)
     folds = np.asarray(folds)
-    if protocol == "fixed-original":
-        if reference is None:
-            raise ValueError("the fixed-original protocol needs the originals' scores")
-        ref_ths = fold_thresholds(np.asarray(reference, np.float64), same, folds)
-        ths = [ref_ths[f] for f in np.unique(folds).tolist()]
-        accs = [accuracy_at(scores[folds == f], same[folds == f], ref_ths[f]) for f in np.unique(folds).tolist()]
-    elif protocol == "lfw10fold":
-        accs, ths = kfold_accuracy(scores, same, folds)
-    else:
+    if protocol not in PROTOCOLS:
         raise ValueError(f"unknown threshold protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
+    if protocol == "fixed-original" and reference is None:
+        raise ValueError("the fixed-original protocol needs the originals' scores")
+    # each set of per-fold thresholds is chosen once: the originals' serve fixed-original and the flip count
+    reference = np.asarray(reference, np.float64) if reference is not None else None
+    ref_ths = fold_thresholds(reference, same, folds) if reference is not None else None
+    used = ref_ths if protocol == "fixed-original" else fold_thresholds(scores, same, folds)
+    fold_ids = np.unique(folds).tolist()
+    ths = [used[f] for f in fold_ids]
+    accs = [accuracy_at(scores[folds == f], same[folds == f], used[f]) for f in fold_ids]
     changed, tar_ref, far_ref = 0, float("nan"), float("nan")
     if reference is not None:
-        reference = np.asarray(reference, np.float64)
-        mine = decisions(scores, same, folds, protocol, reference)
-        theirs = decisions(reference, same, folds, protocol, reference)
-        changed = int((mine != theirs).sum())
+        # the originals' own decisions are the same under both protocols: their thresholds are their own
+        changed = int((_decide(scores, folds, used) != _decide(reference, folds, ref_ths)).sum())
         t = threshold_at_far(reference, same, far_target)
         accepted = _clean(scores) >= t
         tar_ref = float(accepted[same].mean()) if same.any() else float("nan")

@@ -182,13 +182,15 @@ class Analysis:
                 )
         return out
 
-    def robustness(self) -> list[dict[str, Any]]:
+    def robustness(self, parities: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """``parities``: the rows of parities(), when the caller has them already."""
         trained: dict[str, str] = {}
         for m in self.meta.values():
             cfg = m.get("codec_config", {})
             if cfg.get("trained_with"):
                 trained[cfg["codec"]] = str(cfg["trained_with"])
-        parity = {(p["codec"], p["recognizer"]): p for p in self.parities() if p["ref"] == "original"}
+        rows = parities if parities is not None else self.parities()
+        parity = {(p["codec"], p["recognizer"]): p for p in rows if p["ref"] == "original"}
         out = []
         for codec, seen_by in sorted(trained.items()):
             for rec in self.recognizers:
@@ -205,6 +207,7 @@ class Analysis:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        parities = self.parities()
         return {
             "schema": SCHEMA_VERSION,
             "dataset": self.dataset,
@@ -214,9 +217,9 @@ class Analysis:
             "reference": self.reference(),
             "curves": self.curves(),
             "bd_rate": self.bd_rates(),
-            "parity": self.parities(),
+            "parity": parities,
             "bit_accounting": self.bit_accounting(),
-            "robustness": self.robustness(),
+            "robustness": self.robustness(parities),
         }
 
 
@@ -334,8 +337,8 @@ def figure(analysis: Analysis, metric: str = "accuracy", log_bpp: bool = True) -
     return fig
 
 
-def robustness_figure(analysis: Analysis) -> Any | None:
-    rows = analysis.robustness()
+def robustness_figure(analysis: Analysis, rows: list[dict[str, Any]]) -> Any | None:
+    """Bars of the parity ratio per codec × recognizer (rows: Analysis.robustness())."""
     if not rows:
         return None
     import matplotlib
@@ -462,7 +465,7 @@ def build_report(
     figures: dict[str, tuple[bytes, str]] = {}
     for metric in ("accuracy", "tar", "cos", "psnr"):
         figures[metric] = _save(figure(analysis, metric), out / "figures" / f"rate_{metric}")
-    robust = robustness_figure(analysis)
+    robust = robustness_figure(analysis, data["robustness"])
     if robust is not None:
         figures["robustness"] = _save(robust, out / "figures" / "robustness")
     tables = markdown_tables(analysis, data)

@@ -183,13 +183,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def local_checkpoint(checkpoint: Checkpoint) -> Path | None:
+    """The checkpoint in the weights folder, or where facenet-pytorch itself caches it (the torch hub cache)."""
+    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+    for folder in (weights_dir() / "facenet-pytorch", torch_home / "checkpoints"):
+        if (folder / checkpoint.filename).is_file():
+            return folder / checkpoint.filename
+    return None
+
+
 def find_or_download(checkpoint: Checkpoint, sha256: str | None) -> Path:
     """The checkpoint from the weights folder or the torch hub cache, else downloaded (checksum verified)."""
-    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+    found = local_checkpoint(checkpoint)
+    if found is not None:
+        return found
     target = weights_dir() / "facenet-pytorch" / checkpoint.filename
-    for candidate in (target, torch_home / "checkpoints" / checkpoint.filename):
-        if candidate.is_file():
-            return candidate
     expected = sha256 or checkpoint.sha256
     if expected is None:
         raise UnavailableError(
@@ -238,9 +246,7 @@ class FaceNetCheckpointRecognizer(FaceNetRecognizer):
 
     @classmethod
     def needs_argument(cls) -> str | None:
-        torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-        local = [weights_dir() / "facenet-pytorch", torch_home / "checkpoints"]
-        if any((d / cls.checkpoint.filename).is_file() for d in local):
+        if local_checkpoint(cls.checkpoint) is not None:
             return None
         return f"a checkpoint: {cls.name}:/path/{cls.checkpoint.filename} (or, online, it is downloaded and checked)"
 
