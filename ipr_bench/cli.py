@@ -388,6 +388,17 @@ def train_command(
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-4,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, batches and quantisation noise.")] = 0,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 250,
+    validate_every: Annotated[
+        int, typer.Option(help="Steps between validations (real bpp, PSNR, identity cosine on held-out people).")
+    ] = 500,
+    data: Annotated[str, typer.Option(help="Comma-separated training sources: lfw, celeba-wild.")] = "lfw",
+    continue_run: Annotated[
+        bool,
+        typer.Option("--continue", help="Take every setting from OUT's saved state (only --steps/--device apply)."),
+    ] = False,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Stop (validated and saved) after this much wall time: one GPU lease.")
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
     """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)."""
@@ -396,20 +407,31 @@ def train_command(
 
     if crop % 64:
         _fail(f"--crop {crop}: must be a multiple of 64 (the models' stride)")
-    config = TrainConfig(
-        architecture=architecture,
-        args=tuple(int(c) for c in split_names(channels)),
-        lmbda=lmbda,
-        identity_weight=identity_weight,
-        recognizers=tuple(split_names(recognizer)),
-        crop=crop,
-        batch_size=batch_size,
-        lr=lr,
-        steps=steps,
-        seed=seed,
-        checkpoint_every=checkpoint_every,
-        device=device,
-    )
+    if continue_run:
+        from ipr_bench.train import saved_config
+
+        try:
+            config = saved_config(out, steps=steps, device=device)
+        except IprBenchError as exc:
+            _fail(str(exc))
+        lmbda, identity_weight = config.lmbda, config.identity_weight
+    else:
+        config = TrainConfig(
+            architecture=architecture,
+            args=tuple(int(c) for c in split_names(channels)),
+            lmbda=lmbda,
+            identity_weight=identity_weight,
+            recognizers=tuple(split_names(recognizer)),
+            crop=crop,
+            batch_size=batch_size,
+            lr=lr,
+            steps=steps,
+            seed=seed,
+            checkpoint_every=checkpoint_every,
+            validate_every=validate_every,
+            data=tuple(split_names(data)),
+            device=device,
+        )
     try:
         trainer = Trainer(config, out)
         resumed = trainer.resume()
@@ -417,7 +439,8 @@ def train_command(
         _fail(str(exc))
     typer.echo(
         f"{'resuming at step ' + str(trainer.step) if resumed else 'starting'}: {len(trainer.items)} training images "
-        f"of people in no LFW View 2 pair; λ={lmbda}, α={identity_weight}, recognizers {config.recognizers}",
+        f"({', '.join(config.data)}; people in no LFW View 2 pair), {len(trainer.validation.items)} held out for "
+        f"validation, {len(trainer.skipped)} skipped; λ={lmbda}, α={identity_weight}, recognizers {config.recognizers}",
         err=True,
     )
     with Progress() as progress:
@@ -425,6 +448,10 @@ def train_command(
         bar.advance(trainer.step)
 
         def report(step: int, logs: dict[str, float], rate: float) -> None:
+            if any(k.startswith("val_") for k in logs):  # a validation record, not a step
+                values = ", ".join(f"{k[4:]} {v:.4g}" for k, v in logs.items())
+                typer.echo(f"step {step}/{steps} validation (real bitstreams): {values}", err=True)
+                return
             bar.advance(1)
             if step % checkpoint_every == 0 or step == steps:
                 values = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
@@ -432,7 +459,7 @@ def train_command(
                     f"step {step}/{steps}: {values} (estimated bpp, from likelihoods); {rate:.2f} steps/s", err=True
                 )
 
-        trainer.run(report)
+        trainer.run(report, max_seconds)
         bar.close()
     typer.echo(f"checkpoint: {out / 'last'} (use it as --codecs learned:{out / 'last'})", err=True)
 
@@ -448,12 +475,12 @@ def _status(plugin: Any) -> str:
 
 @app.command("list")
 def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
-    """Every codec, recognizer, landmarker, dataset and preset, what it needs, and whether it is available here."""
+    """Every codec, recognizer, landmarker, dataset, producer and preset: what it needs, whether it runs here."""
     from rich.console import Console
     from rich.table import Table
 
     from ipr_bench.presets import PRESETS
-    from ipr_bench.registry import CODECS, DATASETS, LANDMARKERS, RECOGNIZERS
+    from ipr_bench.registry import CODECS, DATASETS, LANDMARKERS, PRODUCERS, RECOGNIZERS
 
     def codec_row(name: str, cls: Any) -> tuple[str, ...]:
         sweep = ",".join(map(str, cls.default_qualities))
@@ -475,6 +502,9 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
             status = f"no: {exc}"
         return name, doc[0] if doc else "", status
 
+    def producer_row(name: str, cls: Any) -> tuple[str, ...]:
+        return name, cls.command, cls.produces, cls.requires
+
     sections = [
         ("codecs", ("name", "knob", "default sweep", "bytes counted", "needs", "available"), CODECS, codec_row),
         ("recognizers", ("name", "needs", "training losses", "available"), RECOGNIZERS, recognizer_row),
@@ -485,6 +515,7 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
             landmarker_row,
         ),
         ("datasets", ("name", "what", "available"), DATASETS, dataset_row),
+        ("producers (make codecs)", ("name", "command", "produces", "needs"), PRODUCERS, producer_row),
     ]
     console = Console()
     for title, columns, registry, row in sections:

@@ -2,7 +2,7 @@
 
 Built-in plugins register with a decorator when their package is imported; third-party packages register
 through the entry-point groups ``ipr_bench.codecs``, ``ipr_bench.recognizers``, ``ipr_bench.datasets`` and
-``ipr_bench.landmarkers``
+``ipr_bench.landmarkers``, ``ipr_bench.producers``
 (each entry point names a module to import or a factory to register under the entry point's name).
 
 A name may carry an argument after a colon (``onnx:/path/model.onnx``): the factory receives it.
@@ -72,11 +72,13 @@ CODECS = Registry("codec", "ipr_bench.codecs", "ipr_bench.codecs")
 RECOGNIZERS = Registry("recognizer", "ipr_bench.recognizers", "ipr_bench.recognizers")
 DATASETS = Registry("dataset", "ipr_bench.datasets", "ipr_bench.datasets")
 LANDMARKERS = Registry("landmarker", "ipr_bench.landmarkers", "ipr_bench.landmarks")
+PRODUCERS = Registry("producer", "ipr_bench.producers", "ipr_bench.train")  # what makes codecs: trainers
 
 register_codec = CODECS.register
 register_recognizer = RECOGNIZERS.register
 register_dataset = DATASETS.register
 register_landmarker = LANDMARKERS.register
+register_producer = PRODUCERS.register
 
 
 def create_codec(spec: str, **kwargs: Any) -> Any:

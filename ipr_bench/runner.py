@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +33,7 @@ from ipr_bench.errors import DataError
 from ipr_bench.images import ms_ssim, psnr, read_rgb
 from ipr_bench.landmarks import FaceLandmarks, cached_landmarks
 from ipr_bench.metrics import PROTOCOLS, decisions
+from ipr_bench.provenance import provenance
 from ipr_bench.recognizer import Recognizer, cosine, similarity
 from ipr_bench.registry import create_codec, create_landmarker, create_recognizer
 from ipr_bench.store import ResultStore
@@ -531,47 +530,3 @@ class Runner:
 def _as_json(value: Any) -> Any:
     """Tuples become lists etc., exactly as a JSON round trip through the store's metadata would make them."""
     return json.loads(json.dumps(value, default=str))
-
-
-def provenance() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    packages = {}
-    for pkg in (
-        "ipr-bench",
-        "numpy",
-        "pillow",
-        "pillow-heif",
-        "pillow-jxl-plugin",
-        "imageio-ffmpeg",
-        "onnxruntime",
-        "dlib-bin",
-        "dlib",
-        "opencv-python-headless",
-        "torch",
-        "pytorch-msssim",
-        "pandas",
-        "pyarrow",
-    ):
-        with contextlib.suppress(PackageNotFoundError):
-            packages[pkg] = version(pkg)
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    try:
-        import dlib
-
-        builds = {"dlib": {"version": dlib.__version__, "blas": bool(dlib.DLIB_USE_BLAS), "file": dlib.__file__}}
-    except ImportError:
-        builds = {}
-    return {
-        "git_commit": commit or "unknown",
-        "builds": builds,
-        "packages": packages,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }

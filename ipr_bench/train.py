@@ -21,8 +21,11 @@ from typing import Any
 import numpy as np
 
 from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.registry import register_producer
 
 STATE_FILE = "train_state.json"
+# how long and where to train, how often to look: a resumed run may change these, not what it learns
+NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every")
 OPTIMIZER_FILE = "optimizer.safetensors"
 
 
@@ -41,25 +44,46 @@ class TrainConfig:
     steps: int = 1000
     seed: int = 0
     checkpoint_every: int = 250
+    data: tuple[str, ...] = ("lfw",)  # training sources (ipr_bench.training_data.SOURCES)
     exclude_views: tuple[str, ...] = ("view2",)
     max_images: int | None = None  # a subset, for smoke tests
+    validate_every: int = 500
+    max_validation: int | None = None
     device: str = "cpu"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
+    """The settings a run directory was trained with (to continue it elsewhere), with ``changes`` applied."""
+    from ipr_bench.errors import UnavailableError
+
+    path = Path(out) / "last" / STATE_FILE
+    try:
+        saved = json.loads(path.read_text())["config"]
+    except FileNotFoundError:
+        raise UnavailableError(f"{path} not found: nothing to continue") from None
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise UnavailableError(f"{path}: not a training state ({exc})") from None
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
+    return TrainConfig(**(values | changes))
+
+
+@register_producer("ipr-train")
 class Trainer:
+    """Trains a CompressAI model with rate + λ(distortion + α·identity); makes codecs ipr / mse / learned:DIR."""
+
+    command = "ipr-bench train --lambda L --identity-weight α --recognizer facenet --out DIR"
+    produces = "learned:DIR/last (ipr with α > 0, mse with α = 0)"
+    requires = "torch + compressai; a differentiable recognizer for α > 0; a GPU makes it practical"
+
     def __init__(self, config: TrainConfig, out: Path | str) -> None:
         import torch
 
-        from ipr_bench.cache import Cache, content_key
-        from ipr_bench.datasets.base import item_digest
-        from ipr_bench.datasets.lfw import training_items
-        from ipr_bench.errors import DataError
-        from ipr_bench.images import read_rgb
-        from ipr_bench.landmarks import cached_landmarks
         from ipr_bench.learned import build_model
         from ipr_bench.losses import IdentityPreservingLoss
-        from ipr_bench.registry import create_landmarker, create_recognizer
+        from ipr_bench.registry import create_recognizer
+        from ipr_bench.training_data import load_training_data
 
         self.config = config
         self.out = Path(out)
@@ -72,27 +96,19 @@ class Trainer:
             [r.differentiable().to(config.device) for r in self.recognizers],
             config.identity,  # type: ignore[arg-type]
         )
-        items, self.images, self.skipped = [], [], []
-        for item in training_items(config.exclude_views)[: config.max_images]:
-            try:  # one unreadable image is skipped and reported, never fatal
-                self.images.append(read_rgb(item.path))
-                items.append(item)
-            except DataError as exc:
-                self.skipped.append(str(exc))
-        self.items = items
         landmarkers = sorted({r.spec.landmarker for r in self.recognizers} or {"mtcnn"})
-        digests = [item_digest(i) for i in items]
-        found: dict[str, list[Any]] = {}
-        for name in landmarkers:  # detected once per training set and landmarker, then read from the cache
-            landmarker = create_landmarker(name)
-            key = content_key("landmarks", *landmarker.identity(), digests)
-            found[name] = cached_landmarks(Cache(), landmarker, key, self.images)
-        self.landmarks = [{name: found[name][k] for name in landmarkers} for k in range(len(items))]
+        data = load_training_data(
+            config.data, landmarkers, config.exclude_views, config.max_images, config.max_validation
+        )
+        self.items, self.images, self.landmarks = data.train.items, data.train.images, data.train.landmarks
+        self.validation, self.skipped, self.data_description = data.validation, data.skipped, data.description
+        self.landmark_keys = data.landmark_keys
         main = [p for n, p in self.model.named_parameters() if not n.endswith(".quantiles")]
         aux = [p for n, p in self.model.named_parameters() if n.endswith(".quantiles")]
         self.optimizer = torch.optim.Adam(main, lr=config.lr)
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         self.step = 0
+        self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
 
     # ----------------------------------------------------------------------------------------- data
     def batch(self, step: int) -> tuple[Any, list[Any]]:
@@ -137,22 +153,79 @@ class Trainer:
         self.step += 1
         return {k: float(v.detach()) for k, v in out.items()} | {"aux": float(aux.detach())}
 
-    def run(self, report: Callable[[int, dict[str, float], float], None] | None = None) -> None:
+    def run(
+        self, report: Callable[[int, dict[str, float], float], None] | None = None, max_seconds: float | None = None
+    ) -> None:
+        """Train to config.steps, or until ``max_seconds`` of wall time have passed (then validate and save: a
+        lease of GPU time ends with a checkpoint that the next lease resumes exactly)."""
         t0 = time.monotonic()
         first = self.step
         while self.step < self.config.steps:
+            if max_seconds is not None and time.monotonic() - t0 > max_seconds:
+                if self.validation.images and (not self.history or self.history[-1]["step"] != self.step):
+                    self.history.append(self.validate())
+                self.save()
+                return
             logs = self.train_step()
             if report:
                 report(self.step, logs, (self.step - first) / max(time.monotonic() - t0, 1e-9))
-            if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+            last = self.step == self.config.steps
+            if self.validation.images and (self.step % self.config.validate_every == 0 or last):
+                self.history.append(self.validate())
+                if report:
+                    report(self.step, {f"val_{k}": v for k, v in self.history[-1].items() if k != "step"}, 0.0)
+            if self.step % self.config.checkpoint_every == 0 or last:
                 self.save()
+
+    # ----------------------------------------------------------------------------------- validation
+    def validate(self, batch: int = 16) -> dict[str, float]:
+        """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
+        PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding."""
+        import torch
+
+        from ipr_bench.learned import compress_images, decompress_payload
+
+        model = self.model.eval()
+        model.update(force=True)
+        n_strings = 2 if hasattr(model, "h_a") else 1
+        bits, sq_err, pixels = 0, 0.0, 0
+        cosines: list[list[float]] = [[] for _ in self.recognizers]
+        v = self.validation
+        for start in range(0, len(v.images), batch):
+            originals = v.images[start : start + batch]
+            decoded = []
+            for image in originals:  # one image at a time: validation images may differ in size
+                payload = compress_images(model, [image], 1, self.config.device)[0]
+                decoded.append(decompress_payload(model, payload, n_strings, self.config.device))
+                bits += 8 * len(payload)
+                pixels += image.shape[0] * image.shape[1]
+                sq_err += float(((decoded[-1].astype(np.float64) - image) ** 2).sum())
+            for j, rec in enumerate(self.recognizers):
+                network = self.criterion.recognizers[j]
+                marks = [m[rec.spec.landmarker] for m in v.landmarks[start : start + batch]]
+                with torch.no_grad():
+                    for a, b, mark in zip(originals, decoded, marks, strict=True):
+                        m = torch.from_numpy(rec.alignment_matrix(mark, a.shape)).float()[None].to(self.config.device)
+                        pair = torch.from_numpy(np.stack([a, b])).permute(0, 3, 1, 2).float().to(self.config.device)
+                        e = torch.nn.functional.normalize(network(pair, m.expand(2, 2, 3)), dim=1)
+                        cosines[j].append(float((e[0] * e[1]).sum()))
+        mse = sq_err / (3 * pixels)
+        record = {
+            "step": float(self.step),
+            "bpp": bits / pixels,
+            "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12))),
+            "n_images": float(len(v.images)),
+        }
+        for rec, values in zip(self.recognizers, cosines, strict=True):
+            record[f"cosine_{rec.name}"] = float(np.mean(values))
+        return record
 
     # ---------------------------------------------------------------------------------- checkpoints
     def save(self) -> Path:
         from safetensors.torch import save
 
         from ipr_bench.learned import save_checkpoint
-        from ipr_bench.runner import provenance
+        from ipr_bench.provenance import provenance
 
         last = self.out / "last"
         meta = {
@@ -163,11 +236,8 @@ class Trainer:
             "trained_with": ",".join(self.config.recognizers) if self.config.identity_weight else None,
             "loss": f"bpp + λ(255²·MSE + α·{self.config.identity} identity distance)",
             "steps": self.step,
-            "training_data": {
-                "lfw_people_excluded_by_views": list(self.config.exclude_views),
-                "n_images": len(self.items),
-                "n_people": len({i.identity for i in self.items}),
-            },
+            "training_data": self.data_description,
+            "validation": self.history[-1] if self.history else None,
             "git_commit": provenance()["git_commit"],
         }
         tensors: dict[str, Any] = {}
@@ -181,7 +251,7 @@ class Trainer:
         # the optimizer state first: a checkpoint whose weights are newer than its optimizer is never read back
         atomic_write_bytes(last / OPTIMIZER_FILE, save(tensors))
         save_checkpoint(self.model, last, meta)
-        state = {"step": self.step, "config": asdict(self.config), "param_groups": groups}
+        state = {"step": self.step, "config": asdict(self.config), "param_groups": groups, "history": self.history}
         atomic_write_bytes(last / STATE_FILE, (json.dumps(state, indent=1) + "\n").encode())
         return last
 
@@ -197,8 +267,8 @@ class Trainer:
         if not (last / STATE_FILE).is_file():
             return False
         state = json.loads((last / STATE_FILE).read_text())
-        saved = {k: v for k, v in state["config"].items() if k != "steps"}
-        mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k != "steps"}
+        saved = {k: v for k, v in state["config"].items() if k not in NOT_SETTINGS}
+        mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k not in NOT_SETTINGS}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
@@ -215,4 +285,23 @@ class Trainer:
                     per_param.setdefault(int(idx), {})[field_name] = value.to(self.config.device)
             opt.load_state_dict({"state": per_param, "param_groups": state["param_groups"][name]})
         self.step = int(state["step"])
+        self.history = list(state.get("history", []))
         return True
+
+
+def continue_training(out: Path | str, steps: int, device: str, max_seconds: float | None = None) -> Trainer:
+    """Resume OUT with its saved settings on ``device`` for up to ``max_seconds`` (a GPU lease), logging plainly:
+    the entry point of scripts/device_train.sh, which has no CLI dependencies to spare."""
+    trainer = Trainer(saved_config(out, steps=steps, device=device), out)
+    trainer.resume()
+    start = trainer.step
+
+    def log(step: int, values: dict[str, float], rate: float) -> None:
+        if any(k.startswith("val_") for k in values) or (step - start) % 500 == 0:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+            print(f"step {step}: {shown}" + (f" ({rate:.1f} steps/s)" if rate else ""), flush=True)
+
+    print(f"{out}: from step {start}, {len(trainer.items)} training images, device {device}", flush=True)
+    trainer.run(log, max_seconds)
+    print(f"{out}: stopped at step {trainer.step}", flush=True)
+    return trainer

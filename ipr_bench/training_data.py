@@ -54,3 +54,163 @@ def flip(crop: Crop) -> Crop:
     points = points[FLIP_FIVE_POINT if m.scheme == "five-point" else FLIP_DLIB5]
     box = np.array([w - 1 - m.box[2], m.box[1], w - 1 - m.box[0], m.box[3]])
     return Crop(np.ascontiguousarray(crop.image[:, ::-1]), replace(m, box=box, points=points))
+
+
+LFW_FACE_WIDTH = 93  # median MTCNN box width in deep-funneled LFW (250 px images; measured on 31 training images)
+LFW_SIZE = 250
+MAX_UPSCALE = 1.25
+
+
+def reframe(
+    image: np.ndarray, landmarks: FaceLandmarks, face_width: float = LFW_FACE_WIDTH, size: int = LFW_SIZE
+) -> Crop | None:
+    """An in-the-wild photo framed like LFW: scaled so the face box is ``face_width`` px wide, then a size×size
+    window centred on the face (edge-padded at the photo's borders). None when that would upsample the face by
+    more than MAX_UPSCALE (too small to be a fair training image)."""
+    import cv2
+
+    width = float(landmarks.box[2] - landmarks.box[0])
+    if width <= 0:
+        return None
+    s = face_width / width
+    if s > MAX_UPSCALE:
+        return None
+    h, w = image.shape[:2]
+    resized = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    sy, sx = resized.shape[0] / h, resized.shape[1] / w
+    moved = replace(landmarks, box=landmarks.box * [sx, sy, sx, sy], points=landmarks.points * [sx, sy])
+    cx, cy = (moved.box[0] + moved.box[2]) / 2, (moved.box[1] + moved.box[3]) / 2
+    left, top = round(cx - size / 2), round(cy - size / 2)
+    pad = size  # enough for any window position that still contains the face centre
+    padded = np.pad(resized, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    window = padded[top + pad : top + pad + size, left + pad : left + pad + size]
+    return Crop(np.ascontiguousarray(window), shift(moved, -left, -top))
+
+
+# --------------------------------------------------------------------------------- the training sets
+
+SOURCES = ("lfw", "celeba-wild")
+HOLDOUT_EVERY = 20  # every 20th LFW training person (by name) is held out for validation, never trained on
+
+
+@dataclass
+class ImageSet:
+    items: list  # ipr_bench.datasets.base.Item
+    images: list[np.ndarray]
+    landmarks: list[dict[str, FaceLandmarks]]  # per image: landmarker name → its landmarks
+
+
+@dataclass
+class TrainingData:
+    train: ImageSet
+    validation: ImageSet  # whole LFW images of held-out people: the evaluation's own format
+    skipped: list[str]  # why each unusable image was left out
+    description: dict  # what goes into a checkpoint's metadata
+    landmark_keys: list[str]  # the cache entries read or written (what a GPU machine needs sent along)
+
+
+def load_training_data(
+    sources: tuple[str, ...],
+    landmarkers: list[str],
+    exclude_views: tuple[str, ...] = ("view2",),
+    max_images: int | None = None,
+    max_validation: int | None = None,
+) -> TrainingData:
+    """Identity-disjoint training images (and a held-out validation set) with every landmarker's landmarks;
+    ``max_images`` / ``max_validation`` take the first images of each (for smoke tests).
+
+    ``lfw``: LFW people in no pair of ``exclude_views``; ``celeba-wild``: the train identities of celeba-wild,
+    each photo's face found by MTCNN (else the first landmarker) and reframed like LFW (reframe).
+    Landmarks are detected once per image set and landmarker, then read from the cache."""
+    from ipr_bench.datasets import celeba_wild, lfw
+    from ipr_bench.errors import DataError
+
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise DataError(f"unknown training source(s) {', '.join(unknown)}; sources: {', '.join(SOURCES)}")
+    train = ImageSet([], [], [])
+    validation = ImageSet([], [], [])
+    skipped: list[str] = []
+    keys: list[str] = []
+    description: dict = {"sources": list(sources)}
+    if "lfw" in sources:
+        pool = lfw.training_items(exclude_views)
+        people = sorted({i.identity for i in pool})
+        held_out = set(people[::HOLDOUT_EVERY])
+        chosen = [i for i in pool if i.identity not in held_out][:max_images]
+        _extend(train, _read(chosen, skipped), landmarkers, keys)
+        _extend(
+            validation, _read([i for i in pool if i.identity in held_out][:max_validation], skipped), landmarkers, keys
+        )
+        description["lfw"] = {
+            "people_excluded_by_views": list(exclude_views),
+            "validation_people": f"every {HOLDOUT_EVERY}th person of the pool by name ({len(held_out)} people)",
+        }
+    room = None if max_images is None else max(0, max_images - len(train.items))
+    if "celeba-wild" in sources and room != 0:
+        photos = _read(celeba_wild.training_items()[:room], skipped)
+        finder = "mtcnn" if "mtcnn" in landmarkers else landmarkers[0]  # MTCNN finds more faces than dlib's HOG
+        primary = _landmarks([im for _, im in photos], finder, "celeba-wild", [i for i, _ in photos], keys)
+        framed = []
+        for (item, image), marks in zip(photos, primary, strict=True):
+            crop = reframe(image, marks) if marks is not None and marks.detected else None
+            if crop is None:
+                why = "no face found" if marks is None or not marks.detected else "face too small to frame like LFW"
+                skipped.append(f"{item.path}: {why}")
+                continue
+            framed.append((item, crop.image))
+        _extend(train, framed, landmarkers, keys, tag=f"celeba-wild reframed {LFW_FACE_WIDTH}/{LFW_SIZE}/{MAX_UPSCALE}")
+        description["celeba-wild"] = {
+            "identities": "train part of the seeded identity split (ipr_bench.datasets.celeba_wild)",
+            "framing": f"face box {LFW_FACE_WIDTH} px wide, {LFW_SIZE}×{LFW_SIZE} window, upsampling ≤ {MAX_UPSCALE}",
+        }
+    if not train.images:
+        raise DataError(f"no training images from {', '.join(sources)}; {len(skipped)} skipped")
+    description |= {
+        "n_images": len(train.items),
+        "n_people": len({i.identity for i in train.items}),
+        "n_validation_images": len(validation.items),
+        "n_skipped": len(skipped),
+    }
+    return TrainingData(train, validation, skipped, description, keys)
+
+
+def _read(items: list, skipped: list[str]) -> list[tuple]:
+    from ipr_bench.errors import DataError
+    from ipr_bench.images import read_rgb
+
+    kept = []
+    for item in items:
+        try:  # one unreadable image is skipped and reported, never fatal
+            kept.append((item, read_rgb(item.path)))
+        except DataError as exc:
+            skipped.append(str(exc))
+    return kept
+
+
+def _landmarks(
+    images: list[np.ndarray], name: str, tag: str, items: list, keys: list[str]
+) -> list[FaceLandmarks | None]:
+    from ipr_bench.cache import Cache, content_key
+    from ipr_bench.datasets.base import item_digest
+    from ipr_bench.landmarks import cached_landmarks
+    from ipr_bench.registry import create_landmarker
+
+    landmarker = create_landmarker(name)
+    # keyed by the files' bytes (and the tag naming any reframing), not by decoded pixels: the same key on any
+    # machine, whatever JPEG decoder it has
+    key = content_key("landmarks", tag, *landmarker.identity(), [[i.id, item_digest(i)] for i in items])
+    keys.append(key)
+    return cached_landmarks(Cache(), landmarker, key, images)
+
+
+def _extend(
+    target: ImageSet, pairs: list[tuple], landmarkers: list[str], keys: list[str], tag: str = "training"
+) -> None:
+    if not pairs:
+        return
+    items, images = [i for i, _ in pairs], [im for _, im in pairs]
+    found = {name: _landmarks(images, name, tag, items, keys) for name in landmarkers}
+    target.items += items
+    target.images += images
+    target.landmarks += [{name: found[name][k] for name in landmarkers} for k in range(len(items))]

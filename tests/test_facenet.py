@@ -84,3 +84,19 @@ def test_gradients_reach_the_input_pixels(faces: np.ndarray) -> None:
     loss.backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     assert all(not p.requires_grad for p in module.parameters())  # frozen: only the input gets gradients
+
+
+def test_compact_int8_copy_is_small_and_embeds_like_the_full_weights(faces: np.ndarray, tmp_path: Path) -> None:
+    from ipr_bench.errors import UnavailableError
+    from ipr_bench.recognizers.facenet import compact_weights, converted_weights
+    from ipr_bench.registry import create_recognizer
+
+    path = compact_weights(tmp_path / "facenet-int8.safetensors")
+    assert path.stat().st_size < 0.3 * converted_weights().stat().st_size
+    full = create_recognizer("facenet").embed(faces)
+    small = create_recognizer(f"facenet:{path}").embed(faces)
+    cosine = (full * small).sum(1) / np.linalg.norm(full, axis=1) / np.linalg.norm(small, axis=1)
+    assert cosine.min() > 0.995, cosine.min()
+    (tmp_path / "other.safetensors").write_bytes(converted_weights().read_bytes())
+    with pytest.raises(UnavailableError, match="not a compact copy"):
+        create_recognizer(f"facenet:{tmp_path / 'other.safetensors'}").embed(faces[:1])

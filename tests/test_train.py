@@ -26,7 +26,9 @@ def tiny(steps: int) -> object:
         batch_size=2,
         steps=steps,
         checkpoint_every=2,
+        validate_every=2,
         max_images=6,
+        max_validation=2,
     )
 
 
@@ -37,7 +39,9 @@ def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
     straight = Trainer(tiny(4), tmp_path / "straight")
     logs = []
     straight.run(lambda step, values, rate: logs.append(values))
-    assert len(logs) == 4 and all("identity" in v and v["bpp"] > 0 for v in logs)
+    steps = [v for v in logs if "loss" in v]  # the other reports are the validation records (val_*)
+    assert len(steps) == 4 and all("identity" in v and v["bpp"] > 0 for v in steps)
+    assert [v["val_bpp"] for v in logs if "val_bpp" in v] == [h["bpp"] for h in straight.history]
 
     first = Trainer(tiny(2), tmp_path / "resumed")
     first.run()
@@ -47,6 +51,13 @@ def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
     a, meta = load_checkpoint(tmp_path / "straight" / "last")
     b, _ = load_checkpoint(tmp_path / "resumed" / "last")
     assert meta["steps"] == 4 and meta["trained_with"] == "facenet" and meta["training_data"]["n_images"] == 6
+    # validation codes the held-out people's whole images for real: bytes → bpp, and the identity it kept
+    assert [h["step"] for h in straight.history] == [2.0, 4.0] and meta["validation"] == straight.history[-1]
+    record = straight.history[-1]
+    assert record["n_images"] == 2 and 0 < record["bpp"] < 24 and -1 <= record["cosine_facenet"] <= 1
+    assert second.history == straight.history  # resumed: the earlier record comes back, the later one is equal
+    held_out = {i.identity for i in straight.validation.items}
+    assert held_out and not held_out & {i.identity for i in straight.items}
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.allclose(x, y, atol=1e-6), name
 
@@ -61,3 +72,15 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
     other = Trainer(replace(tiny(4), lmbda=0.02), tmp_path / "run")
     with pytest.raises(UnavailableError, match="other settings \\(lmbda\\)"):
         other.resume()
+
+
+def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: Path) -> None:
+    from ipr_bench.learned import load_checkpoint
+    from ipr_bench.train import Trainer, continue_training, saved_config
+
+    Trainer(tiny(2), tmp_path / "run").run()
+    assert saved_config(tmp_path / "run", steps=9) == tiny(9)
+    stopped = continue_training(tmp_path / "run", steps=9, device="cpu", max_seconds=0)  # a lease already spent
+    assert stopped.step == 2 and stopped.history[-1]["step"] == 2.0  # validated and saved where it stopped
+    further = continue_training(tmp_path / "run", steps=3, device="cpu")
+    assert further.step == 3 and load_checkpoint(tmp_path / "run" / "last")[1]["steps"] == 3

@@ -1,0 +1,70 @@
+"""celeba-wild: in-the-wild CelebA photos with identity labels (``$IPR_BENCH_DATA/celeba-wild``).
+
+Layout::
+
+    celeba-wild/identities.csv          file,identity,source,width,height,bytes,celebahq_idx
+    celeba-wild/<identity>/<name>.jpg   whole-scene photos: the face must be found and cut out first
+
+The identities are split once into a train part and a test part by a seeded hash of the identity label, so
+the split of one identity never depends on which other identities a copy holds. Learned codecs train only on
+the train part; verification pairs come only from the test part. CelebA's identities were chosen disjoint from
+LFW's (CelebFaces+, Sun et al. 2014), so the train part may also feed codecs evaluated on LFW.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+from ipr_bench.datasets.base import Item, data_root, safe_join
+from ipr_bench.errors import DataError
+
+COLUMNS = ("file", "identity")
+SPLIT_SEED = 0
+TEST_FRACTION = 0.5
+
+
+def default_root() -> Path:
+    return data_root() / "celeba-wild"
+
+
+def read_items(root: str | Path | None = None) -> list[Item]:
+    """Every photo listed in identities.csv; DataError naming the file and line for a malformed row."""
+    base = Path(root) if root else default_root()
+    table = base / "identities.csv"
+    try:
+        text = table.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        hint = "set IPR_BENCH_DATA to a folder holding celeba-wild/"
+        raise DataError(f"celeba-wild: {table} not found; {hint}") from None
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{table}:1: header lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)},…")
+    items = []
+    for line, row in enumerate(reader, start=2):
+        if not row.get("file") or not row.get("identity"):
+            raise DataError(f"{table}:{line}: empty file or identity")
+        parts = row["file"].split("/")
+        path = safe_join(base, *parts, where=f"{table}:{line}")
+        items.append(Item(id=row["file"], path=path, identity=row["identity"]))
+    return items
+
+
+def split_identities(
+    identities: set[str], seed: int = SPLIT_SEED, test_fraction: float = TEST_FRACTION
+) -> tuple[set[str], set[str]]:
+    """(train, test): an identity is test when sha256(seed, identity), read as a fraction of 2²⁵⁶, falls below
+    ``test_fraction`` — a coin per identity, so about that fraction (not exactly) is test."""
+    test = {
+        i for i in identities if int(hashlib.sha256(f"{seed}:{i}".encode()).hexdigest(), 16) < test_fraction * 2**256
+    }
+    return identities - test, test
+
+
+def training_items(root: str | Path | None = None, seed: int = SPLIT_SEED) -> list[Item]:
+    """The photos of the train identities."""
+    items = read_items(root)
+    train, _ = split_identities({i.identity for i in items}, seed)
+    return [i for i in items if i.identity in train]

@@ -1,0 +1,36 @@
+"""The shipped-codec names: ``ipr`` / ``mse`` take any checkpoint directory, and say how to get one when this
+version ships none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("compressai")
+
+
+def test_zoo_codecs_load_a_directory_or_explain_what_is_missing(tmp_path: Path) -> None:
+    import torch
+
+    from ipr_bench.errors import UnavailableError
+    from ipr_bench.learned import build_model, save_checkpoint
+    from ipr_bench.registry import CODECS, create_codec
+
+    codecs = importlib_codecs()
+    for name in ("ipr", "mse"):
+        if codecs.shipped(name) is None:
+            with pytest.raises(UnavailableError, match=f"ships no {name} checkpoints.*{name}:DIR"):
+                create_codec(name)
+            assert f"{name}:DIR" in CODECS.get(name)[0].needs_argument()
+    torch.manual_seed(0)
+    model = build_model("bmshj2018-hyperprior", [16, 24])
+    save_checkpoint(model, tmp_path / "q1", {"architecture": "bmshj2018-hyperprior", "args": [16, 24], "lambda": 0.01})
+    codec = create_codec(f"ipr:{tmp_path}", device="cpu")
+    assert codec.default_qualities == (1,) and codec.config()["codec"] == "ipr"
+
+
+def importlib_codecs():  # the module, not a codec: where the shipped checkpoints are looked up
+    import importlib
+
+    return importlib.import_module("ipr_bench.codecs.zoo")
