@@ -10,11 +10,13 @@ seconds=${1:?usage: device_train.sh SECONDS [STEPS]}
 steps=${2:-1000000}
 bundle=.devcarry
 out=${OUT:-/tmp/out}
-python=${PYTHON:-python3}
+python=${PYTHON:-$([ -x /opt/torch/.venv/bin/python ] && echo /opt/torch/.venv/bin/python || echo python3)}
 device=${DEVICE:-cuda}  # DEVICE=cpu rehearses the lease on a machine without a GPU
 
 site=/tmp/ipr-site
-"$python" -m pip install -q --no-index --no-deps --target "$site" "$bundle"/wheels/*.whl
+# a wheel is a zip laid out for site-packages: unpacking it needs no pip and no network
+"$python" -c "import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]" \
+  "$site" "$bundle"/wheels/*.whl
 export PYTHONPATH="$site" IPR_BENCH_DATA="$PWD/$bundle/data" IPR_BENCH_CACHE="$PWD/$bundle/cache"
 export IPR_BENCH_WEIGHTS="$PWD/$bundle/weights" IPR_BENCH_COMMIT="$(cat "$bundle/COMMIT")"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader || true
