@@ -227,6 +227,9 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     return task.setting, n, errors
 
 
+MEASURES_LAYOUT = 2  # bump when _measures' fields change
+
+
 def _measures(
     originals: list[np.ndarray | None],
     decoded: list[np.ndarray | None],
@@ -290,7 +293,8 @@ class Runner:
         return content_key("bitstream", self.codec_config(setting), self.chunk_digests[c])
 
     def measures_key(self, setting: Setting, c: int) -> str:
-        return self.bitstream_key(setting, c)
+        # versioned: an entry written by an older layout of _measures (other fields) is recomputed, not mixed in
+        return content_key("measures", MEASURES_LAYOUT, self.bitstream_key(setting, c))
 
     def embedding_key(self, setting: Setting, c: int, rec_spec: str) -> str:
         landmarker = self.spec.recognizers[rec_spec].spec.landmarker
