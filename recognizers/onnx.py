@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from ipr_bench.codec import Availability
 from ipr_bench.errors import UnavailableError
 from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import register_recognizer
+from ipr_bench.weights import weight_file
 
 SPEC_KEYS = {f for f in FaceSpec.__dataclass_fields__}
 BATCH = 64
@@ -129,3 +131,23 @@ class OnnxRecognizer(Recognizer):
         if self._digest is None:
             self._digest = hashlib.sha256(self.model_path.read_bytes()).hexdigest()[:16]
         return {**super().config(), "name": self.name, "model_sha256": self._digest}
+
+
+class WeightsFolderOnnxRecognizer(OnnxRecognizer):
+    """A named ONNX embedder whose file lives in the weights folder ($IPR_BENCH_WEIGHTS): subclasses give the
+    file, how to get it, and the model's input description; nothing else."""
+
+    weights: str  # path under the weights folder
+    how_to_get: str  # shown when the file is absent
+    description: dict[str, Any]  # FaceSpec options (+ fixed_batch)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(weight_file(self.weights, self.how_to_get), name=self.name, **{**self.description, **options})
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            weight_file(cls.weights, cls.how_to_get)
+        except UnavailableError as exc:
+            return Availability(False, str(exc))
+        return Availability(True)
