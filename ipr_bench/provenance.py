@@ -35,10 +35,21 @@ def provenance() -> dict[str, Any]:
     ):
         with contextlib.suppress(PackageNotFoundError):
             packages[pkg] = version(pkg)
+    here = Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
-        ).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=here, timeout=10)
+        commit = commit.stdout.strip()
+        # the code, not the results a run is writing: uncommitted changes to it make the commit a partial answer
+        code = ["ipr_bench", "codecs", "recognizers", "pyproject.toml"]
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", *code],
+            capture_output=True,
+            text=True,
+            cwd=here.parent,
+            timeout=10,
+        )
+        if commit and status.stdout.strip():
+            commit += "-dirty"
     except (OSError, subprocess.SubprocessError):
         commit = ""
     # a copy of the code without its .git (a lent GPU machine) is told its commit by whoever sent it
