@@ -122,7 +122,7 @@ class LearnedCodec(Codec):
             "version": self.version(),
             "checkpoints": [
                 {
-                    "name": d.name,
+                    "name": d.relative_to(self.root).as_posix() if d != self.root else d.name,
                     "sha256_16": checkpoint_digest(d),
                     "architecture": m["architecture"],
                     "lambda": m.get("lambda"),

@@ -156,11 +156,17 @@ def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, di
 
 
 def checkpoint_dirs(root: Path | str) -> list[Path]:
-    """The rate points of a codec directory: itself, or its checkpoint subdirectories in increasing λ."""
+    """The rate points of a codec directory: itself, or its checkpoint subdirectories (or their ``last/``, as
+    training writes them) in increasing λ."""
     root = Path(root)
     if (root / META_FILE).is_file():
         return [root]
-    subdirs = [d for d in sorted(root.iterdir()) if (d / META_FILE).is_file()] if root.is_dir() else []
+    subdirs = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if (d / META_FILE).is_file():
+            subdirs.append(d)
+        elif (d / "last" / META_FILE).is_file():  # a directory of training runs (ipr-bench train --out DIR/qK)
+            subdirs.append(d / "last")
     if not subdirs:
         raise UnavailableError(f"no learned-codec checkpoint under {root} (expected {META_FILE} + {WEIGHTS_FILE})")
     return sorted(subdirs, key=lambda d: float(read_meta(d).get("lambda", 0.0)))

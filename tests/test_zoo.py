@@ -25,9 +25,12 @@ def test_zoo_codecs_load_a_directory_or_explain_what_is_missing(tmp_path: Path) 
             assert f"{name}:DIR" in CODECS.get(name)[0].needs_argument()
     torch.manual_seed(0)
     model = build_model("bmshj2018-hyperprior", [16, 24])
-    save_checkpoint(model, tmp_path / "q1", {"architecture": "bmshj2018-hyperprior", "args": [16, 24], "lambda": 0.01})
+    meta = {"architecture": "bmshj2018-hyperprior", "args": [16, 24]}
+    save_checkpoint(model, tmp_path / "q2", meta | {"lambda": 0.01})
+    save_checkpoint(model, tmp_path / "q1" / "last", meta | {"lambda": 0.001})  # as `ipr-bench train --out DIR/q1`
     codec = create_codec(f"ipr:{tmp_path}", device="cpu")
-    assert codec.default_qualities == (1,) and codec.config()["codec"] == "ipr"
+    assert codec.default_qualities == (1, 2) and codec.config()["codec"] == "ipr"
+    assert [c["lambda"] for c in codec.config()["checkpoints"]] == [0.001, 0.01]
 
 
 def importlib_codecs():  # the module, not a codec: where the shipped checkpoints are looked up
