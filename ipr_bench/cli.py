@@ -205,7 +205,11 @@ def run(
             labels = runner.run()
         elapsed = time.monotonic() - t0
         command = "ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        table = write_report(ResultStore(out_dir), labels, [r.name for r in rec_objs.values()], command)
+        # the store's summary covers everything in it (earlier runs' settings and recognizers too); the table
+        # printed below is this run's part
+        store = ResultStore(out_dir)
+        table = write_report(store, store.labels(), None, command)
+        table = table[table["setting"].isin(labels) & table["recognizer"].isin([r.name for r in rec_objs.values()])]
         prov = {
             **runner.provenance,
             "command": command,
