@@ -456,7 +456,7 @@ def train_command(
                 typer.echo(f"step {step}/{steps} validation (real bitstreams): {values}", err=True)
                 return
             bar.advance(1)
-            if step % checkpoint_every == 0 or step == steps:
+            if step % config.checkpoint_every == 0 or step == steps:
                 values = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
                 typer.echo(
                     f"step {step}/{steps}: {values} (estimated bpp, from likelihoods); {rate:.2f} steps/s", err=True
