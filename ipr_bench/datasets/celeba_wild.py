@@ -7,8 +7,9 @@ Layout::
 
 The identities are split once into a train part and a test part by a seeded hash of the identity label, so
 the split of one identity never depends on which other identities a copy holds. Learned codecs train only on
-the train part; verification pairs come only from the test part. CelebA's identities were chosen disjoint from
-LFW's (CelebFaces+, Sun et al. 2014), so the train part may also feed codecs evaluated on LFW.
+the train part; verification pairs come only from the test part. CelebFaces+, CelebA's source, was built with
+identities disjoint from LFW's (Sun et al. 2014; not verified here), so the train part may also feed codecs
+evaluated on LFW.
 """
 
 from __future__ import annotations
