@@ -71,10 +71,6 @@ class LearnedCodec(Codec):
             self._models[k] = load_checkpoint(self.rate_points[k - 1], self.device)
         return self._models[k]
 
-    def _n_strings(self, quality: Quality) -> int:
-        model, _ = self._model(quality)
-        return 2 if hasattr(model, "h_a") else 1  # hyperprior models send z as well as y
-
     def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
         return Encoded(compress_images(self._model(quality)[0], [image], int(quality), self.device)[0])
 
@@ -102,7 +98,7 @@ class LearnedCodec(Codec):
     def decode(self, payload: bytes) -> np.ndarray:
         quality = peek_rate_point(payload)
         model, _ = self._model(quality)
-        return decompress_payload(model, payload, self._n_strings(quality), self.device)
+        return decompress_payload(model, payload, self.device)
 
     def version(self) -> str:
         import compressai

@@ -205,9 +205,10 @@ def compress_images(model: Any, images: list[np.ndarray], rate_point: int = 1, d
     return [pack(rate_point, h, w, [s[i] for s in out["strings"]]) for i in range(len(images))]
 
 
-def decompress_payload(model: Any, payload: bytes, n_strings: int, device: str = "cpu") -> np.ndarray:
+def decompress_payload(model: Any, payload: bytes, device: str = "cpu") -> np.ndarray:
     import torch
 
+    n_strings = 2 if hasattr(model, "h_a") else 1  # hyperprior models send z as well as y
     h, w, strings = unpack(payload, n_strings)
     shape = [-(-h // STRIDE), -(-w // STRIDE)]
     with torch.no_grad():

@@ -69,6 +69,17 @@ def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
     return TrainConfig(**(values | changes))
 
 
+def training_data(config: TrainConfig) -> Any:
+    """The images (with each needed landmarker's landmarks) a run with these settings trains and validates on:
+    the trainer's data, and what a GPU lease must carry for it (scripts/device_bundle.py)."""
+    from ipr_bench.registry import create_recognizer
+    from ipr_bench.training_data import load_training_data
+
+    recognizers = config.recognizers if config.identity_weight else ()  # α = 0 uses no recognizer
+    landmarkers = sorted({create_recognizer(r).spec.landmarker for r in recognizers} or {"mtcnn"})
+    return load_training_data(config.data, landmarkers, config.exclude_views, config.max_images, config.max_validation)
+
+
 @register_producer("ipr-train")
 class Trainer:
     """Trains a CompressAI model with rate + λ(distortion + α·identity); makes codecs ipr / mse / learned:DIR."""
@@ -82,8 +93,8 @@ class Trainer:
 
         from ipr_bench.learned import build_model
         from ipr_bench.losses import IdentityPreservingLoss
+        from ipr_bench.provenance import provenance
         from ipr_bench.registry import create_recognizer
-        from ipr_bench.training_data import load_training_data
 
         self.config = config
         self.out = Path(out)
@@ -96,10 +107,7 @@ class Trainer:
             [r.differentiable().to(config.device) for r in self.recognizers],
             config.identity,  # type: ignore[arg-type]
         )
-        landmarkers = sorted({r.spec.landmarker for r in self.recognizers} or {"mtcnn"})
-        data = load_training_data(
-            config.data, landmarkers, config.exclude_views, config.max_images, config.max_validation
-        )
+        data = training_data(config)
         self.items, self.images, self.landmarks = data.train.items, data.train.images, data.train.landmarks
         self.validation, self.skipped, self.data_description = data.validation, data.skipped, data.description
         self.landmark_keys = data.landmark_keys
@@ -109,6 +117,7 @@ class Trainer:
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         self.step = 0
         self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
+        self.git_commit = provenance()["git_commit"]  # the code cannot change under a running trainer
 
     # ----------------------------------------------------------------------------------------- data
     def batch(self, step: int) -> tuple[Any, list[Any]]:
@@ -178,43 +187,37 @@ class Trainer:
                 self.save()
 
     # ----------------------------------------------------------------------------------- validation
-    def validate(self, batch: int = 16) -> dict[str, float]:
+    def validate(self) -> dict[str, float]:
         """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
         PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding."""
         import torch
 
         from ipr_bench.learned import compress_images, decompress_payload
 
+        device = self.config.device
         model = self.model.eval()
         model.update(force=True)
-        n_strings = 2 if hasattr(model, "h_a") else 1
         bits, sq_err, pixels = 0, 0.0, 0
         cosines: list[list[float]] = [[] for _ in self.recognizers]
-        v = self.validation
-        for start in range(0, len(v.images), batch):
-            originals = v.images[start : start + batch]
-            decoded = []
-            for image in originals:  # one image at a time: validation images may differ in size
-                payload = compress_images(model, [image], 1, self.config.device)[0]
-                decoded.append(decompress_payload(model, payload, n_strings, self.config.device))
-                bits += 8 * len(payload)
-                pixels += image.shape[0] * image.shape[1]
-                sq_err += float(((decoded[-1].astype(np.float64) - image) ** 2).sum())
+        # one image at a time: validation images may differ in size
+        for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
+            payload = compress_images(model, [image], 1, device)[0]
+            decoded = decompress_payload(model, payload, device)
+            bits += 8 * len(payload)
+            pixels += image.shape[0] * image.shape[1]
+            sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
+            pair = torch.from_numpy(np.stack([image, decoded])).permute(0, 3, 1, 2).float().to(device)
             for j, rec in enumerate(self.recognizers):
-                network = self.criterion.recognizers[j]
-                marks = [m[rec.spec.landmarker] for m in v.landmarks[start : start + batch]]
+                m = torch.from_numpy(rec.alignment_matrix(marks[rec.spec.landmarker], image.shape)).float().to(device)
                 with torch.no_grad():
-                    for a, b, mark in zip(originals, decoded, marks, strict=True):
-                        m = torch.from_numpy(rec.alignment_matrix(mark, a.shape)).float()[None].to(self.config.device)
-                        pair = torch.from_numpy(np.stack([a, b])).permute(0, 3, 1, 2).float().to(self.config.device)
-                        e = torch.nn.functional.normalize(network(pair, m.expand(2, 2, 3)), dim=1)
-                        cosines[j].append(float((e[0] * e[1]).sum()))
+                    e = torch.nn.functional.normalize(self.criterion.recognizers[j](pair, m.expand(2, 2, 3)), dim=1)
+                cosines[j].append(float((e[0] * e[1]).sum()))
         mse = sq_err / (3 * pixels)
         record = {
             "step": float(self.step),
             "bpp": bits / pixels,
             "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12))),
-            "n_images": float(len(v.images)),
+            "n_images": float(len(self.validation.images)),
         }
         for rec, values in zip(self.recognizers, cosines, strict=True):
             record[f"cosine_{rec.name}"] = float(np.mean(values))
@@ -225,7 +228,6 @@ class Trainer:
         from safetensors.torch import save
 
         from ipr_bench.learned import save_checkpoint
-        from ipr_bench.provenance import provenance
 
         last = self.out / "last"
         meta = {
@@ -238,7 +240,7 @@ class Trainer:
             "steps": self.step,
             "training_data": self.data_description,
             "validation": self.history[-1] if self.history else None,
-            "git_commit": provenance()["git_commit"],
+            "git_commit": self.git_commit,
         }
         tensors: dict[str, Any] = {}
         groups = {}

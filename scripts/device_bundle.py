@@ -66,9 +66,7 @@ def main() -> None:
     from ipr_bench.cache import Cache
     from ipr_bench.datasets.base import data_root
     from ipr_bench.recognizers.facenet import COMPACT_FILE, compact_weights
-    from ipr_bench.registry import create_recognizer
-    from ipr_bench.train import saved_config
-    from ipr_bench.training_data import load_training_data
+    from ipr_bench.train import saved_config, training_data
 
     if BUNDLE.exists():
         shutil.rmtree(BUNDLE)
@@ -77,11 +75,7 @@ def main() -> None:
 
     cache, source_root, needed = Cache(), data_root(), set()
     for run in args.runs:
-        config = saved_config(run)
-        landmarkers = sorted({create_recognizer(r).spec.landmarker for r in config.recognizers} or {"mtcnn"})
-        data = load_training_data(
-            config.data, landmarkers, config.exclude_views, config.max_images, config.max_validation
-        )
+        data = training_data(saved_config(run))
         for item in data.train.items + data.validation.items:
             needed.add(item.path)
         for key in data.landmark_keys:
@@ -111,10 +105,11 @@ def main() -> None:
     (BUNDLE / "COMMIT").write_text(commit + ("-dirty" if dirty else "") + "\n")  # checkpoints made there record it
 
     sizes = {part.name: tree_size(part) for part in sorted(BUNDLE.iterdir())}
-    total = tracked_size() + sum(sizes.values())
+    tracked = tracked_size()
+    total = tracked + sum(sizes.values())
     for name, size in sizes.items():
         print(f"  .devcarry/{name}: {size / 2**20:.1f} MiB")
-    print(f"tracked tree {tracked_size() / 2**20:.1f} MiB; total {total / 2**20:.1f} MiB of {LIMIT / 2**20:.0f} MiB")
+    print(f"tracked tree {tracked / 2**20:.1f} MiB; total {total / 2**20:.1f} MiB of {LIMIT / 2**20:.0f} MiB")
     if total > LIMIT:
         sys.exit(f"too large for the device by {(total - LIMIT) / 2**20:.1f} MiB: continue fewer or smaller runs")
 
