@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipr_bench.codec import Availability, Encoded, Quality
+from ipr_bench.errors import OptionError
 from ipr_bench.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
 from ipr_bench.registry import register_codec
 
@@ -56,7 +57,7 @@ class HevcCodec(FfmpegVideoCodec):
 
     def __init__(self, preset: str = "medium", pix_fmt: str = "yuv420p", **extra: Any) -> None:
         if pix_fmt not in ("yuv420p", "yuv444p"):
-            raise ValueError(f"hevc: pix_fmt must be yuv420p or yuv444p, not {pix_fmt!r}")
+            raise OptionError(f"hevc: pix_fmt must be yuv420p or yuv444p, not {pix_fmt!r}")
         super().__init__(preset=preset, pix_fmt=pix_fmt, **extra)
 
     @classmethod

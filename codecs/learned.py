@@ -74,7 +74,9 @@ class LearnedCodec(Codec):
     def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
         return Encoded(compress_images(self._model(quality)[0], [image], int(quality), self.device)[0])
 
-    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+    def encode_batch(
+        self, images: list[np.ndarray], quality: Quality, faces: list[Any] | None = None
+    ) -> list[Encoded | Exception]:
         out: list[Encoded | Exception | None] = [None] * len(images)
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for i, im in enumerate(images):

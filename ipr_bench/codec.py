@@ -3,6 +3,10 @@
 bpp is always 8 × len(payload) / (H × W) of the original image. Each codec says what its payload contains
 (`payload_contains`); alternative accountings (e.g. x265 with its settings SEI, or inside an .mp4) are
 recorded next to it as ``alt_bytes`` but never used as the headline.
+
+A codec that sets ``face_aware`` (region-of-interest baselines) is also given each original's landmarks, from
+the landmarker named by its ``landmarker`` attribute; the runner computes them once, on the original, before
+any codec runs. What such a codec does with them per image (applied or fell back) goes into ``Encoded.info``.
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ipr_bench.landmarks import FaceLandmarks
 
 Quality = int | float
 
@@ -27,6 +34,7 @@ class Availability:
 class Encoded:
     payload: bytes
     alt_bytes: dict[str, int] = field(default_factory=dict)
+    info: dict[str, float] = field(default_factory=dict)  # per-image facts, stored as items column codec_<key>
 
 
 class Codec(ABC):
@@ -38,6 +46,8 @@ class Codec(ABC):
     higher_knob_is_better: ClassVar[bool]  # True for JPEG quality, False for CRF/QP
     payload_contains: ClassVar[str]
     requires: ClassVar[str]
+    face_aware: ClassVar[bool] = False  # True: encode_batch needs ``faces`` (landmarks of each original)
+    landmarker: str | None = None  # the landmarker a face-aware codec reads (registry name)
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -57,13 +67,19 @@ class Codec(ABC):
     @abstractmethod
     def decode(self, payload: bytes) -> np.ndarray: ...
 
-    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+    def encode_batch(
+        self, images: list[np.ndarray], quality: Quality, faces: list[FaceLandmarks | None] | None = None
+    ) -> list[Encoded | Exception]:
         """Encode several images, each exactly as encode() would; a failure is returned in its slot, not raised.
-        Codecs override this to amortise per-call costs (e.g. one ffmpeg process for many images)."""
+        Codecs override this to amortise per-call costs (e.g. one ffmpeg process for many images). ``faces``
+        (one per image, None where no landmarks exist) is given to face-aware codecs only."""
         out: list[Encoded | Exception] = []
-        for image in images:
+        for i, image in enumerate(images):
             try:
-                out.append(self.encode(image, quality))
+                if self.face_aware:
+                    out.append(self.encode(image, quality, face=faces[i] if faces else None))  # type: ignore[call-arg]
+                else:
+                    out.append(self.encode(image, quality))
             except Exception as exc:  # one bad image never kills a run
                 out.append(exc)
         return out

@@ -16,3 +16,7 @@ class UnavailableError(IprBenchError):
 
 class DataError(IprBenchError):
     """Malformed dataset files (pairs lists, folders) or unreadable images."""
+
+
+class OptionError(IprBenchError, ValueError):
+    """A plugin option or ``NAME:ARGUMENT`` with a value the plugin cannot take."""

@@ -6,12 +6,15 @@ import functools
 import os
 import subprocess
 import tempfile
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ipr_bench.codec import Codec, Encoded, Quality
 from ipr_bench.errors import UnavailableError
+
+if TYPE_CHECKING:
+    from ipr_bench.landmarks import FaceLandmarks
 
 FIX = "pip install 'imageio-ffmpeg>=0.6' (its static ffmpeg has libx265 and libvvenc)"
 
@@ -77,10 +80,10 @@ BATCH = 16
 
 
 def encode_each(
-    images: list[np.ndarray], output_args: list[str], muxer: str, mp4: bool, what: str
+    images: list[np.ndarray], output_args: list[list[str]], muxer: str, mp4: bool, what: str
 ) -> list[tuple[bytes, int | None]]:
-    """Encode every image as its own one-frame stream in one ffmpeg process (one output per image).
-    Returns (stream bytes, size of the same stream in an .mp4 or None) per image."""
+    """Encode every image as its own one-frame stream in one ffmpeg process (one output per image, with that
+    image's ``output_args``). Returns (stream bytes, size of the same stream in an .mp4 or None) per image."""
     with tempfile.TemporaryDirectory(prefix="ipr-ffmpeg-") as tmp:
         args: list[str] = []
         for i, image in enumerate(images):
@@ -95,7 +98,7 @@ def encode_each(
                 if mp4
                 else ["-f", muxer, stream]
             )
-            args += ["-map", f"{i}:v", "-frames:v", "1", *output_args, *target]
+            args += ["-map", f"{i}:v", "-frames:v", "1", *output_args[i], *target]
         run_ffmpeg(args, None, what)
         out = []
         for i in range(len(images)):
@@ -174,34 +177,45 @@ class FfmpegVideoCodec(Codec):
         """The counted payload from the size header and ffmpeg's stream (hook for codecs that strip something)."""
         return Encoded(header + stream)
 
+    def image_args(self, image: np.ndarray, face: FaceLandmarks | None) -> tuple[list[str], dict[str, float]]:
+        """Per-image output arguments placed before the encoder's (e.g. a filter that marks a region of interest)
+        and what they did, for ``Encoded.info``. Face-aware codecs override this."""
+        return [], {}
+
     def version(self) -> str:
         return ffmpeg_version()
 
-    def encode_batch(self, images: list[np.ndarray], quality: Quality) -> list[Encoded | Exception]:
+    def encode_batch(
+        self, images: list[np.ndarray], quality: Quality, faces: list[FaceLandmarks | None] | None = None
+    ) -> list[Encoded | Exception]:
         out: list[Encoded | Exception] = []
+        faces = faces if faces is not None else [None] * len(images)
         for start in range(0, len(images), BATCH):
             part = images[start : start + BATCH]
+            part_faces = faces[start : start + BATCH]
             padded = [pad_to_even(im) for im in part]
+            per_image = [self.image_args(im, face) for im, face in zip(part, part_faces, strict=True)]
             try:
                 streams = encode_each(
                     [p for p, _ in padded],
-                    self.encoder_args(quality),
+                    [args + self.encoder_args(quality) for args, _ in per_image],
                     self.muxer,
                     self.record_mp4,
                     f"{self.name} encode ({self.knob} {quality})",
                 )
-            except RuntimeError:
+            except RuntimeError as exc:
                 if len(part) == 1:
-                    raise
-                out += super().encode_batch(part, quality)  # one by one, so only the bad image fails
+                    out.append(exc)
+                else:  # one by one, so only the bad image fails
+                    out += [self.encode_batch([im], quality, [f])[0] for im, f in zip(part, part_faces, strict=True)]
                 continue
-            out += [
-                self.finish(header, stream, mp4) for (_, header), (stream, mp4) in zip(padded, streams, strict=True)
-            ]
+            for (_, header), (stream, mp4), (_, info) in zip(padded, streams, per_image, strict=True):
+                encoded = self.finish(header, stream, mp4)
+                out.append(Encoded(encoded.payload, encoded.alt_bytes, {**encoded.info, **info}))
         return out
 
-    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
-        result = self.encode_batch([image], quality)[0]
+    def encode(self, image: np.ndarray, quality: Quality, face: FaceLandmarks | None = None) -> Encoded:
+        result = self.encode_batch([image], quality, [face])[0]
         if isinstance(result, Exception):
             raise result
         return result
@@ -212,10 +226,11 @@ class FfmpegVideoCodec(Codec):
             part = [split_size_header(p) for p in payloads[start : start + BATCH]]
             try:
                 images = decode_each([s for s, _ in part], self.muxer, f"{self.name} decode")
-            except RuntimeError:
+            except RuntimeError as exc:
                 if len(part) == 1:
-                    raise
-                out += super().decode_batch(payloads[start : start + BATCH])
+                    out.append(exc)
+                else:  # one by one, so only the bad stream fails
+                    out += [self.decode_batch([p])[0] for p in payloads[start : start + BATCH]]
                 continue
             out += [im[: size[0], : size[1]].copy() if size else im for im, (_, size) in zip(images, part, strict=True)]
         return out

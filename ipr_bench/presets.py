@@ -36,4 +36,25 @@ PRESETS: dict[str, Preset] = {
         folds=None,
         out="results/lfw-classical",
     ),
+    "lfw-roi-tuning": Preset(
+        description="Choosing the ROI baselines' strength on LFW View 1 DevTest only (10 interleaved folds): HEVC, "
+        "hevc-roi with background QP +12/+24/+51 and hevc-blur with σ 2/6 px at CRF 18–33 × FaceNet; then "
+        "`python scripts/tune_roi.py` records the choice in results/lfw-roi/tuning.json.",
+        dataset="lfw:view1-test",
+        codecs=("hevc", "hevc-roi:12", "hevc-roi:24", "hevc-roi:51", "hevc-blur:2", "hevc-blur:6"),
+        qualities={
+            c: (18, 23, 28, 33)
+            for c in ("hevc", "hevc-roi:12", "hevc-roi:24", "hevc-roi:51", "hevc-blur:2", "hevc-blur:6")
+        },
+        recognizers=("facenet",),
+        out="results/lfw-roi/view1-tuning",
+    ),
+    "lfw-roi": Preset(
+        description="Is it more than ROI coding? Full LFW View 2: HEVC, hevc-roi and hevc-blur (strengths chosen on "
+        "View 1) at CRF 18–48 × ArcFace, dlib and FaceNet; the store is committed in results/lfw-roi.",
+        codecs=("hevc", "hevc-roi", "hevc-blur"),
+        recognizers=("arcface", "dlib", "facenet"),
+        folds=None,
+        out="results/lfw-roi",
+    ),
 }

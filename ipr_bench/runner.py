@@ -69,6 +69,7 @@ class ChunkTask:
     measures_key: str  # bytes, PSNR, MS-SSIM and errors of the chunk
     embedding_keys: tuple[str, ...]  # one per recognizer
     align_on: AlignOn
+    codec_landmarks_key: str = ""  # a face-aware codec's landmarks of the originals ("" for other codecs)
 
 
 @dataclass
@@ -180,13 +181,24 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     stored = cache.get("bitstream", task.bitstream_key)
     payloads: list[bytes] = []
     alt: dict[str, list[int]] = {}
+    info: dict[str, list[float]] = {}
     if stored is not None:
         payloads = unpack_bytes(stored["blob"], stored["offsets"])
         alt = {k[4:]: list(v) for k, v in stored.items() if k.startswith("alt_")}
+        info = {k[5:]: list(v) for k, v in stored.items() if k.startswith("info_")}
         errors = [str(e) for e in stored["error"]]
     else:
         present = [i for i, im in enumerate(originals) if im is not None]
-        results = codec.encode_batch([originals[i] for i in present], task.setting.quality) if present else []
+        faces = None
+        if codec.face_aware:  # the originals' landmarks, computed by the originals stage
+            marker = _cached_model("landmarker", codec.landmarker, lambda: create_landmarker(codec.landmarker))
+            if not cache.has("landmarks", task.codec_landmarks_key):
+                raise RuntimeError(
+                    f"{codec.landmarker} landmarks missing for {task.setting.label}: run originals first"
+                )
+            marks = cached_landmarks(cache, marker, task.codec_landmarks_key, originals)
+            faces = [marks[i] for i in present]
+        results = codec.encode_batch([originals[i] for i in present], task.setting.quality, faces) if present else []
         encoded: list[Any] = [None] * n
         for i, result in zip(present, results, strict=True):
             if isinstance(result, Exception):  # one bad image never kills a run
@@ -197,10 +209,17 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
         for i, e in enumerate(encoded):
             for k, v in (e.alt_bytes if e else {}).items():
                 alt.setdefault(k, [-1] * n)[i] = v
+            for k, v in (e.info if e else {}).items():
+                info.setdefault(k, [np.nan] * n)[i] = v
         cache.put(
             "bitstream",
             task.bitstream_key,
-            {**pack_bytes(payloads), "error": np.array(errors), **{f"alt_{k}": np.array(v) for k, v in alt.items()}},
+            {
+                **pack_bytes(payloads),
+                "error": np.array(errors),
+                **{f"alt_{k}": np.array(v) for k, v in alt.items()},
+                **{f"info_{k}": np.array(v, np.float64) for k, v in info.items()},
+            },
         )
 
     decoded: list[np.ndarray | None] = [None] * n
@@ -221,7 +240,7 @@ def run_chunk(task: ChunkTask) -> tuple[Setting, int, list[str]]:
     marks = {n: cached_landmarks(cache, lm, task.landmarks_keys[n], decoded) for n, lm in landmarkers.items()}
     sizes = [len(p) if not errors[i] else -1 for i, p in enumerate(payloads)]
     if not cache.has("measures", task.measures_key):
-        cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors))
+        cache.put("measures", task.measures_key, _measures(originals, decoded, sizes, alt, errors, info))
     for rec, key in todo:
         cache.put("embedding", key, {"embedding": _embed_all(rec, decoded, marks[rec.spec.landmarker])})
     return task.setting, n, errors
@@ -236,7 +255,10 @@ def _measures(
     sizes: list[int],
     alt: dict[str, list[int]],
     errors: list[str],
+    info: dict[str, list[float]] | None = None,
 ) -> dict[str, np.ndarray]:
+    """Per-item measures; ``info`` (what a codec did per image) is an optional field, so entries without it keep
+    the same layout."""
     n = len(originals)
     hw = np.array([o.shape[:2] if o is not None else (0, 0) for o in originals], np.int64).reshape(n, 2)
     p = np.full(n, np.nan)
@@ -253,6 +275,7 @@ def _measures(
         "msssim": m,
         "error": np.array(errors),
         **{f"alt_{k}": np.array(v, np.int64) for k, v in alt.items()},
+        **{f"info_{k}": np.array(v, np.float64) for k, v in (info or {}).items()},
     }
 
 
@@ -271,7 +294,11 @@ class Runner:
         self.chunks = _chunks(spec.dataset.items, spec.chunk_size)
         self.chunk_digests = [content_key([(i.id, item_digest(i)) for i in c]) for c in self.chunks]
         self.rec_configs = {s: r.config() for s, r in spec.recognizers.items()}
-        self.landmarker_names = sorted({r.spec.landmarker for r in spec.recognizers.values()})
+        # every landmarker a recognizer aligns with or a face-aware codec reads: computed once, on the originals
+        self.landmarker_names = sorted(
+            {r.spec.landmarker for r in spec.recognizers.values()}
+            | {c.landmarker for c in spec.codecs.values() if c.face_aware and c.landmarker}
+        )
         self.landmarker_ids = {n: create_landmarker(n).identity() for n in self.landmarker_names}
         self.dataset_fp = spec.dataset.fingerprint()
         self.provenance = provenance()
@@ -287,7 +314,11 @@ class Runner:
     def codec_config(self, setting: Setting) -> dict[str, Any]:
         if setting.codec == ORIGINAL:
             return {"codec": ORIGINAL, "bytes": "source file as stored on disk"}
-        return {**self.spec.codecs[setting.codec].config(), "quality": setting.quality}
+        codec = self.spec.codecs[setting.codec]
+        config = {**codec.config(), "quality": setting.quality}
+        if codec.face_aware:  # its bytes depend on the landmarks it was given
+            config["landmarks"] = self.landmarker_ids[codec.landmarker]
+        return config
 
     def bitstream_key(self, setting: Setting, c: int) -> str:
         return content_key("bitstream", self.codec_config(setting), self.chunk_digests[c])
@@ -349,9 +380,16 @@ class Runner:
                 measures_key=self.measures_key(setting, c),
                 embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs),
                 align_on=self.spec.align_on,
+                codec_landmarks_key=self._codec_landmarks_key(setting, c),
             )
             for c, chunk in enumerate(self.chunks)
         ]
+
+    def _codec_landmarks_key(self, setting: Setting, c: int) -> str:
+        codec = self.spec.codecs.get(setting.codec)
+        if codec is None or not codec.face_aware:
+            return ""
+        return self.landmarks_key(codec.landmarker, Setting(ORIGINAL), c)
 
     def run(self) -> list[str]:
         """Run every setting not already current in the store; return the settings' labels."""
@@ -455,6 +493,9 @@ class Runner:
                 items[f"bpp_{k[4:]}"] = np.where(measures[k] >= 0, 8.0 * measures[k] / np.maximum(pixels, 1), np.nan)
         items["psnr"] = measures["psnr"]
         items["msssim"] = measures["msssim"]
+        for k in measures:  # what a codec did per image, e.g. whether a region of interest was applied
+            if k.startswith("info_"):
+                items[f"codec_{k[5:]}"] = measures[k]
         for name in self.landmarker_names:
             flags = [
                 self._load("landmarks", self.landmarks_key(name, setting, c))["detected"]

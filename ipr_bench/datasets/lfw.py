@@ -10,6 +10,7 @@ Expected layout under the data root (``$IPR_BENCH_DATA``)::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ipr_bench.datasets.base import Dataset, Item, Pair, data_root, safe_join
@@ -82,9 +83,20 @@ def lfw_variant(root: Path) -> str:
     return "as found"
 
 
+VIEW1_FOLDS = 10
+
+
+def cross_validation_folds(pairs: list[Pair], n: int = VIEW1_FOLDS) -> list[Pair]:
+    """View 1 files have no folds; without them every threshold would be chosen on nothing. Pair k goes to fold
+    k mod n + 1 (interleaved: the files list matched pairs first, so each fold gets both kinds in equal number),
+    and thresholds are cross-validated over these folds as over View 2's."""
+    return [replace(p, fold=k % n + 1) for k, p in enumerate(pairs)]
+
+
 @register_dataset("lfw")
 def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
-    """Labeled Faces in the Wild: View 2 (10 folds) or View 1 dev pairs (lfw:view1-train, lfw:view1-test)."""
+    """Labeled Faces in the Wild: View 2 (10 folds) or View 1 dev pairs (lfw:view1-train, lfw:view1-test; split
+    into 10 interleaved folds, see cross_validation_folds)."""
     if view not in VIEWS:
         raise DataError(f"lfw: unknown view {view!r}; views: {', '.join(VIEWS)}")
     base = Path(root) if root else data_root() / "lfw"
@@ -92,6 +104,8 @@ def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
     if not image_root.is_dir():
         raise DataError(f"lfw: no image folder at {image_root}; {FETCH_HINT}")
     pairs = parse_pairs(base / VIEWS[view][0], image_root)
+    if view != "view2":
+        pairs = cross_validation_folds(pairs)
     ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
     items = [Item(id=i, path=image_root / i, identity=i.split("/")[0]) for i in ids]
     variant = lfw_variant(base)
