@@ -80,7 +80,14 @@ def run(
     recognizers: Annotated[
         str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")
     ] = None,
-    dataset: Annotated[str | None, typer.Option(help="lfw, lfw:view1-test, folder:/path/to/root.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="lfw, lfw:view1-test, celeba-wild, folder:/path/to/root.")] = None,
+    detect_crop: Annotated[
+        int | None,
+        typer.Option(
+            help="In-the-wild photos (folder, celeba-wild): detect the face and crop a SIZE² CelebA-HQ-framed "
+            "square first (celeba-wild: 512 by default)."
+        ),
+    ] = None,
     qualities: Annotated[
         list[str] | None, typer.Option(help="Per-codec sweep, e.g. hevc=18,23,28 (repeatable).")
     ] = None,
@@ -109,7 +116,7 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
 ) -> None:
     """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
-    from ipr_bench.cache import Cache
+    from ipr_bench.cache import Cache, atomic_write_bytes
     from ipr_bench.presets import PRESETS
     from ipr_bench.progress import Progress
     from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
@@ -172,7 +179,10 @@ def run(
             rec_objs[spec] = rec
         ds_spec = dataset or p.dataset
         name, _, arg = ds_spec.partition(":")
-        ds = create_dataset("lfw", view=arg) if name == "lfw" and arg else create_dataset(ds_spec)
+        if detect_crop and name not in ("folder", "celeba-wild"):
+            _fail(f"--detect-crop is for in-the-wild photos (folder, celeba-wild), not {name}")
+        ds_options = {"detect_crop": detect_crop} if detect_crop else {}
+        ds = create_dataset("lfw", view=arg) if name == "lfw" and arg else create_dataset(ds_spec, **ds_options)
         fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
         if fold_list:
             ds = ds.select_folds(fold_list)
@@ -220,6 +230,10 @@ def run(
             "dataset": ds.label,
             "dataset_fingerprint": runner.dataset_fp,
         }
+        if ds.excluded:  # photos the dataset left out (e.g. no clear face to crop), each with its reason
+            prov["excluded_items"] = len(ds.excluded)
+            lines = ["item,reason", *(f'{k},"{v}"' for k, v in sorted(ds.excluded.items()))]
+            atomic_write_bytes(out_dir / "excluded.csv", ("\n".join(lines) + "\n").encode())
         write_provenance(out_dir, prov)
         append_run_log(
             out_dir,

@@ -14,6 +14,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
                  "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp"}],
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
+     "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
+                   of images a region-of-interest codec coded with a face region; the rest fell back),
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}]}
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
@@ -182,6 +184,26 @@ class Analysis:
                 )
         return out
 
+    def codec_info(self) -> list[dict[str, Any]]:
+        """Per setting, the mean of each per-image fact a codec recorded (items columns codec_<fact>)."""
+        cols = [c for c in self.table.columns if c.startswith("codec_")]
+        out = []
+        rec0 = self.recognizers[0]
+        for codec in self.codecs:
+            r = self.rows(codec, rec0)
+            used = [c for c in cols if r[c].notna().any()]
+            out += [
+                {
+                    "codec": codec,
+                    "quality": _num(row["quality"]),
+                    "bpp": _num(row["bpp"]),
+                    **{c[6:]: _num(row[c]) for c in used},
+                }
+                for _, row in r.iterrows()
+                if used
+            ]
+        return out
+
     def robustness(self, parities: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """``parities``: the rows of parities(), when the caller has them already."""
         trained: dict[str, str] = {}
@@ -219,6 +241,7 @@ class Analysis:
             "bd_rate": self.bd_rates(),
             "parity": parities,
             "bit_accounting": self.bit_accounting(),
+            "codec_info": self.codec_info(),
             "robustness": self.robustness(parities),
         }
 
@@ -430,6 +453,23 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     else:
         t["bit_accounting"] = "No codec in this store records alternative byte counts."
 
+    if data["codec_info"]:
+        keys = sorted({k for r in data["codec_info"] for k in r} - {"codec", "quality", "bpp"})
+        lines = ["| codec | quality | bpp | " + " | ".join(f"mean {k}" for k in keys) + " |"]
+        lines.append("|---|---|---|" + "---|" * len(keys))
+        lines += [
+            f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
+            + " | ".join(_fmt(r.get(k), ".3f") for k in keys)
+            + " |"
+            for r in data["codec_info"]
+        ]
+        lines += [
+            "",
+            "roi_applied: share of images coded with a face region (the rest had no detected face and were "
+            "coded by the plain codec); face_fraction: share of the image's pixels inside the face region.",
+        ]
+        t["codec_info"] = "\n".join(lines)
+
     if data["robustness"]:
         lines = [
             "| codec | trained with | evaluated by | seen? | parity bpp / anchor codec's |",
@@ -480,6 +520,7 @@ SECTIONS = [
     ("parity", "Parity: lowest bpp that keeps accuracy"),
     ("bd_rate", "BD-rate at equal accuracy"),
     ("bit_accounting", "Bit accounting"),
+    ("codec_info", "What the codecs did per image"),
     ("robustness", "Robustness to unseen recognizers"),
 ]
 FIGURE_TITLES = {
@@ -517,7 +558,8 @@ def _markdown(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], 
     lines += [f"- {s}" for s in _intro(analysis, data)]
     lines += ["", f"![{FIGURE_TITLES['accuracy']}](figures/rate_accuracy.png)", ""]
     for key, title in SECTIONS:
-        lines += [f"## {title}", "", tables[key], ""]
+        if key in tables:  # optional sections (codec_info) only when the store has something to say
+            lines += [f"## {title}", "", tables[key], ""]
     lines += ["## Figures", ""]
     for key in figures:
         stem = "robustness" if key == "robustness" else f"rate_{key}"
@@ -556,7 +598,8 @@ def _html(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figu
         "</ul>",
     ]
     for key, title in SECTIONS:
-        parts += [f"<h2>{html.escape(title)}</h2>", _md_table_to_html(tables[key])]
+        if key in tables:
+            parts += [f"<h2>{html.escape(title)}</h2>", _md_table_to_html(tables[key])]
     parts.append("<h2>Figures</h2>")
     for key, (png, svg) in figures.items():
         b64 = base64.b64encode(png).decode()

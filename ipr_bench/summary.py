@@ -43,6 +43,8 @@ def summarize(
             "bpp": items.loc[ok, "bpp"].mean(),
             "bpp_total": bits / pixels if pixels else np.nan,
             **{c: items.loc[ok, c].mean() for c in items.columns if c.startswith("bpp_")},
+            # what a codec did per image (e.g. codec_roi_applied: the share coded with a face region)
+            **{c: items.loc[ok, c].mean() for c in items.columns if c.startswith("codec_")},
             "psnr": items.loc[ok, "psnr"].replace(np.inf, np.nan).mean(),
             "msssim": items.loc[ok, "msssim"].mean(),
             "n_items": len(items),

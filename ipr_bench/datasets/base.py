@@ -43,6 +43,7 @@ class Dataset:
     items: list[Item]
     pairs: list[Pair]
     folds: tuple[int, ...] = field(default=())
+    excluded: dict[str, str] = field(default_factory=dict)  # item id → why it is not in the benchmark
 
     def __post_init__(self) -> None:
         if not self.folds:
@@ -56,7 +57,7 @@ class Dataset:
         pairs = [p for p in self.pairs if p.fold in wanted]
         used = {p.a for p in pairs} | {p.b for p in pairs}
         label = self.label if len(wanted) == len(self.folds) else f"{self.label}, folds {_ranges(wanted)}"
-        return Dataset(self.name, label, [i for i in self.items if i.id in used], pairs, tuple(wanted))
+        return Dataset(self.name, label, [i for i in self.items if i.id in used], pairs, tuple(wanted), self.excluded)
 
     def fingerprint(self) -> str:
         """Hash of the pairs and of every item's bytes: results are only reused for identical data."""

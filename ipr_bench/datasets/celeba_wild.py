@@ -10,6 +10,9 @@ the split of one identity never depends on which other identities a copy holds. 
 the train part; verification pairs come only from the test part. CelebFaces+, CelebA's source, was built with
 identities disjoint from LFW's (Sun et al. 2014; not verified here), so the train part may also feed codecs
 evaluated on LFW.
+
+As a benchmark (``--dataset celeba-wild``) each photo is cut to a CelebA-HQ-framed face square first; photos
+without one clear, large enough face are left out and listed (ipr_bench.datasets.detect_crop).
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ import csv
 import hashlib
 from pathlib import Path
 
-from ipr_bench.datasets.base import Item, data_root, safe_join
+from ipr_bench.datasets.base import Dataset, Item, data_root, safe_join
+from ipr_bench.datasets.detect_crop import DEFAULT_SIZE
+from ipr_bench.datasets.folder import cropped, paired
 from ipr_bench.errors import DataError
+from ipr_bench.registry import register_dataset
 
 COLUMNS = ("file", "identity")
 SPLIT_SEED = 0
@@ -69,3 +75,33 @@ def training_items(root: str | Path | None = None, seed: int = SPLIT_SEED) -> li
     items = read_items(root)
     train, _ = split_identities({i.identity for i in items}, seed)
     return [i for i in items if i.identity in train]
+
+
+@register_dataset("celeba-wild")
+def celeba_wild(
+    split: str = "test",
+    root: str | Path | None = None,
+    detect_crop: int | None = None,
+    n_folds: int = 10,
+    pairs_per_fold: int = 300,
+    seed: int = 0,
+) -> Dataset:
+    """celeba-wild as a verification benchmark: the photos of one identity split (``celeba-wild`` = the test
+    part, ``celeba-wild:train`` for checks on the other), each cut to a CelebA-HQ-framed square of
+    ``detect_crop`` px (default 512; ipr_bench.datasets.detect_crop), seeded balanced pairs in 10
+    identity-disjoint folds."""
+    if split not in ("test", "train"):
+        raise DataError(f"celeba-wild: split must be 'test' or 'train', not {split!r}")
+    size = int(detect_crop or DEFAULT_SIZE)
+    items = read_items(root)
+    train, test = split_identities({i.identity for i in items})
+    part = test if split == "test" else train
+    items = [i for i in items if i.identity in part]
+    kept, excluded, framing = cropped(items, size)
+    identities: dict[str, list[str]] = {}
+    for item in kept:
+        identities.setdefault(item.identity, []).append(item.id.split("/", 1)[1])
+    name = "celeba-wild" if split == "test" else "celeba-wild-train"
+    return paired(
+        name, f"celeba-wild {split} split{framing}", kept, identities, n_folds, pairs_per_fold, seed, excluded
+    )

@@ -59,16 +59,68 @@ def make_pairs(identities: dict[str, list[str]], n_folds: int, per_fold: int, se
 
 
 @register_dataset("folder")
-def folder(root: str | Path | None = None, n_folds: int = 10, pairs_per_fold: int = 300, seed: int = 0) -> Dataset:
-    """Any root/<identity>/<image> tree, with seeded balanced pairs in identity-disjoint folds."""
+def folder(
+    root: str | Path | None = None,
+    n_folds: int = 10,
+    pairs_per_fold: int = 300,
+    seed: int = 0,
+    detect_crop: int | None = None,
+) -> Dataset:
+    """Any root/<identity>/<image> tree, with seeded balanced pairs in identity-disjoint folds. With
+    ``detect_crop`` SIZE, in-the-wild photos are first cut down to SIZE² CelebA-HQ-framed face crops
+    (ipr_bench.datasets.detect_crop); photos without one clear face are left out and listed."""
     if root is None:
         raise DataError("folder: give the root as --dataset folder:/path/to/root")
     root = Path(root)
     identities = scan_identities(root)
-    # each fold needs two identities for mismatched pairs: small folders get fewer folds, and the label says so
+    items = [Item(id=f"{n}/{f}", path=root / n / f, identity=n) for n, files in identities.items() for f in files]
+    excluded: dict[str, str] = {}
+    framing = ""
+    if detect_crop:
+        items, excluded, framing = cropped(items, int(detect_crop))
+        identities = {}
+        for item in items:
+            identities.setdefault(item.identity, []).append(item.id.split("/", 1)[1])
+    return paired(
+        f"folder-{root.name}",
+        f"folder {root.name}{framing}",
+        items,
+        identities,
+        n_folds,
+        pairs_per_fold,
+        seed,
+        excluded,
+    )
+
+
+def cropped(items: list[Item], size: int) -> tuple[list[Item], dict[str, str], str]:
+    """Detect-and-crop ``items`` (cached), with a progress line; (kept items, excluded id → reason, label part)."""
+    from ipr_bench.datasets.detect_crop import describe_outcomes, detect_crop_items
+    from ipr_bench.progress import Progress
+
+    with Progress() as bar:
+        stage = bar.stage(f"detect + crop {size} px", len(items), "photos")
+        kept, outcomes = detect_crop_items(items, size, progress=lambda n, total: stage.advance(1))
+        stage.close()
+    excluded = {o.item: f"{o.status}: {o.detail}" if o.detail else o.status for o in outcomes if o.status != "ok"}
+    return kept, excluded, f", {size} px CelebA-HQ-framed crops, {describe_outcomes(outcomes)}"
+
+
+def paired(
+    name: str,
+    label: str,
+    items: list[Item],
+    identities: dict[str, list[str]],
+    n_folds: int,
+    pairs_per_fold: int,
+    seed: int,
+    excluded: dict[str, str] | None = None,
+) -> Dataset:
+    """The dataset of the items that appear in seeded balanced pairs over ``identities`` (name → file names)."""
+    # each fold needs two identities for mismatched pairs: small sets get fewer folds, and the label says so
     n_folds = max(1, min(n_folds, len(identities) // 2))
     pairs = make_pairs(identities, n_folds, pairs_per_fold, seed)
-    ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
-    items = [Item(id=i, path=root / i, identity=i.split("/")[0]) for i in ids]
-    label = f"folder {root.name} ({len(identities)} identities, {n_folds} folds, seed {seed})"
-    return Dataset(name=f"folder-{root.name}", label=label, items=items, pairs=pairs)
+    used = {p.a for p in pairs} | {p.b for p in pairs}
+    kept = sorted((i for i in items if i.id in used), key=lambda i: i.id)
+    label = f"{label} ({len(identities)} identities, {n_folds} folds, seed {seed})"
+    return Dataset(name=name, label=label, items=kept, pairs=pairs, excluded=excluded or {})
