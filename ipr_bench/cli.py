@@ -390,6 +390,29 @@ def plot_command(
     typer.echo(str(out), err=True)
 
 
+@app.command("reproduce")
+def reproduce_command(
+    only: Annotated[
+        str | None, typer.Option(help="Comma-separated experiments (default: all; see ipr_bench/reproduce.py).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes for each run (default: CPU count).")] = 0,
+    readme_only: Annotated[
+        bool, typer.Option(help="Only regenerate the README's results section from the committed stores.")
+    ] = False,
+) -> None:
+    """Run every committed experiment (resumable: committed settings are reused), rebuild the reports, and
+    regenerate the README's results section from them."""
+    from ipr_bench.reproduce import reproduce
+
+    root = Path.cwd()
+    if not (root / "README.md").is_file() or not (root / "results").is_dir():
+        _fail("run `ipr-bench reproduce` from the repository root (it needs README.md and results/)")
+    skipped = reproduce(root, split_names(only) if only else None, workers, readme_only, echo=typer.echo)
+    for line in skipped:
+        typer.secho(f"skipped {line}", fg="yellow", err=True)
+    typer.echo("README results section regenerated from results/*/summary.json", err=True)
+
+
 @app.command("train")
 def train_command(
     out: Annotated[Path, typer.Option(help="Run directory; an existing one is resumed (same settings).")],

@@ -7,7 +7,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
     {"schema": 1, "dataset": str, "protocol": "lfw10fold"|"fixed-original", "epsilon": float (percentage points),
      "anchor": {"codec": str, "quality": float, "bpp": float},
      "reference": [{"recognizer": str, "accuracy": float, "std": float}],
-     "curves": [{"codec", "recognizer", "quality", "bpp", "accuracy", "std", "tar_at_far", "cos_to_original",
+     "curves": [{"codec", "recognizer", "knob", "quality", "bpp", "accuracy", "std", "tar_at_far", "cos_to_original",
                  "psnr", "decisions_changed", "flip_rate" (%)}],
      "bd_rate": [{"codec", "recognizer", "anchor_codec", "metric": "accuracy"|"psnr", "bd_rate_percent",
                   "overlap", "interval": [lo, hi], "reason"}],
@@ -119,6 +119,7 @@ class Analysis:
                 {
                     "codec": r["codec"],
                     "recognizer": r["recognizer"],
+                    "knob": r["knob"] or None,
                     "quality": _num(r["quality"]),
                     "bpp": _num(r["bpp"]),
                     "accuracy": _num(r["accuracy"]),

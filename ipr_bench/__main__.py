@@ -1,0 +1,5 @@
+"""``python -m ipr_bench`` = the ``ipr-bench`` command."""
+
+from ipr_bench.cli import main
+
+main()

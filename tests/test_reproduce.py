@@ -1,0 +1,75 @@
+"""`ipr-bench reproduce`: the README's results section is generated from the committed stores, never typed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ipr_bench.reproduce import BEGIN, END, EXPERIMENTS, readme_section, reproduce, store_section
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_readme_equals_what_the_committed_stores_generate() -> None:
+    text = (ROOT / "README.md").read_text()
+    committed = BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    assert committed == readme_section(ROOT), "run `ipr-bench reproduce --readme-only` and commit README.md"
+
+
+def synthetic_summary() -> dict:
+    curves = [
+        {
+            "codec": "original",
+            "recognizer": "r",
+            "knob": None,
+            "quality": None,
+            "bpp": 9.0,
+            "accuracy": 99.0,
+            "std": 0.1,
+        }
+    ]
+    for codec, knob, points in (
+        ("hevc", "crf", [(23, 0.4, 98.9), (33, 0.2, 97.0)]),
+        ("jpeg", "quality", [(50, 0.8, 98.95), (10, 0.3, 95.0)]),
+    ):
+        curves += [
+            {"codec": codec, "recognizer": "r", "knob": knob, "quality": q, "bpp": b, "accuracy": a, "std": 0.2}
+            for q, b, a in points
+        ]
+    return {
+        "dataset": "toy set",
+        "epsilon": 0.5,
+        "anchor": {"codec": "hevc", "quality": 23, "bpp": 0.4},
+        "reference": [{"recognizer": "r", "accuracy": 99.0, "std": 0.1}],
+        "curves": curves,
+        "bd_rate": [
+            {"codec": "jpeg", "recognizer": "r", "metric": "accuracy", "bd_rate_percent": None, "overlap": 0.1}
+        ],
+        "parity": [
+            {"codec": "hevc", "recognizer": "r", "ref": "original", "bpp": 0.35, "ratio": 1.0, "reached": True},
+            {"codec": "jpeg", "recognizer": "r", "ref": "original", "bpp": 0.7, "ratio": 2.0, "reached": True},
+            {"codec": "hevc", "recognizer": "r", "ref": "anchor", "bpp": 0.4, "ratio": 1.0, "reached": True},
+        ],
+    }
+
+
+def test_store_section_shows_every_setting_sorted_by_rate(tmp_path: Path) -> None:
+    experiment = EXPERIMENTS[1]
+    store = tmp_path / experiment.store
+    store.mkdir(parents=True)
+    (store / "summary.json").write_text(json.dumps(synthetic_summary()))
+    text = "\n".join(store_section(tmp_path, experiment))
+    assert "| hevc | originals | crf 33 | crf 23 |" in text  # cheapest first
+    assert "| r | 99.00 ± 0.10 | 97.00 ± 0.20 | 98.90 ± 0.20 |" in text
+    assert "| jpeg | r | 0.700 | 200% | n/a (overlap 10%) |" in text
+    assert store_section(tmp_path, EXPERIMENTS[-1]) == []  # no store yet: nothing claimed
+
+
+def test_readme_only_rewrites_just_the_section(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "results" / "lfw-classical", tmp_path / "results" / "lfw-classical")
+    (tmp_path / "README.md").write_text(f"intro\n{BEGIN}\nstale 12.34\n{END}\noutro\n")
+    reproduce(tmp_path, readme_only=True, echo=lambda s: None)
+    text = (tmp_path / "README.md").read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{END}\noutro\n") and "stale" not in text
+    assert "### LFW View 2: classical codecs" in text
