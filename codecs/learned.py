@@ -33,6 +33,7 @@ class LearnedCodec(Codec):
     knob = "quality"
     default_qualities: tuple[Quality, ...] = (1,)
     higher_knob_is_better = True
+    prefers_gpu = True
     payload_contains = (
         "1-byte format version + 1-byte rate point + image height and width (2 × u16) + CompressAI's "
         "entropy-coded strings (y, z), each prefixed by its LEB128 length"

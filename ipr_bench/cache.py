@@ -22,8 +22,9 @@ CACHE_ENV = "IPR_BENCH_CACHE"
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path(user_cache_dir("ipr-bench"))
+    """The local cache folder: $IPR_BENCH_CACHE when it is a path, else the user cache dir."""
+    env = os.environ.get(CACHE_ENV, "")
+    return Path(env).expanduser() if env and "://" not in env else Path(user_cache_dir("ipr-bench"))
 
 
 def content_key(*parts: Any) -> str:
@@ -52,19 +53,49 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 class Cache:
+    """Entries under ``root``: a local folder, or an fsspec URL (``s3://bucket/ipr-cache``, ``gs://…``,
+    ``file:///shared/ipr-cache``) that several machines share (``ipr_bench.executors``). On a URL an entry is
+    written whole by one put (object stores make that atomic; other filesystems get a temporary name and a move)."""
+
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root else default_cache_dir()
+        text = str(root) if root else os.environ.get(CACHE_ENV, "")
+        self.url = text.rstrip("/") if "://" in text else None
+        self.fs: Any = None
+        if self.url:
+            import fsspec
+
+            self.fs, _ = fsspec.core.url_to_fs(self.url)
+            self.root: Path | None = None
+        else:
+            self.root = Path(text).expanduser() if text else default_cache_dir()
+
+    @property
+    def location(self) -> str:
+        """The root as given (path or URL): what worker processes and other machines open."""
+        return self.url or str(self.root)
+
+    @property
+    def local_root(self) -> Path:
+        """A local folder for things that must be files here (e.g. image crops that datasets point at)."""
+        return self.root if self.root is not None else default_cache_dir()
 
     def path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}.npz"
+        return self.local_root / kind / key[:2] / f"{key}.npz"
+
+    def _url(self, kind: str, key: str) -> str:
+        return f"{self.url}/{kind}/{key[:2]}/{key}.npz"
 
     def has(self, kind: str, key: str) -> bool:
+        if self.url:
+            return bool(self.fs.exists(self._url(kind, key)))
         return self.path(kind, key).is_file()
 
     def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
         """Delete temp files a killed run left behind (old enough not to belong to a run still writing)."""
         import time
 
+        if self.url:
+            return 0  # puts on object stores leave no temporaries
         removed = 0
         for tmp in self.root.glob("*/*/.*.tmp"):
             try:
@@ -80,17 +111,36 @@ class Cache:
 
         buf = io.BytesIO()
         np.savez(buf, **arrays)
+        if self.url:
+            target = self._url(kind, key)
+            protocols = (self.fs.protocol,) if isinstance(self.fs.protocol, str) else tuple(self.fs.protocol)
+            if {"file", "local"} & set(protocols):  # a shared filesystem: write aside, then move into place
+                tmp = f"{target}.{os.getpid()}.tmp"
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.pipe_file(tmp, buf.getvalue())
+                self.fs.mv(tmp, target)
+            else:
+                self.fs.pipe_file(target, buf.getvalue())
+            return
         atomic_write_bytes(self.path(kind, key), buf.getvalue())
 
     def get(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
-        path = self.path(kind, key)
+        import io
+
         try:
-            with np.load(path, allow_pickle=False) as data:
+            if self.url:
+                source: Any = io.BytesIO(self.fs.cat_file(self._url(kind, key)))
+            else:
+                source = self.path(kind, key)
+            with np.load(source, allow_pickle=False) as data:
                 return {k: data[k] for k in data.files}
         except FileNotFoundError:
             return None
         except Exception:  # a damaged entry (e.g. disk trouble) is treated as absent and recomputed
-            path.unlink(missing_ok=True)
+            if self.url:
+                self.fs.rm(self._url(kind, key))
+            else:
+                self.path(kind, key).unlink(missing_ok=True)
             return None
 
 

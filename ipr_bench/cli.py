@@ -18,6 +18,33 @@ data_app = typer.Typer(help="Get datasets.")
 app.add_typer(data_app, name="data")
 
 
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file whose [run] / [report] / … tables give defaults for that command's options, e.g. "
+            '[run] executor = "ray", ray_address = "auto", workers = 8 (command-line options still win).'
+        ),
+    ] = None,
+) -> None:
+    if config is None:
+        return
+    import tomllib
+
+    try:
+        table = tomllib.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail(f"--config {config}: no such file")
+    except tomllib.TOMLDecodeError as exc:
+        _fail(f"--config {config}: {exc}")
+    # click applies default_map[command][option] as that option's default
+    ctx.default_map = {
+        command: {k.replace("-", "_"): v for k, v in options.items()} for command, options in table.items()
+    }
+
+
 def parse_folds(text: str) -> list[int]:
     """'1-10', '1,3,5' or '2-3,7' → sorted fold numbers."""
     folds: set[int] = set()
@@ -104,7 +131,8 @@ def run(
     workers: Annotated[int, typer.Option(help="Worker processes (default: CPU count).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Results store folder.")] = None,
     cache: Annotated[
-        Path | None, typer.Option(help="Cache folder (default $IPR_BENCH_CACHE or the user cache dir).")
+        str | None,
+        typer.Option(help="Cache folder or fsspec URL (default $IPR_BENCH_CACHE or the user cache dir)."),
     ] = None,
     align_on: Annotated[
         str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")
@@ -114,6 +142,19 @@ def run(
         str, typer.Option(help="Protocol of the report written after the run: lfw10fold or fixed-original.")
     ] = "lfw10fold",
     progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+    executor: Annotated[
+        str, typer.Option(help="Where chunks run: local (worker processes here) or ray (needs ipr-bench[ray]).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster: auto (the running one), HOST:PORT, or none to start one here.")
+    ] = None,
+    ray_cache_mode: Annotated[
+        str,
+        typer.Option(
+            help="shared: nodes use --cache directly (a shared path or fsspec URL); object-store: entries travel "
+            "with the tasks."
+        ),
+    ] = "shared",
 ) -> None:
     """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
     from ipr_bench.cache import Cache, atomic_write_bytes
@@ -130,6 +171,12 @@ def run(
     preset = preset or "quick"
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    from ipr_bench.executors import EXECUTORS, RAY_FIX, ray_available
+
+    if executor not in EXECUTORS:
+        _fail(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    if executor == "ray" and not ray_available():
+        _fail(f"--executor ray needs Ray, which is not installed: {RAY_FIX}")
     if align_on not in ("original", "decoded"):
         _fail(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
     p = PRESETS[preset]
@@ -200,11 +247,13 @@ def run(
             align_on=align_on,  # type: ignore[arg-type]
             workers=workers or os.cpu_count() or 1,
             chunk_size=chunk_size,
+            executor=executor,
+            executor_options={"address": ray_address, "cache_mode": ray_cache_mode} if executor == "ray" else {},
         )
         n_settings = 1 + sum(len(v) for v in sweeps.values())
         typer.echo(
             f"{ds.label}: {len(ds.items)} images, {len(ds.pairs)} pairs; {n_settings} settings × "
-            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.root}",
+            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.location}",
             err=True,
         )
         if preset == "quick" and not (codecs or recognizers or dataset or folds or qualities):
@@ -570,6 +619,18 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     table.add_column("what")
     for name, p in PRESETS.items():
         table.add_row(name, p.description)
+    console.print(table)
+    from ipr_bench.executors import RAY_FIX, ray_available
+
+    table = Table(title="executors (ipr-bench run --executor NAME)")
+    for col in ("name", "what", "available here"):
+        table.add_column(col)
+    table.add_row("local", "worker processes on this machine (--workers N); the default", "yes")
+    table.add_row(
+        "ray",
+        "the same chunk tasks on a Ray cluster (--ray-address auto|HOST:PORT, --ray-cache-mode shared|object-store)",
+        "yes" if ray_available() else f"no: {RAY_FIX}",
+    )
     console.print(table)
 
 

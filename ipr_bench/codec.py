@@ -47,6 +47,7 @@ class Codec(ABC):
     payload_contains: ClassVar[str]
     requires: ClassVar[str]
     face_aware: ClassVar[bool] = False  # True: encode_batch needs ``faces`` (landmarks of each original)
+    prefers_gpu: ClassVar[bool] = False  # True: much faster on a GPU (a cluster executor may place it on one)
     landmarker: str | None = None  # the landmarker a face-aware codec reads (registry name)
 
     def __init__(self, **options: Any) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
 class _Stage:
-    def __init__(self, owner: Progress, name: str, total: int, unit: str = "items") -> None:
+    def __init__(
+        self, owner: Progress, name: str, total: int, unit: str = "items", detail: Callable[[], str] | None = None
+    ) -> None:
         self.owner, self.name, self.total, self.done, self.unit = owner, name, total, 0, unit
+        self.detail = detail  # e.g. the executor's live workers, asked at each print
         self.start = time.monotonic()
         self.last_print = 0.0
         self.task = owner.rich.add_task(name, total=total, unit=unit) if owner.rich else None
@@ -18,14 +22,17 @@ class _Stage:
         self.done += n
         if self.task is not None:
             self.owner.rich.advance(self.task, n)
+            if self.detail:
+                self.owner.rich.update(self.task, description=f"{self.name} ({self.detail()})")
         elif time.monotonic() - self.last_print > self.owner.interval or self.done >= self.total:
             self.last_print = time.monotonic()
             elapsed = time.monotonic() - self.start
             rate = self.done / elapsed if elapsed > 0 else 0.0
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            extra = f"; {self.detail()}" if self.detail else ""
             print(
                 f"{time.strftime('%H:%M:%S')} [{self.name}] {self.done}/{self.total} {self.unit}, "
-                f"{rate:.1f} {self.unit}/s, ETA {eta / 60:.1f} min",
+                f"{rate:.1f} {self.unit}/s, ETA {eta / 60:.1f} min{extra}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -75,5 +82,5 @@ class Progress:
         if self.rich:
             self.rich.__exit__(*exc)
 
-    def stage(self, name: str, total: int, unit: str = "items") -> _Stage:
-        return _Stage(self, name, total, unit)
+    def stage(self, name: str, total: int, unit: str = "items", detail: Callable[[], str] | None = None) -> _Stage:
+        return _Stage(self, name, total, unit, detail)

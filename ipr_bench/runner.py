@@ -11,15 +11,10 @@ chunks of a setting are done, its tables are written to the results store.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +25,7 @@ from ipr_bench.cache import Cache, content_key, pack_bytes, unpack_bytes
 from ipr_bench.codec import Codec, Quality
 from ipr_bench.datasets.base import Dataset, Item, item_digest
 from ipr_bench.errors import DataError
+from ipr_bench.executors import Executor, create_executor
 from ipr_bench.images import ms_ssim, psnr, read_rgb
 from ipr_bench.landmarks import FaceLandmarks, cached_landmarks
 from ipr_bench.metrics import PROTOCOLS, decisions
@@ -70,6 +66,18 @@ class ChunkTask:
     embedding_keys: tuple[str, ...]  # one per recognizer
     align_on: AlignOn
     codec_landmarks_key: str = ""  # a face-aware codec's landmarks of the originals ("" for other codecs)
+    prefers_gpu: bool = False  # its codec runs faster on a GPU (executors may place it on one)
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every cache entry (kind, key) this chunk reads or writes: what a worker without the shared cache
+        must be given and send back."""
+        marks = {*self.landmarks_keys.values(), *([self.codec_landmarks_key] if self.codec_landmarks_key else [])}
+        return [
+            *(("landmarks", k) for k in sorted(marks)),
+            ("bitstream", self.bitstream_key),
+            ("measures", self.measures_key),
+            *(("embedding", k) for k in self.embedding_keys),
+        ]
 
 
 @dataclass
@@ -83,6 +91,8 @@ class RunSpec:
     align_on: AlignOn = "original"
     workers: int = 1
     chunk_size: int = 100
+    executor: str = "local"  # or "ray" (ipr_bench.executors)
+    executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. address, cache_mode for ray
     recognizer_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # to rebuild them in workers
 
     def settings(self) -> list[Setting]:
@@ -101,26 +111,6 @@ def _cached_model(kind: str, spec: str, factory: Callable[[], Any]) -> Any:
     if (kind, spec) not in _models:
         _models[(kind, spec)] = factory()
     return _models[(kind, spec)]
-
-
-def _worker_init(threads: int, main_pid: int | None = None) -> None:
-    os.environ["IPR_BENCH_THREADS"] = str(threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))  # a dlib built with BLAS
-    if main_pid is not None:
-        threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
-
-
-def _exit_with(main_pid: int) -> None:
-    """A worker whose run was killed (SIGKILL/SIGTERM leave no time to stop the pool) must not go on computing."""
-    while True:
-        time.sleep(2.0)
-        try:
-            os.kill(main_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # the pid exists but is someone else's: ours is gone
-            os._exit(1)
 
 
 def _embed_all(
@@ -374,13 +364,14 @@ class Runner:
                 item_paths=tuple(str(i.path) for i in chunk),
                 recognizer_specs=specs,
                 recognizer_options={s: self.spec.recognizer_options.get(s, {}) for s in specs},
-                cache_root=str(self.spec.cache.root),
+                cache_root=self.spec.cache.location,
                 landmarks_keys={n: self.landmarks_key(n, setting, c) for n in self.landmarker_names},
                 bitstream_key=self.bitstream_key(setting, c),
                 measures_key=self.measures_key(setting, c),
                 embedding_keys=tuple(self.embedding_key(setting, c, s) for s in specs),
                 align_on=self.spec.align_on,
                 codec_landmarks_key=self._codec_landmarks_key(setting, c),
+                prefers_gpu=setting.codec != ORIGINAL and self.spec.codecs[setting.codec].prefers_gpu,
             )
             for c, chunk in enumerate(self.chunks)
         ]
@@ -401,28 +392,17 @@ class Runner:
             # the originals' chunks give the landmarks every other setting needs: they go first
             first = self.tasks(settings[0])
             rest = [t for s in pending if s.codec != ORIGINAL for t in self.tasks(s)]
-            with self._pool() as pool:  # one pool for both stages: workers start (and load models) once
-                self._execute(pool, first, "originals: landmarks + embeddings", lambda s: None)
+            # one executor for both stages: workers start (and load models) once
+            with create_executor(self.spec.executor, self.spec.workers, **self.spec.executor_options) as executor:
+                self._execute(executor, first, "originals: landmarks + embeddings", lambda s: None)
                 if settings[0] in pending:
                     self._write_setting(settings[0])
-                self._execute(pool, rest, "codecs: encode → decode → embed", self._write_setting)
+                self._execute(executor, rest, "codecs: encode → decode → embed", self._write_setting)
         return [s.label for s in settings]
-
-    def _pool(self) -> Any:
-        if self.spec.workers <= 1:
-            _worker_init(max(1, os.cpu_count() or 1))
-            return contextlib.nullcontext(None)
-        threads = max(1, (os.cpu_count() or 1) // self.spec.workers)
-        return ProcessPoolExecutor(
-            self.spec.workers,
-            mp_context=get_context("forkserver"),
-            initializer=_worker_init,
-            initargs=(threads, os.getpid()),
-        )
 
     def _execute(
         self,
-        pool: ProcessPoolExecutor | None,
+        executor: Executor,
         tasks: list[ChunkTask],
         stage: str,
         on_setting_done: Callable[[Setting], None],
@@ -430,7 +410,8 @@ class Runner:
         remaining: dict[Setting, int] = {}
         for t in tasks:
             remaining[t.setting] = remaining.get(t.setting, 0) + 1
-        bar = self.progress.stage(stage, sum(len(t.item_ids) for t in tasks)) if self.progress else None
+        total = sum(len(t.item_ids) for t in tasks)
+        bar = self.progress.stage(stage, total, detail=executor.describe) if self.progress else None
 
         def finished(result: tuple[Setting, int, list[str]]) -> None:
             setting, n, _ = result
@@ -440,18 +421,7 @@ class Runner:
             if remaining[setting] == 0:
                 on_setting_done(setting)
 
-        if pool is None:
-            for t in tasks:
-                finished(run_chunk(t))
-        else:
-            futures: set[Future] = set()
-            queue = list(reversed(tasks))
-            while queue or futures:
-                while queue and len(futures) < 2 * self.spec.workers:  # bounded: settings finish in order
-                    futures.add(pool.submit(run_chunk, queue.pop()))
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for f in done:
-                    finished(f.result())
+        executor.run(tasks, finished)
         if bar:
             bar.close()
 

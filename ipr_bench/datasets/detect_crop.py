@@ -150,7 +150,7 @@ def detect_crop_items(
 
     if size < 16:
         raise DataError(f"--detect-crop {size}: a crop side of at least 16 px is needed")
-    folder = (cache or Cache()).root / "crops" / content_key(crop_config(size, max_upscale))
+    folder = (cache or Cache()).local_root / "crops" / content_key(crop_config(size, max_upscale))
     kept, outcomes = [], []
     for n, item in enumerate(items, start=1):
         digest = item_digest(item)
