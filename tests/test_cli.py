@@ -227,3 +227,20 @@ def test_onnx_model_described_on_the_command_line(lfw_mini: Path, tmp_path: Path
     pd.testing.assert_series_equal(generic["accuracy"], arcface["accuracy"], atol=1e-9)
     bad = CliRunner().invoke(app, ["run", "--recognizers", "arcface", "--recognizer-option", "dlib.x=1"])
     assert bad.exit_code == 2 and "--recognizer-option dlib.x" in bad.output
+
+
+def test_config_file_gives_defaults_and_the_command_line_wins(tmp_path: Path) -> None:
+    config = tmp_path / "cluster.toml"
+    config.write_text('[run]\nexecutor = "nonesuch"\nworkers = 1\n')
+    result = runner.invoke(app, ["--config", str(config), "run", "--codecs", ""])
+    assert result.exit_code == 2 and "--executor 'nonesuch': one of local, ray" in result.output
+    result = runner.invoke(app, ["--config", str(config), "run", "--executor", "bogus2"])
+    assert "'bogus2'" in result.output  # the command line wins over the file
+    config.write_text("[run\n")
+    result = runner.invoke(app, ["--config", str(config), "run"])
+    assert result.exit_code == 2 and "cluster.toml" in result.output
+
+
+def test_detect_crop_is_refused_for_lfw() -> None:
+    result = runner.invoke(app, ["run", "--dataset", "lfw", "--detect-crop", "256", "--codecs", ""])
+    assert result.exit_code == 2 and "--detect-crop is for in-the-wild photos" in result.output
