@@ -16,7 +16,9 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
-     "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}]}
+     "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}],
+     "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "bpp", "ratio", "learned"}]}
+                   (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
 (ipr_bench.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
@@ -45,6 +47,7 @@ from ipr_bench.summary import summarize
 
 ORIGINAL = "original"
 SCHEMA_VERSION = 1
+ROI_BASELINES = ("hevc-roi", "hevc-blur")  # classical codecs told where the face is (ipr_bench.roi)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,38 @@ class Analysis:
             ]
         return out
 
+    def against_roi(self, parities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Is it more than ROI coding? Per recognizer, every codec's parity bpp (reference: the originals) as a
+        ratio of the best region-of-interest baseline's (hevc-roi*, hevc-blur*); [] without such a baseline."""
+        baselines = [c for c in self.codecs if c.split(":")[0] in ROI_BASELINES]
+        if not baselines:
+            return []
+        parity = {(p["codec"], p["recognizer"]): p for p in parities if p["ref"] == "original"}
+        out = []
+        for rec in self.recognizers:
+            reached = [parity[(b, rec)] for b in baselines if (b, rec) in parity and parity[(b, rec)]["reached"]]
+            best = min(reached, key=lambda p: p["bpp"]) if reached else None
+            for codec in self.codecs:
+                p = parity.get((codec, rec))
+                if p is None or codec == (best or {}).get("codec"):
+                    continue
+                ratio = p["bpp"] / best["bpp"] if best and p["reached"] else None
+                out.append(
+                    {
+                        "codec": codec,
+                        "recognizer": rec,
+                        "baseline": best["codec"] if best else None,
+                        "baseline_bpp": best["bpp"] if best else None,
+                        "bpp": p["bpp"],
+                        "ratio": ratio,
+                        "learned": codec in self.learned_codecs(),
+                    }
+                )
+        return out
+
+    def learned_codecs(self) -> set[str]:
+        return {m["codec_config"]["codec"] for m in self.meta.values() if m.get("codec_config", {}).get("trained_with")}
+
     def robustness(self, parities: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """``parities``: the rows of parities(), when the caller has them already."""
         trained: dict[str, str] = {}
@@ -244,6 +279,7 @@ class Analysis:
             "bit_accounting": self.bit_accounting(),
             "codec_info": self.codec_info(),
             "robustness": self.robustness(parities),
+            "against_roi": self.against_roi(parities),
         }
 
 
@@ -471,6 +507,19 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         ]
         t["codec_info"] = "\n".join(lines)
 
+    if data["against_roi"]:
+        lines = [
+            "| recognizer | codec | parity bpp | best ROI baseline (parity bpp) | ratio |",
+            "|---|---|---|---|---|",
+        ]
+        for r in data["against_roi"]:
+            base = f"{r['baseline']} ({_fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches parity"
+            lines.append(
+                f"| {r['recognizer']} | {r['codec']} | {_fmt(r['bpp'], '.3f')} | {base} | {_fmt(r['ratio'], '.0%')} |"
+            )
+        lines += ["", roi_verdict(data["against_roi"])]
+        t["against_roi"] = "\n".join(lines)
+
     if data["robustness"]:
         lines = [
             "| codec | trained with | evaluated by | seen? | parity bpp / anchor codec's |",
@@ -485,6 +534,27 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     else:
         t["robustness"] = "No codec in this store records the recognizer it was trained with (no learned codecs)."
     return t
+
+
+def roi_verdict(rows: list[dict[str, Any]]) -> str:
+    """The sentence the ROI experiment exists for: does a learned codec beat the best ROI baseline at parity?"""
+    learned = [r for r in rows if r["learned"]]
+    if not learned:
+        return (
+            "No learned codec (ipr / mse) is in this store yet, so whether IPR beats ROI coding at parity is "
+            "not answered here."
+        )
+    parts = []
+    for r in learned:
+        if r["ratio"] is None:
+            parts.append(f"{r['codec']} under {r['recognizer']}: no comparison (a parity not reached)")
+        else:
+            verb = "beats" if r["ratio"] < 1 else "does not beat"
+            parts.append(
+                f"{r['codec']} {verb} {r['baseline']} under {r['recognizer']} "
+                f"({r['bpp']:.3f} vs {r['baseline_bpp']:.3f} bpp at parity, {r['ratio']:.0%})"
+            )
+    return "; ".join(parts) + "."
 
 
 def build_report(
@@ -523,6 +593,7 @@ SECTIONS = [
     ("bit_accounting", "Bit accounting"),
     ("codec_info", "What the codecs did per image"),
     ("robustness", "Robustness to unseen recognizers"),
+    ("against_roi", "Is it more than ROI coding?"),
 ]
 FIGURE_TITLES = {
     "accuracy": "Rate–accuracy",

@@ -141,3 +141,29 @@ def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) 
     assert data["protocol"] == "fixed-original"
     assert all(c["decisions_changed"] is not None for c in data["curves"])
     assert all(c["decisions_changed"] == 0 for c in data["curves"] if c["codec"] == "original")
+
+
+def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
+    import pandas as pd
+
+    from ipr_bench.report import Analysis, Anchor, roi_verdict
+
+    analysis = Analysis(
+        "toy",
+        pd.DataFrame({"codec": ["hevc", "hevc-roi:15", "hevc-blur:4", "ipr"], "recognizer": ["r"] * 4}),
+        Anchor("hevc", 23),
+        0.5,
+        meta={"ipr@quality=1": {"codec_config": {"codec": "ipr", "trained_with": "facenet"}}},
+    )
+    parities = [
+        {"codec": c, "recognizer": "r", "ref": "original", "bpp": b, "reached": b is not None}
+        for c, b in (("hevc", 0.30), ("hevc-roi:15", 0.20), ("hevc-blur:4", 0.25), ("ipr", 0.15))
+    ]
+    rows = {r["codec"]: r for r in analysis.against_roi(parities)}
+    assert set(rows) == {"hevc", "hevc-blur:4", "ipr"}  # the best baseline is the reference, not a row
+    assert rows["ipr"]["baseline"] == "hevc-roi:15" and rows["ipr"]["ratio"] == pytest.approx(0.75)
+    assert rows["ipr"]["learned"] and not rows["hevc"]["learned"]
+    assert roi_verdict(list(rows.values())) == ("ipr beats hevc-roi:15 under r (0.150 vs 0.200 bpp at parity, 75%).")
+    assert "not answered" in roi_verdict([rows["hevc"]])
+    without = Analysis("toy", pd.DataFrame({"codec": ["hevc"], "recognizer": ["r"]}), Anchor("hevc", 23), 0.5)
+    assert without.against_roi(parities[:1]) == []
