@@ -228,7 +228,8 @@ def run(
         name, _, arg = ds_spec.partition(":")
         if detect_crop and name not in ("folder", "celeba-wild"):
             _fail(f"--detect-crop is for in-the-wild photos (folder, celeba-wild), not {name}")
-        ds_options = {"detect_crop": detect_crop} if detect_crop else {}
+        crop = detect_crop or (p.detect_crop if not dataset else None)
+        ds_options = {"detect_crop": crop} if crop else {}
         ds = create_dataset("lfw", view=arg) if name == "lfw" and arg else create_dataset(ds_spec, **ds_options)
         fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
         if fold_list:

@@ -85,6 +85,12 @@ EXPERIMENTS = (
         readme=False,
     ),
     Experiment(
+        "celeba-wild",
+        "celeba-wild (high-resolution proxy): classical codecs",
+        "results/celeba-wild",
+        (("run", "--preset", "celeba-wild"),),
+    ),
+    Experiment(
         "lfw-roi",
         "LFW View 2: is it more than ROI coding?",
         "results/lfw-roi",
