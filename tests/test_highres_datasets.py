@@ -182,3 +182,13 @@ def test_celebahq_errors_name_the_file_and_line(tmp_path: Path) -> None:
     (root / "CelebA-HQ-identity.txt").write_text("0.jpg 0\n1.jpg 0\n")
     with pytest.raises(DataError, match="none of the 2 images"):
         create_dataset("celebahq", root=root)
+
+
+def test_downscaling_crops_average_instead_of_aliasing(monkeypatch: pytest.MonkeyPatch) -> None:
+    stripes = np.zeros((400, 400, 3), np.uint8)
+    stripes[:, ::2] = 255  # 1-px stripes: a plain warp at ×0.4 would sample them into strong false patterns
+    big = (POINTS - 100) * 2.5 + 200  # face square 400 px → 160 px crop: ×0.4
+    monkeypatch.setattr(dc, "detect_faces", fake_detector([(box_of(big), big)]))
+    crop, outcome = dc.crop_face(stripes, 160)
+    assert outcome.status == "ok" and outcome.scale == pytest.approx(0.4)
+    assert abs(crop.mean() - 127.5) < 8 and crop.std() < 40  # point sampling gives a std near 127

@@ -33,7 +33,7 @@ from ipr_bench.cache import Cache, atomic_write_bytes, content_key
 from ipr_bench.datasets.base import Item, item_digest
 from ipr_bench.errors import DataError
 
-FRAMING = "celebahq-karras-v1"
+FRAMING = "celebahq-karras-v2"  # v2: area-shrink before the warp when downscaling
 DEFAULT_SIZE = 512
 MAX_UPSCALE = 1.25
 AMBIGUITY = 0.5
@@ -111,15 +111,16 @@ def crop_face(
     if scale > max_upscale:
         detail = f"crop would upsample ×{scale:.2f} > ×{max_upscale:g} (face square {size / scale:.0f} px)"
         return None, CropOutcome(item, "too small", detail, scale)
-    crop = cv2.warpAffine(
-        image,
-        matrix,
-        (size, size),
-        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
-        borderMode=cv2.BORDER_REFLECT,
-    )
+    source = image
+    if scale < 1:  # shrink with area averaging first (a warp alone would alias), then warp at about 1:1
+        h, w = image.shape[:2]
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        source = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        fx, fy = w / sw, h / sh  # shrunk pixel centres → photo pixel centres → crop pixels
+        matrix = matrix @ np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1.0]])
+    crop = cv2.warpAffine(source, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     inside = cv2.warpAffine(
-        np.ones(image.shape[:2], np.uint8), matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=0
+        np.ones(source.shape[:2], np.uint8), matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=0
     )
     return crop, CropOutcome(item, "ok", "", scale, float(1 - inside.mean()))
 
