@@ -191,27 +191,37 @@ class FfmpegVideoCodec(Codec):
         out: list[Encoded | Exception] = []
         faces = faces if faces is not None else [None] * len(images)
         for start in range(0, len(images), BATCH):
-            part = images[start : start + BATCH]
-            part_faces = faces[start : start + BATCH]
-            padded = [pad_to_even(im) for im in part]
-            per_image = [self.image_args(im, face) for im, face in zip(part, part_faces, strict=True)]
+            part, part_faces = images[start : start + BATCH], faces[start : start + BATCH]
             try:
-                streams = encode_each(
-                    [p for p, _ in padded],
-                    [args + self.encoder_args(quality) for args, _ in per_image],
-                    self.muxer,
-                    self.record_mp4,
-                    f"{self.name} encode ({self.knob} {quality})",
-                )
+                out += self._encode_part(part, part_faces, quality)
             except RuntimeError as exc:
                 if len(part) == 1:
                     out.append(exc)
-                else:  # one by one, so only the bad image fails
-                    out += [self.encode_batch([im], quality, [f])[0] for im, f in zip(part, part_faces, strict=True)]
-                continue
-            for (_, header), (stream, mp4), (_, info) in zip(padded, streams, per_image, strict=True):
-                encoded = self.finish(header, stream, mp4)
-                out.append(Encoded(encoded.payload, encoded.alt_bytes, {**encoded.info, **info}))
+                    continue
+                for im, face in zip(part, part_faces, strict=True):  # one by one, so only the bad image fails
+                    try:
+                        out += self._encode_part([im], [face], quality)
+                    except RuntimeError as one:
+                        out.append(one)
+        return out
+
+    def _encode_part(
+        self, images: list[np.ndarray], faces: list[FaceLandmarks | None], quality: Quality
+    ) -> list[Encoded]:
+        """One ffmpeg process for these images; raises if ffmpeg fails."""
+        padded = [pad_to_even(im) for im in images]
+        per_image = [self.image_args(im, face) for im, face in zip(images, faces, strict=True)]
+        streams = encode_each(
+            [p for p, _ in padded],
+            [args + self.encoder_args(quality) for args, _ in per_image],
+            self.muxer,
+            self.record_mp4,
+            f"{self.name} encode ({self.knob} {quality})",
+        )
+        out = []
+        for (_, header), (stream, mp4), (_, info) in zip(padded, streams, per_image, strict=True):
+            encoded = self.finish(header, stream, mp4)
+            out.append(Encoded(encoded.payload, encoded.alt_bytes, {**encoded.info, **info}))
         return out
 
     def encode(self, image: np.ndarray, quality: Quality, face: FaceLandmarks | None = None) -> Encoded:

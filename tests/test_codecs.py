@@ -133,3 +133,13 @@ def test_missing_pillow_plugin_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(JxlCodec, "plugin", "pillow_jxl_not_here")
     assert HeifCodec.availability().reason == "pillow-heif is not installed: pip install pillow-heif"
     assert JxlCodec.availability().reason == "pillow-jxl-plugin is not installed: pip install pillow-jxl-plugin"
+
+
+def test_a_bad_image_alone_in_the_last_batch_is_returned_not_raised(image: np.ndarray) -> None:
+    """17 images make two ffmpeg batches (16 + 1); the lone 17th failing must not take the chunk down."""
+    codec = create_codec("hevc")
+    empty = np.zeros((0, 0, 3), np.uint8)
+    results = codec.encode_batch([image] * 16 + [empty], 38)
+    assert isinstance(results[16], Exception) and all(r.payload for r in results[:16])
+    decoded = codec.decode_batch([results[0].payload] * 16 + [b"\x00\x00\x01garbage"])
+    assert isinstance(decoded[16], Exception) and decoded[0].shape == image.shape
