@@ -1,12 +1,14 @@
 """Face landmarkers: where the face is and five points on it, detected once on each original image.
 
-Two are built in, and a recognizer names the one its alignment needs (``FaceSpec.landmarker``):
+Three are built in, and a recognizer names the one its alignment needs (``FaceSpec.landmarker``):
 
 - ``dlib5``: dlib's HOG detector (one upsampling) + ``shape_predictor_5_face_landmarks``. Its five points are
   the two corners of each eye and the nose *base*: no mouth corners, and not the nose tip the ArcFace template
   means, so template alignment uses only its eye centres.
 - ``mtcnn``: facenet-pytorch's MTCNN (weights ship in its wheel). Its points are the ArcFace template's five:
   eye centres, nose tip, mouth corners.
+- ``yunet``: OpenCV Zoo's YuNet 2023mar (weights from $IPR_BENCH_WEIGHTS, sha256-checked), the same five points;
+  where it finds nothing, the template's points on the central box stand in (``detected`` False).
 
 The face nearest the image centre is taken. When none is found (a few deep-funneled LFW images), the landmark
 stage of each detector is run on a central box, the usual LFW practice since every LFW face is centred; such
@@ -199,6 +201,83 @@ class MtcnnLandmarker(Landmarker):
 
         m = _mtcnn()
         return ["mtcnn", version("facenet-pytorch"), m.min_face_size, list(m.thresholds), m.factor]
+
+
+YUNET_FILE = "yunet-2023mar/face_detection_yunet_2023mar.onnx"
+YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"  # the opencv_zoo file
+
+
+@register_landmarker("yunet")
+class YunetLandmarker(Landmarker):
+    """OpenCV Zoo's YuNet (2023mar) through ``cv2.FaceDetectorYN``: a box and the template's five points."""
+
+    name = "yunet"
+    scheme = "five-point"
+    requires = f"opencv + weights {YUNET_FILE} under $IPR_BENCH_WEIGHTS (sha256 {YUNET_SHA256[:12]}…)"
+    SCORE = 0.6  # YuNet's own default threshold
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            cls.weights()
+        except UnavailableError as exc:
+            return Availability(False, str(exc))
+        return Availability(True)
+
+    @staticmethod
+    @functools.cache
+    def weights() -> Path:
+        import hashlib
+
+        from ipr_bench.weights import weight_file
+
+        path = weight_file(YUNET_FILE, "../shared/weights/yunet-2023mar (SOURCE.md there)")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != YUNET_SHA256:
+            raise UnavailableError(
+                f"{path}: sha256 {digest[:12]}… is not opencv_zoo's YuNet 2023mar ({YUNET_SHA256[:12]}…)"
+            )
+        return path
+
+    def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
+        import cv2
+
+        out = []
+        if not hasattr(self, "_detector"):
+            cv2.utils.logging.setLogLevel(
+                cv2.utils.logging.LOG_LEVEL_ERROR
+            )  # OpenCV's DNN warns that the new graph engine ignores targets: noise here
+            self._detector = cv2.FaceDetectorYN.create(str(self.weights()), "", (320, 320), self.SCORE)
+        for image in images:
+            h, w = image.shape[:2]
+            detector = self._detector
+            detector.setInputSize((w, h))
+            _, faces = detector.detect(np.ascontiguousarray(image[..., ::-1]))  # YuNet reads BGR
+            if faces is None or len(faces) == 0:
+                out.append(self._central_guess(image))
+                continue
+            boxes = np.array([[f[0], f[1], f[0] + f[2], f[1] + f[3]] for f in faces], np.float64)
+            face = faces[_nearest_centre(boxes, image)]
+            points = np.asarray(face[4:14], np.float64).reshape(5, 2)
+            # YuNet lists the subject's right eye first (image left); sort eyes and mouth corners by x anyway
+            eyes, mouth = points[[0, 1]], points[[3, 4]]
+            points = np.vstack([eyes[np.argsort(eyes[:, 0])], points[2:3], mouth[np.argsort(mouth[:, 0])]])
+            out.append(FaceLandmarks(boxes[_nearest_centre(boxes, image)], points, True, self.scheme))
+        return out
+
+    def _central_guess(self, image: np.ndarray) -> FaceLandmarks:
+        """No face: the central box with the template's points placed in it (LFW faces are centred)."""
+        from ipr_bench.alignment import template_points
+
+        box = centre_box(image)
+        side = box[2] - box[0]
+        points = box[:2] + template_points("arcface", (112, 112)) / 112 * side
+        return FaceLandmarks(box, points, False, self.scheme)
+
+    def identity(self) -> list[Any]:
+        import cv2
+
+        return ["yunet-2023mar", YUNET_SHA256[:16], cv2.__version__, self.SCORE]
 
 
 @functools.cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,31 @@ def test_recognizer_alignment_options_are_checked() -> None:
     rec = create_recognizer("facenet", landmarker="mtcnn", box_margin=32)
     assert rec.spec.box_margin == 32.0 and rec.config()["landmarker"] == "mtcnn"
     assert create_recognizer("facenet").spec == type(rec).spec  # options change the instance, not the class
+
+
+@pytest.mark.shared
+def test_yunet_landmarker_agrees_with_mtcnn_on_lfw(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ipr_bench.images import read_rgb
+    from ipr_bench.landmarks import YunetLandmarker, detect_landmarks
+
+    from conftest import HAS_LFW, SHARED_DATA
+
+    if not HAS_LFW or not YunetLandmarker.availability().ok:
+        pytest.skip("needs LFW and ../shared/weights/yunet-2023mar")
+    for name in ("Aaron_Peirsol/Aaron_Peirsol_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0001.jpg"):
+        image = read_rgb(SHARED_DATA / "lfw" / "lfw" / name)
+        yunet, mtcnn = detect_landmarks(image, "yunet"), detect_landmarks(image, "mtcnn")
+        assert yunet.detected and yunet.scheme == "five-point"
+        assert np.linalg.norm(yunet.points - mtcnn.points, axis=1).mean() < 8  # pixels, on a ~100 px face
+        assert yunet.points[0, 0] < yunet.points[1, 0] and yunet.points[3, 0] < yunet.points[4, 0]
+    blank = detect_landmarks(np.full((120, 120, 3), 128, np.uint8), "yunet")
+    assert not blank.detected and np.isfinite(blank.points).all()
+    fake = tmp_path / "yunet-2023mar" / "face_detection_yunet_2023mar.onnx"
+    fake.parent.mkdir()
+    fake.write_bytes(b"not the model")
+    monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(tmp_path))
+    YunetLandmarker.weights.cache_clear()
+    try:
+        assert "sha256" in YunetLandmarker.availability().reason
+    finally:
+        YunetLandmarker.weights.cache_clear()
