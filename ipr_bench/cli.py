@@ -440,6 +440,25 @@ def plot_command(
     typer.echo(str(out), err=True)
 
 
+@app.command("gallery")
+def gallery_command(
+    results: Annotated[Path, typer.Option(help="Results store (with originals).")],
+    dataset: Annotated[str, typer.Option(help="The dataset the store was computed on (for the images).")] = "lfw",
+    targets: Annotated[str, typer.Option(help="Target bpp values, comma-separated.")] = "0.10,0.17,0.27,0.44",
+    seed: Annotated[int, typer.Option(help="Seed of the pair draw.")] = 0,
+) -> None:
+    """Face crops of a matched and a mismatched pair for each codec near a few target rates, with each image's
+    cosine to the original and each recognizer's decision (figures/gallery_*.png; report.md shows them)."""
+    from ipr_bench.gallery import build_gallery
+
+    try:
+        written = build_gallery(results, dataset, tuple(float(t) for t in split_names(targets)), seed)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    for path in written:
+        typer.echo(str(path))
+
+
 @app.command("reproduce")
 def reproduce_command(
     only: Annotated[

@@ -581,8 +581,10 @@ def build_report(
         figures["robustness"] = _save(robust, out / "figures" / "robustness")
     tables = markdown_tables(analysis, data)
     atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
-    atomic_write_bytes(out / "report.md", _markdown(analysis, data, tables, figures).encode())
-    atomic_write_bytes(out / "report.html", _html(analysis, data, tables, figures).encode())
+    # pictures made by `ipr-bench gallery` (it needs the images; the report needs only the store)
+    galleries = {g.stem: g.read_bytes() for g in sorted((out / "figures").glob("gallery_*.png"))}
+    atomic_write_bytes(out / "report.md", _markdown(analysis, data, tables, figures, galleries).encode())
+    atomic_write_bytes(out / "report.html", _html(analysis, data, tables, figures, galleries).encode())
     return analysis
 
 
@@ -625,13 +627,22 @@ def _intro(analysis: Analysis, data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _markdown(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figures: dict[str, Any]) -> str:
+def _markdown(
+    analysis: Analysis,
+    data: dict[str, Any],
+    tables: dict[str, str],
+    figures: dict[str, Any],
+    galleries: dict[str, bytes] | None = None,
+) -> str:
     lines = [f"# ipr-bench report: {analysis.dataset}", ""]
     lines += [f"- {s}" for s in _intro(analysis, data)]
     lines += ["", f"![{FIGURE_TITLES['accuracy']}](figures/rate_accuracy.png)", ""]
     for key, title in SECTIONS:
         if key in tables:  # optional sections (codec_info) only when the store has something to say
             lines += [f"## {title}", "", tables[key], ""]
+    if galleries:
+        lines += ["## Gallery (`ipr-bench gallery`)", ""]
+        lines += [f"![{name}](figures/{name}.png)" for name in galleries] + [""]
     lines += ["## Figures", ""]
     for key in figures:
         stem = "robustness" if key == "robustness" else f"rate_{key}"
@@ -658,7 +669,13 @@ def _md_table_to_html(text: str) -> str:
     )
 
 
-def _html(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figures: dict[str, Any]) -> str:
+def _html(
+    analysis: Analysis,
+    data: dict[str, Any],
+    tables: dict[str, str],
+    figures: dict[str, Any],
+    galleries: dict[str, bytes] | None = None,
+) -> str:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>ipr-bench report: {html.escape(analysis.dataset)}</title>",
@@ -672,6 +689,11 @@ def _html(analysis: Analysis, data: dict[str, Any], tables: dict[str, str], figu
     for key, title in SECTIONS:
         if key in tables:
             parts += [f"<h2>{html.escape(title)}</h2>", _md_table_to_html(tables[key])]
+    if galleries:
+        parts.append("<h2>Gallery</h2>")
+        for name, png in galleries.items():
+            b64 = base64.b64encode(png).decode()
+            parts.append(f"<img class='figure' alt='{name}' src='data:image/png;base64,{b64}'>")
     parts.append("<h2>Figures</h2>")
     for key, (png, svg) in figures.items():
         b64 = base64.b64encode(png).decode()

@@ -167,3 +167,39 @@ def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
     assert "not answered" in roi_verdict([rows["hevc"]])
     without = Analysis("toy", pd.DataFrame({"codec": ["hevc"], "recognizer": ["r"]}), Anchor("hevc", 23), 0.5)
     assert without.against_roi(parities[:1]) == []
+
+
+@pytest.mark.shared
+def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_path: Path) -> None:
+    """A real run on LFW faces, then the gallery: pictures re-encoded byte-exactly, shown in the report."""
+    from PIL import Image
+
+    from ipr_bench.gallery import build_gallery, choose_pairs, closest_settings, reconstruct
+    from ipr_bench.images import read_rgb
+    from ipr_bench.store import ResultStore
+
+    spec = RunSpec(
+        dataset=create_dataset("folder", root=lfw_mini, n_folds=2, pairs_per_fold=6, seed=0),
+        codecs={"hevc": create_codec("hevc"), "jpeg": create_codec("jpeg")},
+        qualities={"hevc": [23, 38], "jpeg": [10, 50]},
+        recognizers={"arcface": create_recognizer("arcface")},
+        out=tmp_path / "store",
+        cache=Cache(tmp_path / "cache"),
+        workers=1,
+    )
+    Runner(spec).run()
+    store = ResultStore(spec.out)
+    items, pairs, meta = store.read_setting("hevc@crf=38")
+    first = items.iloc[0]
+    _, n_bytes = reconstruct("hevc", meta["codec_config"], 38, read_rgb(spec.dataset.items[0].path))
+    assert n_bytes == first["n_bytes"]
+    chosen = choose_pairs(store.read_setting("original")[1], ["arcface"])
+    assert pairs.loc[chosen["matched"], "same"] and not pairs.loc[chosen["mismatched"], "same"]
+    picks = closest_settings(store, store.labels(), (0.1, 10.0))
+    assert picks["hevc"][1] == "hevc_crf=23" and picks["jpeg"][1] == "jpeg_quality=50"
+    written = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0))
+    assert [p.name for p in written] == ["gallery_matched.png", "gallery_mismatched.png"]
+    assert Image.open(written[0]).size[0] > 300
+    build_report(spec.out)
+    assert "figures/gallery_matched.png" in (spec.out / "report.md").read_text()
+    assert (spec.out / "report.html").read_text().count("data:image/png") >= 6
