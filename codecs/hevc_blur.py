@@ -3,7 +3,7 @@
 Each original is blended with a Gaussian-blurred copy (σ = ``sigma`` px) under a soft mask that is 1 on the face
 region (``ipr_bench.roi``: the face box grown by ``margin``) and falls off over ``feather`` px outside it, then coded
 exactly as ``hevc`` codes an image. Flat background costs x265 few bits. Knob: CRF; ``hevc-blur:SIGMA`` sets the
-strength. The default σ was chosen on LFW View 1 only (``scripts/tune_roi.py``; ``results/lfw-roi/tuning.json``).
+strength. The default σ is chosen on LFW View 1 only (``scripts/tune_roi.py``; ``results/lfw-roi/tuning.json``).
 
 An image without a detected face is coded unfiltered (items column ``codec_roi_applied`` = 0).
 """
@@ -21,7 +21,8 @@ from ipr_bench.landmarks import FaceLandmarks
 from ipr_bench.registry import register_codec
 from ipr_bench.roi import DEFAULT_MARGIN, face_region, soft_mask, spec_argument
 
-# Chosen on LFW View 1 DevTest (FaceNet, lowest bpp at parity with the originals): results/lfw-roi/tuning.json
+# Provisional until the View 1 tuning (scripts/tune_roi.py: FaceNet, BD-rate at equal identity cosine on
+# DevTest) has recorded its choice in results/lfw-roi/tuning.json; a test then holds this default to it.
 DEFAULT_SIGMA = 4.0
 
 

@@ -5,7 +5,7 @@ ffmpeg's ``addroi`` filter, face first (libx265 lets the first listed region win
 turns them into x265's per-16×16-block QP offsets (``quantOffsets``, needs adaptive quantisation, on in x265's
 presets): ``background_qp`` added outside the face, ``face_qp`` (≤ 0) inside. The QP of every block is coded in
 the bitstream, so the decoder is plain HEVC and the region never has to be sent: the payload is exactly what
-``hevc`` counts. Knob: CRF, as for ``hevc``; ``hevc-roi:QP`` sets the background offset. The default offset was
+``hevc`` counts. Knob: CRF, as for ``hevc``; ``hevc-roi:QP`` sets the background offset. The default offset is
 chosen on LFW View 1 only (``scripts/tune_roi.py``; recorded in ``results/lfw-roi/tuning.json``).
 
 An image without a detected face is coded as plain HEVC at the same CRF (items column ``codec_roi_applied`` = 0).
@@ -26,7 +26,8 @@ from ipr_bench.roi import DEFAULT_MARGIN, face_region, spec_argument
 
 QP_RANGE = 51  # libx265 scales addroi's qoffset (−1…1) by 51 for 8-bit video
 
-# Chosen on LFW View 1 DevTest (FaceNet, lowest bpp at parity with the originals): results/lfw-roi/tuning.json
+# Provisional until the View 1 tuning (scripts/tune_roi.py: FaceNet, BD-rate at equal identity cosine on
+# DevTest) has recorded its choice in results/lfw-roi/tuning.json; a test then holds this default to it.
 DEFAULT_BACKGROUND_QP = 15
 
 

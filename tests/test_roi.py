@@ -197,20 +197,22 @@ def load_tuner():
     return module
 
 
-def test_tuning_refuses_view2_and_picks_the_cheapest_parity() -> None:
+def test_tuning_refuses_view2_and_picks_the_lowest_bd_rate() -> None:
     tuner = load_tuner()
     with pytest.raises(SystemExit, match="View 1"):
         tuner.check_view1({"dataset": "lfw", "dataset_label": "LFW (deep-funneled) View 2"})
     tuner.check_view1({"dataset": "lfw-view1-test", "dataset_label": "LFW (deep-funneled) View 1 DevTest"})
-    parity = [
-        {"codec": "hevc-roi:12", "recognizer": "facenet", "ref": "original", "bpp": 0.30, "reached": True},
-        {"codec": "hevc-roi:24", "recognizer": "facenet", "ref": "original", "bpp": 0.22, "reached": True},
-        {"codec": "hevc-roi:51", "recognizer": "facenet", "ref": "original", "bpp": None, "reached": False},
-        {"codec": "hevc-roi:24", "recognizer": "arcface", "ref": "original", "bpp": 0.01, "reached": True},
-        {"codec": "hevc-blur:2", "recognizer": "facenet", "ref": "original", "bpp": 0.25, "reached": True},
-    ]
-    assert tuner.choose(parity, "hevc-roi", "facenet")["codec"] == "hevc-roi:24"
-    assert tuner.choose(parity, "hevc-blur", "facenet")["codec"] == "hevc-blur:2"
+    scores = {
+        "hevc-roi:12": -10.0,
+        "hevc-roi:24": -25.0,
+        "hevc-roi:51": None,
+        "hevc-blur:2": -5.0,
+        "hevc-blur:6": float("nan"),
+    }
+    assert tuner.choose(scores, "hevc-roi") == "hevc-roi:24"
+    assert tuner.choose(scores, "hevc-blur") == "hevc-blur:2"  # not computable ranks last
+    with pytest.raises(SystemExit):
+        tuner.choose(scores, "vvc-roi")
 
 
 def test_codec_defaults_are_the_recorded_view1_choice() -> None:
