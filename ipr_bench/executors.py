@@ -177,6 +177,7 @@ class RayExecutor(Executor):
         self.max_in_flight, self.max_retries = max_in_flight, max_retries
         self.started_here = False
         self.remote: Any = None
+        self.cluster_gpus = 0.0
 
     def __enter__(self) -> RayExecutor:
         import ray
@@ -186,6 +187,7 @@ class RayExecutor(Executor):
             ray.init(address=self.address, runtime_env={"env_vars": env}, log_to_driver=False, logging_level="ERROR")
             self.started_here = True
         self.remote = ray.remote(_ray_task)
+        self.cluster_gpus = ray.cluster_resources().get("GPU", 0)  # asked once, not per task
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -196,9 +198,7 @@ class RayExecutor(Executor):
             self.started_here = False
 
     def _options(self, task: Any) -> dict[str, Any]:
-        import ray
-
-        gpus = self.gpus_per_task if task.prefers_gpu and ray.cluster_resources().get("GPU", 0) > 0 else 0
+        gpus = self.gpus_per_task if task.prefers_gpu and self.cluster_gpus > 0 else 0
         return {"num_cpus": 1, "num_gpus": gpus, "max_retries": self.max_retries, "retry_exceptions": False}
 
     def _inputs(self, task: Any) -> dict[str, dict[str, Any]] | None:
