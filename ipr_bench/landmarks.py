@@ -1,6 +1,6 @@
 """Face landmarkers: where the face is and five points on it, detected once on each original image.
 
-Three are built in, and a recognizer names the one its alignment needs (``FaceSpec.landmarker``):
+Four are built in, and a recognizer names the one its alignment needs (``FaceSpec.landmarker``):
 
 - ``dlib5``: dlib's HOG detector (one upsampling) + ``shape_predictor_5_face_landmarks``. Its five points are
   the two corners of each eye and the nose *base*: no mouth corners, and not the nose tip the ArcFace template
@@ -9,6 +9,8 @@ Three are built in, and a recognizer names the one its alignment needs (``FaceSp
   eye centres, nose tip, mouth corners.
 - ``yunet``: OpenCV Zoo's YuNet 2023mar (weights from $IPR_BENCH_WEIGHTS, sha256-checked), the same five points;
   where it finds nothing, the template's points on the central box stand in (``detected`` False).
+- ``scrfd``: insightface's SCRFD-500MF with keypoints (weights from $IPR_BENCH_WEIGHTS, sha256-checked), the same
+  five points, the same stand-in.
 
 The face nearest the image centre is taken. When none is found (a few deep-funneled LFW images), the landmark
 stage of each detector is run on a central box, the usual LFW practice since every LFW face is centred; such
@@ -227,17 +229,7 @@ class YunetLandmarker(Landmarker):
     @staticmethod
     @functools.cache
     def weights() -> Path:
-        import hashlib
-
-        from ipr_bench.weights import weight_file
-
-        path = weight_file(YUNET_FILE, "../shared/weights/yunet-2023mar (SOURCE.md there)")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != YUNET_SHA256:
-            raise UnavailableError(
-                f"{path}: sha256 {digest[:12]}… is not opencv_zoo's YuNet 2023mar ({YUNET_SHA256[:12]}…)"
-            )
-        return path
+        return _checked_weights(YUNET_FILE, YUNET_SHA256, "opencv_zoo's YuNet 2023mar")
 
     def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
         import cv2
@@ -254,7 +246,7 @@ class YunetLandmarker(Landmarker):
             detector.setInputSize((w, h))
             _, faces = detector.detect(np.ascontiguousarray(image[..., ::-1]))  # YuNet reads BGR
             if faces is None or len(faces) == 0:
-                out.append(self._central_guess(image))
+                out.append(_template_on_centre_box(image, self.scheme))
                 continue
             boxes = np.array([[f[0], f[1], f[0] + f[2], f[1] + f[3]] for f in faces], np.float64)
             face = faces[_nearest_centre(boxes, image)]
@@ -265,19 +257,126 @@ class YunetLandmarker(Landmarker):
             out.append(FaceLandmarks(boxes[_nearest_centre(boxes, image)], points, True, self.scheme))
         return out
 
-    def _central_guess(self, image: np.ndarray) -> FaceLandmarks:
-        """No face: the central box with the template's points placed in it (LFW faces are centred)."""
-        from ipr_bench.alignment import template_points
-
-        box = centre_box(image)
-        side = box[2] - box[0]
-        points = box[:2] + template_points("arcface", (112, 112)) / 112 * side
-        return FaceLandmarks(box, points, False, self.scheme)
-
     def identity(self) -> list[Any]:
         import cv2
 
         return ["yunet-2023mar", YUNET_SHA256[:16], cv2.__version__, self.SCORE]
+
+
+SCRFD_FILE = "scrfd-500m/scrfd_500m_bnkps.onnx"
+SCRFD_SHA256 = "a3562ef62592bf387f6ef19151282ac127518e51c77696e62e0661bee95ba1ad"  # ../shared SOURCE.md
+
+
+@register_landmarker("scrfd")
+class ScrfdLandmarker(Landmarker):
+    """insightface's SCRFD-500MF with keypoints (ONNX, onnxruntime): a box and the template's five points.
+
+    The image is scaled to fit 640 × 640 (top-left, zero padding), normalised as (x − 127.5) / 128; each of the
+    three strides (8, 16, 32) predicts, for 2 anchors per cell, a score, box distances and five points in units
+    of the stride; boxes over 0.5 are kept after non-maximum suppression at IoU 0.4 (insightface's defaults)."""
+
+    name = "scrfd"
+    scheme = "five-point"
+    requires = f"onnxruntime + weights {SCRFD_FILE} under $IPR_BENCH_WEIGHTS (sha256 {SCRFD_SHA256[:12]}…)"
+    SIZE, SCORE, NMS, STRIDES, ANCHORS = 640, 0.5, 0.4, (8, 16, 32), 2
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            cls.weights()
+        except UnavailableError as exc:
+            return Availability(False, str(exc))
+        return Availability(True)
+
+    @staticmethod
+    @functools.cache
+    def weights() -> Path:
+        return _checked_weights(SCRFD_FILE, SCRFD_SHA256, "insightface SCRFD-500MF (bnkps)")
+
+    def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
+        import onnxruntime as ort
+
+        if not hasattr(self, "_session"):
+            self._session = ort.InferenceSession(str(self.weights()), providers=["CPUExecutionProvider"])
+        return [self._one(image) for image in images]
+
+    def _one(self, image: np.ndarray) -> FaceLandmarks:
+        import cv2
+
+        h, w = image.shape[:2]
+        scale = self.SIZE / max(h, w)
+        resized = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR)
+        canvas = np.zeros((self.SIZE, self.SIZE, 3), np.float32)
+        canvas[: resized.shape[0], : resized.shape[1]] = resized
+        blob = ((canvas - 127.5) / 128.0).transpose(2, 0, 1)[None]
+        outputs = self._session.run(None, {self._session.get_inputs()[0].name: blob})
+        boxes, points, scores = [], [], []
+        for k, stride in enumerate(self.STRIDES):
+            score = outputs[k].reshape(-1)
+            dist = outputs[k + 3].reshape(-1, 4) * stride
+            kps = outputs[k + 6].reshape(-1, 10) * stride
+            side = self.SIZE // stride
+            ys, xs = np.mgrid[:side, :side]
+            centres = np.repeat(np.stack([xs.ravel(), ys.ravel()], axis=1) * stride, self.ANCHORS, axis=0)
+            keep = score >= self.SCORE
+            c = centres[keep]
+            boxes.append(np.hstack([c - dist[keep][:, :2], c + dist[keep][:, 2:]]))
+            points.append((np.tile(c, 5) + kps[keep]).reshape(-1, 5, 2))
+            scores.append(score[keep])
+        box, pts, sc = np.vstack(boxes) / scale, np.vstack(points) / scale, np.concatenate(scores)
+        if len(sc) == 0:
+            return _template_on_centre_box(image, self.scheme)
+        kept = _nms(box, sc, self.NMS)
+        k = kept[_nearest_centre(box[kept], image)]
+        return FaceLandmarks(box[k].astype(np.float64), pts[k].astype(np.float64), True, self.scheme)
+
+    def identity(self) -> list[Any]:
+        from importlib.metadata import version
+
+        return ["scrfd-500m-bnkps", SCRFD_SHA256[:16], version("onnxruntime"), self.SIZE, self.SCORE, self.NMS]
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Indices kept by greedy non-maximum suppression, best score first."""
+    order = list(np.argsort(-scores))
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept = []
+    while order:
+        i = order.pop(0)
+        kept.append(i)
+        rest = np.array(order, int)
+        if not len(rest):
+            break
+        x1 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        y1 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        x2 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        y2 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        overlap = inter / (area[i] + area[rest] - inter)
+        order = [j for j, o in zip(rest.tolist(), overlap, strict=True) if o <= iou]
+    return kept
+
+
+def _checked_weights(relative: str, sha256: str, what: str) -> Path:
+    """A weights file under $IPR_BENCH_WEIGHTS whose sha256 must be the published one."""
+    import hashlib
+
+    from ipr_bench.weights import weight_file
+
+    path = weight_file(relative, f"../shared/weights/{relative.split('/')[0]} (SOURCE.md there)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise UnavailableError(f"{path}: sha256 {digest[:12]}… is not {what} ({sha256[:12]}…)")
+    return path
+
+
+def _template_on_centre_box(image: np.ndarray, scheme: str) -> FaceLandmarks:
+    """No face found: the central box with the template's points placed in it (LFW faces are centred)."""
+    from ipr_bench.alignment import template_points
+
+    box = centre_box(image)
+    side = box[2] - box[0]
+    return FaceLandmarks(box, box[:2] + template_points("arcface", (112, 112)) / 112 * side, False, scheme)
 
 
 @functools.cache

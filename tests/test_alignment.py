@@ -122,28 +122,37 @@ def test_recognizer_alignment_options_are_checked() -> None:
 
 
 @pytest.mark.shared
-def test_yunet_landmarker_agrees_with_mtcnn_on_lfw(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["yunet", "scrfd"])
+def test_onnx_landmarkers_agree_with_mtcnn_on_lfw(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from ipr_bench.images import read_rgb
-    from ipr_bench.landmarks import YunetLandmarker, detect_landmarks
+    from ipr_bench.landmarks import detect_landmarks
+    from ipr_bench.registry import LANDMARKERS
 
     from conftest import HAS_LFW, SHARED_DATA
 
-    if not HAS_LFW or not YunetLandmarker.availability().ok:
-        pytest.skip("needs LFW and ../shared/weights/yunet-2023mar")
-    for name in ("Aaron_Peirsol/Aaron_Peirsol_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0001.jpg"):
-        image = read_rgb(SHARED_DATA / "lfw" / "lfw" / name)
-        yunet, mtcnn = detect_landmarks(image, "yunet"), detect_landmarks(image, "mtcnn")
-        assert yunet.detected and yunet.scheme == "five-point"
-        assert np.linalg.norm(yunet.points - mtcnn.points, axis=1).mean() < 8  # pixels, on a ~100 px face
-        assert yunet.points[0, 0] < yunet.points[1, 0] and yunet.points[3, 0] < yunet.points[4, 0]
-    blank = detect_landmarks(np.full((120, 120, 3), 128, np.uint8), "yunet")
+    cls = LANDMARKERS.get(name)[0]
+    if not HAS_LFW or not cls.availability().ok:
+        pytest.skip(f"needs LFW and the {name} weights in ../shared/weights")
+    for path in ("Aaron_Peirsol/Aaron_Peirsol_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0001.jpg"):
+        image = read_rgb(SHARED_DATA / "lfw" / "lfw" / path)
+        found, mtcnn = detect_landmarks(image, name), detect_landmarks(image, "mtcnn")
+        assert found.detected and found.scheme == "five-point"
+        assert np.linalg.norm(found.points - mtcnn.points, axis=1).mean() < 8  # pixels, on a ~100 px face
+        assert found.points[0, 0] < found.points[1, 0] and found.points[3, 0] < found.points[4, 0]
+    blank = detect_landmarks(np.full((120, 120, 3), 128, np.uint8), name)
     assert not blank.detected and np.isfinite(blank.points).all()
-    fake = tmp_path / "yunet-2023mar" / "face_detection_yunet_2023mar.onnx"
-    fake.parent.mkdir()
-    fake.write_bytes(b"not the model")
-    monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(tmp_path))
-    YunetLandmarker.weights.cache_clear()
+    folder = tmp_path / "weights"
+    target = (
+        folder
+        / {"yunet": "yunet-2023mar/face_detection_yunet_2023mar.onnx", "scrfd": "scrfd-500m/scrfd_500m_bnkps.onnx"}[
+            name
+        ]
+    )
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not the model")
+    monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(folder))
+    cls.weights.cache_clear()
     try:
-        assert "sha256" in YunetLandmarker.availability().reason
+        assert "sha256" in cls.availability().reason
     finally:
-        YunetLandmarker.weights.cache_clear()
+        cls.weights.cache_clear()
