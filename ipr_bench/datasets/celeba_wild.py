@@ -98,10 +98,5 @@ def celeba_wild(
     part = test if split == "test" else train
     items = [i for i in items if i.identity in part]
     kept, excluded, framing = cropped(items, size)
-    identities: dict[str, list[str]] = {}
-    for item in kept:
-        identities.setdefault(item.identity, []).append(item.id.split("/", 1)[1])
     name = "celeba-wild" if split == "test" else "celeba-wild-train"
-    return paired(
-        name, f"celeba-wild {split} split{framing}", kept, identities, n_folds, pairs_per_fold, seed, excluded
-    )
+    return paired(name, f"celeba-wild {split} split{framing}", kept, n_folds, pairs_per_fold, seed, excluded)

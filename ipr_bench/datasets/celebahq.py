@@ -76,7 +76,7 @@ def celebahq(
     split = read_split(split_file) if split_file.is_file() else None
     if part not in ("train", "test"):
         raise DataError(f"celebahq: part must be train or test, not {part!r}")
-    items, identities = [], {}
+    items = []
     for file, ident in identity_of.items():
         if split is not None and split.get(ident) != part:
             continue
@@ -85,7 +85,6 @@ def celebahq(
         if path is None:
             continue
         items.append(Item(id=f"{ident}/{path.name}", path=path, identity=ident))
-        identities.setdefault(ident, []).append(path.name)
     if not items:
         raise DataError(
             f"celebahq: none of the {len(identity_of)} images listed in {labels} is in {base} "
@@ -93,4 +92,4 @@ def celebahq(
         )
     which = f", {part} part of {split_file.name}" if split is not None else ""
     label = f"CelebA-HQ ({len(items)} of {N_IMAGES:,} images{which})"
-    return paired("celebahq", label, items, identities, n_folds, pairs_per_fold, seed)
+    return paired("celebahq", label, items, n_folds, pairs_per_fold, seed)

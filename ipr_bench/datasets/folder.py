@@ -78,19 +78,7 @@ def folder(
     framing = ""
     if detect_crop:
         items, excluded, framing = cropped(items, int(detect_crop))
-        identities = {}
-        for item in items:
-            identities.setdefault(item.identity, []).append(item.id.split("/", 1)[1])
-    return paired(
-        f"folder-{root.name}",
-        f"folder {root.name}{framing}",
-        items,
-        identities,
-        n_folds,
-        pairs_per_fold,
-        seed,
-        excluded,
-    )
+    return paired(f"folder-{root.name}", f"folder {root.name}{framing}", items, n_folds, pairs_per_fold, seed, excluded)
 
 
 def cropped(items: list[Item], size: int) -> tuple[list[Item], dict[str, str], str]:
@@ -110,13 +98,15 @@ def paired(
     name: str,
     label: str,
     items: list[Item],
-    identities: dict[str, list[str]],
     n_folds: int,
     pairs_per_fold: int,
     seed: int,
     excluded: dict[str, str] | None = None,
 ) -> Dataset:
-    """The dataset of the items that appear in seeded balanced pairs over ``identities`` (name → file names)."""
+    """The dataset of the items (ids ``<identity>/<file>``) that appear in seeded balanced pairs over them."""
+    identities: dict[str, list[str]] = {}
+    for item in items:
+        identities.setdefault(item.identity, []).append(item.id.split("/", 1)[1])
     # each fold needs two identities for mismatched pairs: small sets get fewer folds, and the label says so
     n_folds = max(1, min(n_folds, len(identities) // 2))
     pairs = make_pairs(identities, n_folds, pairs_per_fold, seed)
