@@ -209,14 +209,12 @@ YUNET_FILE = "yunet-2023mar/face_detection_yunet_2023mar.onnx"
 YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"  # the opencv_zoo file
 
 
-@register_landmarker("yunet")
-class YunetLandmarker(Landmarker):
-    """OpenCV Zoo's YuNet (2023mar) through ``cv2.FaceDetectorYN``: a box and the template's five points."""
+class WeightsLandmarker(Landmarker):
+    """A landmarker whose model file lives in the weights folder and must have its published sha256."""
 
-    name = "yunet"
-    scheme = "five-point"
-    requires = f"opencv + weights {YUNET_FILE} under $IPR_BENCH_WEIGHTS (sha256 {YUNET_SHA256[:12]}…)"
-    SCORE = 0.6  # YuNet's own default threshold
+    weights_file: ClassVar[str]
+    sha256: ClassVar[str]
+    what: ClassVar[str]
 
     @classmethod
     def availability(cls) -> Availability:
@@ -226,10 +224,21 @@ class YunetLandmarker(Landmarker):
             return Availability(False, str(exc))
         return Availability(True)
 
-    @staticmethod
-    @functools.cache
-    def weights() -> Path:
-        return _checked_weights(YUNET_FILE, YUNET_SHA256, "opencv_zoo's YuNet 2023mar")
+    @classmethod
+    def weights(cls) -> Path:
+        return _checked_weights(cls.weights_file, cls.sha256, cls.what)
+
+
+@register_landmarker("yunet")
+class YunetLandmarker(WeightsLandmarker):
+    """OpenCV Zoo's YuNet (2023mar) through ``cv2.FaceDetectorYN``: a box and the template's five points."""
+
+    name = "yunet"
+    scheme = "five-point"
+    requires = f"opencv + weights {YUNET_FILE} under $IPR_BENCH_WEIGHTS (sha256 {YUNET_SHA256[:12]}…)"
+    SCORE = 0.6  # YuNet's own default threshold
+
+    weights_file, sha256, what = YUNET_FILE, YUNET_SHA256, "opencv_zoo's YuNet 2023mar"
 
     def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
         import cv2
@@ -268,7 +277,7 @@ SCRFD_SHA256 = "a3562ef62592bf387f6ef19151282ac127518e51c77696e62e0661bee95ba1ad
 
 
 @register_landmarker("scrfd")
-class ScrfdLandmarker(Landmarker):
+class ScrfdLandmarker(WeightsLandmarker):
     """insightface's SCRFD-500MF with keypoints (ONNX, onnxruntime): a box and the template's five points.
 
     The image is scaled to fit 640 × 640 (top-left, zero padding), normalised as (x − 127.5) / 128; each of the
@@ -280,18 +289,7 @@ class ScrfdLandmarker(Landmarker):
     requires = f"onnxruntime + weights {SCRFD_FILE} under $IPR_BENCH_WEIGHTS (sha256 {SCRFD_SHA256[:12]}…)"
     SIZE, SCORE, NMS, STRIDES, ANCHORS = 640, 0.5, 0.4, (8, 16, 32), 2
 
-    @classmethod
-    def availability(cls) -> Availability:
-        try:
-            cls.weights()
-        except UnavailableError as exc:
-            return Availability(False, str(exc))
-        return Availability(True)
-
-    @staticmethod
-    @functools.cache
-    def weights() -> Path:
-        return _checked_weights(SCRFD_FILE, SCRFD_SHA256, "insightface SCRFD-500MF (bnkps)")
+    weights_file, sha256, what = SCRFD_FILE, SCRFD_SHA256, "insightface SCRFD-500MF (bnkps)"
 
     def detect(self, images: list[np.ndarray]) -> list[FaceLandmarks]:
         import onnxruntime as ort
@@ -359,15 +357,22 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
 
 def _checked_weights(relative: str, sha256: str, what: str) -> Path:
     """A weights file under $IPR_BENCH_WEIGHTS whose sha256 must be the published one."""
-    import hashlib
-
     from ipr_bench.weights import weight_file
 
     path = weight_file(relative, f"../shared/weights/{relative.split('/')[0]} (SOURCE.md there)")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stat = path.stat()
+    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
     if digest != sha256:
         raise UnavailableError(f"{path}: sha256 {digest[:12]}… is not {what} ({sha256[:12]}…)")
     return path
+
+
+@functools.cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """Memoised on the file's identity: each detector asks for its weights often."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _template_on_centre_box(image: np.ndarray, scheme: str) -> FaceLandmarks:

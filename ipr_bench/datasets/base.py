@@ -59,6 +59,13 @@ class Dataset:
         label = self.label if len(wanted) == len(self.folds) else f"{self.label}, folds {_ranges(wanted)}"
         return Dataset(self.name, label, [i for i in self.items if i.id in used], pairs, tuple(wanted), self.excluded)
 
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` items and the pairs among them (benchmarks and smoke runs)."""
+        items = self.items[:n]
+        ids = {i.id for i in items}
+        pairs = [p for p in self.pairs if p.a in ids and p.b in ids]
+        return Dataset(f"{self.name}-head{n}", f"{self.label}, first {n} images", items, pairs, self.folds)
+
     def fingerprint(self) -> str:
         """Hash of the pairs and of every item's bytes: results are only reused for identical data."""
         h = hashlib.sha256()
