@@ -1,0 +1,133 @@
+"""Which landmark source should each recognizer align with? Accuracy per source on LFW originals, and how far
+the sources disagree.
+
+1. Accuracy: one ``ipr-bench run`` per landmarker on the uncompressed LFW View 2 images (no codec), ArcFace and
+   FaceNet aligned with that landmarker's points/box (dlib's recognizer needs dlib's own five points, so it runs
+   once, with dlib5); stores in ``results/lfw-recognizers/landmarks/<landmarker>/``.
+2. Disagreement: every landmarker on the first ``--nme-images`` View 2 images; NME = mean distance between two
+   sources' points divided by the reference's inter-ocular distance (eye centres), on the points both define
+   (dlib5 has eye centres only).
+
+Writes ``results/lfw-recognizers/landmarks.md``.
+
+    python scripts/compare_landmarks.py [--workers 2] [--nme-images 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "lfw-recognizers"
+LANDMARKERS = ("mtcnn", "yunet", "scrfd", "dlib5")
+RECOGNIZERS = ("arcface", "facenet")
+
+
+def store(landmarker: str) -> Path:
+    return OUT / "landmarks" / landmarker
+
+
+def run_accuracy(landmarker: str, workers: int) -> None:
+    recs = [*RECOGNIZERS, *(["dlib"] if landmarker == "dlib5" else [])]
+    options = [a for r in RECOGNIZERS for a in ("--recognizer-option", f"{r}.landmarker={landmarker}")]
+    argv = [
+        sys.executable,
+        "-m",
+        "ipr_bench",
+        "run",
+        "--dataset",
+        "lfw",
+        "--codecs",
+        "",
+        "--recognizers",
+        ",".join(recs),
+        *options,
+        "--out",
+        str(store(landmarker)),
+        "--workers",
+        str(workers),
+    ]
+    subprocess.run(argv, cwd=ROOT, check=True)
+
+
+def accuracy(landmarker: str) -> dict[str, tuple[float, float]]:
+    from ipr_bench.store import ResultStore
+    from ipr_bench.summary import summarize
+
+    s = ResultStore(store(landmarker))
+    table = summarize(s, ["original"], [*RECOGNIZERS, "dlib"], protocols=("lfw10fold",))
+    return {r["recognizer"]: (r["accuracy"], r["accuracy_std"]) for _, r in table.iterrows()}
+
+
+def comparable(a: str, b: str) -> list[int]:
+    """Template indices both sources define (dlib5: the eyes only)."""
+    return [0, 1] if "dlib5" in (a, b) else [0, 1, 2, 3, 4]
+
+
+def nme_table(n: int) -> dict[tuple[str, str], float]:
+    from ipr_bench.datasets.lfw import lfw
+    from ipr_bench.images import read_rgb
+    from ipr_bench.registry import create_landmarker
+
+    items = lfw().items[:n]
+    images = [read_rgb(i.path) for i in items]
+    found = {name: create_landmarker(name).detect(images) for name in LANDMARKERS}
+    out = {}
+    for a, b in itertools.permutations(LANDMARKERS, 2):
+        errors = []
+        for fa, fb in zip(found[a], found[b], strict=True):
+            if not (fa.detected and fb.detected):
+                continue
+            pa, pb = fa.template_points(), fb.template_points()
+            keep = comparable(a, b)
+            iod = np.linalg.norm(pa[1] - pa[0])
+            errors.append(np.linalg.norm(pa[keep] - pb[keep], axis=1).mean() / iod)
+        out[(a, b)] = float(np.mean(errors)) if errors else float("nan")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--nme-images", type=int, default=500)
+    args = ap.parse_args()
+    for name in LANDMARKERS:
+        run_accuracy(name, args.workers)
+    acc = {name: accuracy(name) for name in LANDMARKERS}
+    nme = nme_table(args.nme_images)
+    lines = [
+        "# Landmark sources on uncompressed LFW (deep-funneled) View 2",
+        "",
+        "Accuracy % ± std over the 10 folds with each recognizer aligned on each landmarker's output "
+        "(`python scripts/compare_landmarks.py`; stores under `landmarks/`).",
+        "",
+        "| landmarker | " + " | ".join([*RECOGNIZERS, "dlib"]) + " |",
+        "|---|" + "---|" * (len(RECOGNIZERS) + 1),
+    ]
+    for name in LANDMARKERS:
+        cells = [
+            f"{acc[name][r][0]:.2f} ± {acc[name][r][1]:.2f}" if r in acc[name] else "—" for r in [*RECOGNIZERS, "dlib"]
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Disagreement (NME: mean point distance / the row source's inter-ocular distance, first {args.nme_images} "
+        "View 2 images where both detect a face; dlib5 pairs compare eye centres only):",
+        "",
+        "| reference \\ other | " + " | ".join(LANDMARKERS) + " |",
+        "|---|" + "---|" * len(LANDMARKERS),
+    ]
+    for a in LANDMARKERS:
+        lines.append(f"| {a} | " + " | ".join("—" if a == b else f"{nme[(a, b)]:.3f}" for b in LANDMARKERS) + " |")
+    (OUT / "landmarks.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
