@@ -282,8 +282,13 @@ def run(
         }
         if ds.excluded:  # photos the dataset left out (e.g. no clear face to crop), each with its reason
             prov["excluded_items"] = len(ds.excluded)
-            lines = ["item,reason", *(f'{k},"{v}"' for k, v in sorted(ds.excluded.items()))]
-            atomic_write_bytes(out_dir / "excluded.csv", ("\n".join(lines) + "\n").encode())
+            import csv
+            import io
+
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerows([("item", "reason"), *sorted(ds.excluded.items())])
+            atomic_write_bytes(out_dir / "excluded.csv", buf.getvalue().encode())
         write_provenance(out_dir, prov)
         append_run_log(
             out_dir,
@@ -452,7 +457,11 @@ def gallery_command(
     from ipr_bench.gallery import build_gallery
 
     try:
-        written = build_gallery(results, dataset, tuple(float(t) for t in split_names(targets)), seed)
+        rates = tuple(float(t) for t in split_names(targets))
+    except ValueError:
+        _fail(f"--targets {targets!r}: expected bpp values such as 0.10,0.17,0.27,0.44")
+    try:
+        written = build_gallery(results, dataset, rates, seed)
     except IprBenchError as exc:
         _fail(str(exc))
     for path in written:

@@ -244,3 +244,36 @@ def test_config_file_gives_defaults_and_the_command_line_wins(tmp_path: Path) ->
 def test_detect_crop_is_refused_for_lfw() -> None:
     result = runner.invoke(app, ["run", "--dataset", "lfw", "--detect-crop", "256", "--codecs", ""])
     assert result.exit_code == 2 and "--detect-crop is for in-the-wild photos" in result.output
+
+
+def test_detect_crop_run_lists_the_photos_it_left_out(lfw_mini: Path, tmp_path: Path) -> None:
+    import csv
+
+    import numpy as np
+    from PIL import Image
+
+    person = sorted(p for p in lfw_mini.iterdir())[0]
+    Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(person / "blank.png")  # no face in it
+    out = tmp_path / "store"
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--dataset",
+            f"folder:{lfw_mini}",
+            "--detect-crop",
+            "112",
+            "--codecs",
+            "",
+            "--recognizers",
+            "arcface",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "excluded.csv").read_text().splitlines()))
+    assert {"item": f"{person.name}/blank.png", "reason": "no face"} in rows

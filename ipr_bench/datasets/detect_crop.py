@@ -24,7 +24,6 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -191,10 +190,3 @@ def describe_outcomes(outcomes: list[CropOutcome]) -> str:
         counts[o.status] = counts.get(o.status, 0) + 1
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k != "ok")
     return f"{counts.get('ok', 0)} of {len(outcomes)} photos kept" + (f" ({dropped})" if dropped else "")
-
-
-def write_outcomes(path: Path, outcomes: list[CropOutcome]) -> None:
-    """Every photo's outcome as CSV (item, status, detail, scale, outside)."""
-    lines = ["item,status,detail,scale,outside"]
-    lines += [f'{o.item},{o.status},"{o.detail}",{o.scale:.4f},{o.outside:.4f}' for o in outcomes]
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
