@@ -519,8 +519,16 @@ def train_command(
         float | None, typer.Option(help="Stop (validated and saved) after this much wall time: one GPU lease.")
     ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    loop: Annotated[
+        str,
+        typer.Option(help="resident (data and the originals' embeddings kept on the device) or naive (the reference)."),
+    ] = "resident",
+    compile_model: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the codec's training forward (GPU; slow to start).")
+    ] = False,
 ) -> None:
-    """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)."""
+    """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)
+    and a row per session in OUT/last/ledger.csv."""
     from ipr_bench.progress import Progress
     from ipr_bench.train import TrainConfig, Trainer
 
@@ -530,7 +538,7 @@ def train_command(
         from ipr_bench.train import saved_config
 
         try:
-            config = saved_config(out, steps=steps, device=device)
+            config = saved_config(out, steps=steps, device=device, compile=compile_model)
         except IprBenchError as exc:
             _fail(str(exc))
         lmbda, identity_weight = config.lmbda, config.identity_weight
@@ -550,6 +558,8 @@ def train_command(
             validate_every=validate_every,
             data=tuple(split_names(data)),
             device=device,
+            loop=loop,
+            compile=compile_model,
         )
     try:
         trainer = Trainer(config, out)
@@ -564,20 +574,23 @@ def train_command(
     )
     with Progress() as progress:
         bar = progress.stage(f"train from step {trainer.step}", max(steps - trainer.step, 0), unit="steps")
+        shown = [trainer.step]
 
         def report(step: int, logs: dict[str, float], rate: float) -> None:
             if any(k.startswith("val_") for k in logs):  # a validation record, not a step
                 values = ", ".join(f"{k[4:]} {v:.4g}" for k, v in logs.items())
                 typer.echo(f"step {step}/{steps} validation (real bitstreams): {values}", err=True)
                 return
-            bar.advance(1)
+            bar.advance(step - shown[0])
+            shown[0] = step
             if step % config.checkpoint_every == 0 or step == steps:
                 values = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
                 typer.echo(
                     f"step {step}/{steps}: {values} (estimated bpp, from likelihoods); {rate:.2f} steps/s", err=True
                 )
 
-        trainer.run(report, max_seconds)
+        # reading a step's values waits for the GPU: there, look every 25 steps
+        trainer.run(report, max_seconds, report_every=25 if device.startswith("cuda") else 1)
         bar.close()
     typer.echo(f"checkpoint: {out / 'last'} (use it as --codecs learned:{out / 'last'})", err=True)
 

@@ -33,7 +33,10 @@ class IdentityPreservingLoss(nn.Module):
         identity_weight: float = 0.0,
         recognizers: list[nn.Module] | None = None,
         identity: Literal["cosine", "l2"] = "cosine",
+        bf16: bool = False,
     ) -> None:
+        """``bf16``: run the frozen recognizer under bfloat16 autocast on a GPU (its input and the distance stay
+        float32; the codec is never autocast: its likelihoods need float32)."""
         super().__init__()
         if identity_weight and not recognizers:
             raise ValueError("an identity weight needs at least one differentiable recognizer")
@@ -41,14 +44,27 @@ class IdentityPreservingLoss(nn.Module):
         self.identity_weight = identity_weight
         self.recognizers = nn.ModuleList(recognizers or [])
         self.identity = identity
+        self.bf16 = bf16
 
-    def identity_distance(self, x_hat: torch.Tensor, x: torch.Tensor, matrices: list[torch.Tensor]) -> torch.Tensor:
-        """Mean over recognizers and images of the embedding distance; x, x_hat on the 0–1 scale."""
+    def identity_distance(
+        self,
+        x_hat: torch.Tensor,
+        x: torch.Tensor,
+        matrices: list[torch.Tensor],
+        targets: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Mean over recognizers and images of the embedding distance; x, x_hat on the 0–1 scale. ``targets``:
+        the originals' unit embeddings when already known (ipr_bench.resident), which saves a network pass."""
         terms = []
-        for recognizer, m in zip(self.recognizers, matrices, strict=True):
-            with torch.no_grad():
-                target = nn.functional.normalize(recognizer(x * 255, m), dim=1)
-            pred = nn.functional.normalize(recognizer(x_hat * 255, m), dim=1)
+        for k, (recognizer, m) in enumerate(zip(self.recognizers, matrices, strict=True)):
+            if targets is None:
+                with torch.no_grad():
+                    target = nn.functional.normalize(recognizer(x * 255, m), dim=1)
+            else:
+                target = targets[k]
+            with torch.autocast(x_hat.device.type, torch.bfloat16, enabled=self.bf16 and x_hat.is_cuda):
+                pred = recognizer(x_hat * 255, m)
+            pred = nn.functional.normalize(pred.float(), dim=1)
             if self.identity == "cosine":
                 terms.append((1 - (pred * target).sum(dim=1)).mean())
             else:
@@ -61,9 +77,11 @@ class IdentityPreservingLoss(nn.Module):
         x: torch.Tensor,
         matrices: list[torch.Tensor] | None = None,
         n_pixels: int | None = None,
+        targets: list[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """``output`` is a CompressAI model's forward(x) (x_hat, likelihoods); ``matrices``: one [N, 2, 3] batch
-        of alignment matrices per recognizer; ``n_pixels``: H × W of the unpadded image (default: x's)."""
+        of alignment matrices per recognizer; ``n_pixels``: H × W of the unpadded image (default: x's);
+        ``targets``: the originals' unit embeddings per recognizer, if known."""
         x_hat = output["x_hat"]
         h, w = x.shape[-2:]
         bpp = rate_bpp(output["likelihoods"], n_pixels or h * w)
@@ -73,7 +91,7 @@ class IdentityPreservingLoss(nn.Module):
         if self.identity_weight:
             if matrices is None:
                 raise ValueError("the identity term needs each image's alignment matrices")
-            out["identity"] = self.identity_distance(x_hat.clamp(0, 1), x, matrices)
+            out["identity"] = self.identity_distance(x_hat.clamp(0, 1), x, matrices, targets)
             distortion = distortion + self.identity_weight * out["identity"]
         out["loss"] = bpp + self.lmbda * distortion
         return out

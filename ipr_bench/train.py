@@ -4,9 +4,15 @@ Data: LFW images of people in no evaluation pair (ipr_bench.datasets.lfw.trainin
 crops with their landmarks carried through crop and flip (ipr_bench.training_data). Randomness is a function
 of (seed, step), so a resumed run draws exactly the batches an uninterrupted one would.
 
+Two loops learn the same thing: ``naive`` (numpy crops, the originals' embeddings recomputed each step) and
+``resident`` (the default: data, alignment and the originals' embeddings on the device, ipr_bench.resident; on a
+GPU also fused Adam, bfloat16 for the frozen recognizer and, with ``compile``, torch.compile). They draw
+different batches, so the loop is a setting of the run.
+
 Output directory:
     last/model.safetensors, last/meta.json   the checkpoint (a learned-codec directory: learned:OUT/last)
     last/optimizer.safetensors, last/train_state.json   what resuming needs (tensors and JSON; no pickle)
+    last/ledger.csv   one row per training session (a GPU lease, a CPU run): where, how long, steps, validation
 """
 
 from __future__ import annotations
@@ -25,8 +31,12 @@ from ipr_bench.registry import register_producer
 
 STATE_FILE = "train_state.json"
 # how long and where to train, how often to look: a resumed run may change these, not what it learns
-NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every")
+NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every", "compile")
+# settings added later, with the value every run made before them had: older run directories still resume
+LEGACY_DEFAULTS = {"loop": "naive"}
+LOOPS = ("naive", "resident")
 OPTIMIZER_FILE = "optimizer.safetensors"
+LEDGER_FILE = "ledger.csv"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class TrainConfig:
     validate_every: int = 500
     max_validation: int | None = None
     device: str = "cpu"
+    loop: str = "resident"  # see LOOPS and the module docstring
+    compile: bool = False  # torch.compile the codec's training forward (how it runs, not what it learns)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +77,7 @@ def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
     except (json.JSONDecodeError, KeyError) as exc:
         raise UnavailableError(f"{path}: not a training state ({exc})") from None
     known = {f for f in TrainConfig.__dataclass_fields__}
+    saved = LEGACY_DEFAULTS | saved
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
     return TrainConfig(**(values | changes))
 
@@ -96,24 +109,47 @@ class Trainer:
         from ipr_bench.provenance import provenance
         from ipr_bench.registry import create_recognizer
 
+        from ipr_bench.errors import OptionError
+
+        if config.loop not in LOOPS:
+            raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
         self.config = config
         self.out = Path(out)
         torch.manual_seed(config.seed)
         self.model = build_model(config.architecture, list(config.args)).to(config.device)
         self.recognizers = [create_recognizer(r) for r in config.recognizers] if config.identity_weight else []
+        fast = config.loop == "resident"
         self.criterion = IdentityPreservingLoss(
             config.lmbda,
             config.identity_weight,
             [r.differentiable().to(config.device) for r in self.recognizers],
             config.identity,  # type: ignore[arg-type]
+            bf16=fast,  # only ever applied on a GPU
         )
         data = training_data(config)
         self.items, self.images, self.landmarks = data.train.items, data.train.images, data.train.landmarks
         self.validation, self.skipped, self.data_description = data.validation, data.skipped, data.description
         self.landmark_keys = data.landmark_keys
+        self.resident = None
+        if fast:
+            from ipr_bench.resident import ResidentBatches
+
+            self.resident = ResidentBatches(
+                self.images,
+                self.landmarks,
+                self.recognizers,
+                list(self.criterion.recognizers),
+                config.crop,
+                config.batch_size,
+                config.seed,
+                config.device,
+            )
+        # torch.compile wraps the module; the state dict, checkpoints and validation use the plain one
+        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.fused = fast and str(config.device).startswith("cuda")  # one kernel for the whole Adam update
         main = [p for n, p in self.model.named_parameters() if not n.endswith(".quantiles")]
         aux = [p for n, p in self.model.named_parameters() if n.endswith(".quantiles")]
-        self.optimizer = torch.optim.Adam(main, lr=config.lr)
+        self.optimizer = torch.optim.Adam(main, lr=config.lr, fused=self.fused or None)
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         self.step = 0
         self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
@@ -149,10 +185,14 @@ class Trainer:
         # the quantisation noise of training comes from torch's global generator: seed it by (seed, step) so a
         # resumed run, or one whose recognizer loading drew random numbers, sees the same noise
         torch.manual_seed(self.config.seed * 1_000_003 + self.step)
-        x, matrices = self.batch(self.step)
+        targets = None
+        if self.resident is not None:
+            x, matrices, targets = self.resident.batch(self.step)
+        else:
+            x, matrices = self.batch(self.step)
         self.optimizer.zero_grad()
         self.aux_optimizer.zero_grad()
-        out = self.criterion(self.model(x), x, matrices if self.recognizers else None)
+        out = self.criterion(self.forward(x), x, matrices if self.recognizers else None, targets=targets)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
@@ -160,13 +200,18 @@ class Trainer:
         aux.backward()
         self.aux_optimizer.step()
         self.step += 1
-        return {k: float(v.detach()) for k, v in out.items()} | {"aux": float(aux.detach())}
+        return {k: v.detach() for k, v in out.items()} | {"aux": aux.detach()}
 
     def run(
-        self, report: Callable[[int, dict[str, float], float], None] | None = None, max_seconds: float | None = None
+        self,
+        report: Callable[[int, dict[str, float], float], None] | None = None,
+        max_seconds: float | None = None,
+        report_every: int = 1,
     ) -> None:
         """Train to config.steps, or until ``max_seconds`` of wall time have passed (then validate and save: a
-        lease of GPU time ends with a checkpoint that the next lease resumes exactly)."""
+        lease of GPU time ends with a checkpoint that the next lease resumes exactly). ``report`` gets the step
+        values every ``report_every`` steps (reading them waits for the GPU: report rarely in a lease) and each
+        validation record. The session ends with a row in last/ledger.csv."""
         t0 = time.monotonic()
         first = self.step
         while self.step < self.config.steps:
@@ -174,17 +219,60 @@ class Trainer:
                 if self.validation.images and (not self.history or self.history[-1]["step"] != self.step):
                     self.history.append(self.validate())
                 self.save()
-                return
+                break
             logs = self.train_step()
-            if report:
-                report(self.step, logs, (self.step - first) / max(time.monotonic() - t0, 1e-9))
             last = self.step == self.config.steps
+            if report and (self.step % report_every == 0 or last):
+                values = {k: float(v) for k, v in logs.items()}
+                report(self.step, values, (self.step - first) / max(time.monotonic() - t0, 1e-9))
             if self.validation.images and (self.step % self.config.validate_every == 0 or last):
                 self.history.append(self.validate())
                 if report:
                     report(self.step, {f"val_{k}": v for k, v in self.history[-1].items() if k != "step"}, 0.0)
             if self.step % self.config.checkpoint_every == 0 or last:
                 self.save()
+        if self.step > first:
+            self.record_session(first, time.monotonic() - t0)
+
+    def record_session(self, first_step: int, seconds: float) -> Path:
+        """Append this session's row to last/ledger.csv (rewritten whole and atomically)."""
+        import csv
+        import io
+        import os
+        from datetime import datetime, timezone
+
+        import torch
+
+        device = self.config.device
+        if str(device).startswith("cuda") and torch.cuda.is_available():
+            kind = torch.cuda.get_device_name(torch.device(device))
+        else:
+            kind = f"cpu ({os.cpu_count()} cores)"
+        validation = self.history[-1] if self.history else {}
+        row = {
+            "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "device": kind,
+            "seconds": f"{seconds:.1f}",
+            "step_from": first_step,
+            "step_to": self.step,
+            "images_per_s": f"{(self.step - first_step) * self.config.batch_size / max(seconds, 1e-9):.2f}",
+            "loop": self.config.loop,
+            "validation_step": int(validation.get("step", 0)) if validation else "",
+            "validation_bpp": f"{validation['bpp']:.4f}" if validation else "",
+            "validation_psnr": f"{validation['psnr']:.3f}" if validation else "",
+            "validation_identity_cosine": ";".join(
+                f"{k[len('cosine_'):]}={v:.4f}" for k, v in validation.items() if k.startswith("cosine_")
+            ),
+            "git_commit": self.git_commit,
+        }
+        path = self.out / "last" / LEDGER_FILE
+        rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([{k: r.get(k, "") for k in row} for r in rows] + [row])
+        atomic_write_bytes(path, buffer.getvalue().encode())
+        return path
 
     # ----------------------------------------------------------------------------------- validation
     def validate(self) -> dict[str, float]:
@@ -269,7 +357,7 @@ class Trainer:
         if not (last / STATE_FILE).is_file():
             return False
         state = json.loads((last / STATE_FILE).read_text())
-        saved = {k: v for k, v in state["config"].items() if k not in NOT_SETTINGS}
+        saved = {k: v for k, v in (LEGACY_DEFAULTS | state["config"]).items() if k not in NOT_SETTINGS}
         mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k not in NOT_SETTINGS}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
@@ -284,8 +372,11 @@ class Trainer:
             for key, value in tensors.items():
                 group, idx, field_name = key.split(".", 2)
                 if group == name:
-                    per_param.setdefault(int(idx), {})[field_name] = value.to(self.config.device)
-            opt.load_state_dict({"state": per_param, "param_groups": state["param_groups"][name]})
+                    per_param.setdefault(int(idx), {})[field_name] = value  # torch moves each to its parameter
+            groups = state["param_groups"][name]
+            if name == "main":  # the state is the same; how Adam runs (fused or not) follows this device
+                groups = [g | {"fused": self.fused or None, "foreach": None} for g in groups]
+            opt.load_state_dict({"state": per_param, "param_groups": groups})
         self.step = int(state["step"])
         self.history = list(state.get("history", []))
         return True
@@ -299,11 +390,10 @@ def continue_training(out: Path | str, steps: int, device: str, max_seconds: flo
     start = trainer.step
 
     def log(step: int, values: dict[str, float], rate: float) -> None:
-        if any(k.startswith("val_") for k in values) or (step - start) % 500 == 0:
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
-            print(f"step {step}: {shown}" + (f" ({rate:.1f} steps/s)" if rate else ""), flush=True)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        print(f"step {step}: {shown}" + (f" ({rate:.1f} steps/s)" if rate else ""), flush=True)
 
     print(f"{out}: from step {start}, {len(trainer.items)} training images, device {device}", flush=True)
-    trainer.run(log, max_seconds)
+    trainer.run(log, max_seconds, report_every=500)
     print(f"{out}: stopped at step {trainer.step}", flush=True)
     return trainer

@@ -60,6 +60,14 @@ def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
     assert held_out and not held_out & {i.identity for i in straight.items}
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.allclose(x, y, atol=1e-6), name
+    # each session left its row in the run's ledger: where, how long, which steps, what validation said
+    import csv
+
+    sessions = list(csv.DictReader((tmp_path / "resumed" / "last" / "ledger.csv").open()))
+    assert [(r["step_from"], r["step_to"]) for r in sessions] == [("0", "2"), ("2", "4")]
+    assert sessions[1]["device"].startswith("cpu") and sessions[1]["loop"] == "resident"
+    assert float(sessions[1]["validation_bpp"]) == pytest.approx(straight.history[-1]["bpp"], abs=1e-4)
+    assert sessions[1]["validation_identity_cosine"].startswith("facenet=")
 
 
 def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
@@ -68,10 +76,21 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
     from ipr_bench.errors import UnavailableError
     from ipr_bench.train import Trainer
 
-    Trainer(tiny(2), tmp_path / "run").run()
+    Trainer(replace(tiny(2), loop="naive"), tmp_path / "run").run()  # the reference loop still trains
     other = Trainer(replace(tiny(4), lmbda=0.02), tmp_path / "run")
-    with pytest.raises(UnavailableError, match="other settings \\(lmbda\\)"):
+    with pytest.raises(UnavailableError, match="other settings \\(lmbda, loop\\)"):
         other.resume()
+    # a run saved before the loop was a setting was trained by the naive loop, and resumes as such
+    import json
+
+    from ipr_bench.train import saved_config
+
+    state_file = tmp_path / "run" / "last" / "train_state.json"
+    state = json.loads(state_file.read_text())
+    del state["config"]["loop"]
+    state_file.write_text(json.dumps(state))
+    assert saved_config(tmp_path / "run").loop == "naive"
+    assert Trainer(replace(tiny(4), loop="naive"), tmp_path / "run").resume()
 
 
 def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: Path) -> None:

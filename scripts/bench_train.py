@@ -1,0 +1,133 @@
+"""Training throughput, naive loop vs the fast one, for the MSE-only loss and with the identity term.
+
+In one run on one device: for each loss (α = 0; α > 0 with the frozen FaceNet), the naive loop (numpy crops,
+the originals' embeddings recomputed every step) and the resident loop (ipr_bench.resident: data, alignment and
+the originals' embeddings on the device; on a GPU also fused Adam, bfloat16 recognizer, optionally
+torch.compile and larger batches). Each variant is a real Trainer on the real LFW training images (the first
+``--images``), warmed up, then timed over ``--steps`` steps (the GPU synchronised before and after).
+Images/s = steps × batch / seconds. Rows go to results/training/bench_train.jsonl with the device and versions.
+
+    python scripts/bench_train.py                       # here (CPU): the real model, a few steps
+    python scripts/bench_train.py --device cuda --steps 200 --batches 8,32 --compile   # in a GPU lease
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "training" / "bench_train.jsonl"
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def measure(config, warmup: int, steps: int) -> dict:
+    import torch
+
+    from ipr_bench.train import Trainer
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        trainer = Trainer(config, out)
+        setup = time.perf_counter() - t0
+        for _ in range(warmup):  # includes torch.compile's compilation
+            trainer.train_step()
+        sync = torch.cuda.synchronize if config.device.startswith("cuda") else (lambda: None)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            logs = trainer.train_step()
+        loss = float(logs["loss"])  # waits for the last step
+        sync()
+        seconds = time.perf_counter() - t0
+    return {
+        "setup_s": round(setup, 2),
+        "seconds": round(seconds, 3),
+        "images_per_s": round(steps * config.batch_size / seconds, 2),
+        "last_loss": round(loss, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per variant")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation, allocator)")
+    parser.add_argument("--images", type=int, default=48, help="LFW training images loaded (the first N)")
+    parser.add_argument("--batch", type=int, default=8, help="the naive loop's batch size (the trainer's default)")
+    parser.add_argument("--batches", default="", help="extra batch sizes for the resident loop, e.g. 32,64")
+    parser.add_argument("--compile", action="store_true", help="also the resident loop under torch.compile")
+    parser.add_argument("--channels", default="128,192", help="the model's N,M (the trainer's default)")
+    parser.add_argument("--crop", type=int, default=192)
+    parser.add_argument("--identity-weight", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+
+    import torch
+
+    from ipr_bench.provenance import provenance
+    from ipr_bench.train import TrainConfig
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    base = TrainConfig(
+        args=tuple(int(c) for c in args.channels.split(",")),
+        crop=args.crop,
+        batch_size=args.batch,
+        max_images=args.images,
+        max_validation=1,
+        device=device,
+        steps=10**9,
+    )
+    variants = [("naive", args.batch, False), ("resident", args.batch, False)]
+    variants += [("resident", int(b), False) for b in args.batches.split(",") if b]
+    if args.compile:
+        variants += [("resident", b, True) for b in sorted({args.batch, *(int(b) for b in args.batches.split(",") if b)})]
+    common = {
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "device": device_name(device),
+        "torch": torch.__version__,
+        "git_commit": provenance()["git_commit"],
+        "architecture": f"{base.architecture} N,M={args.channels}",
+        "crop": args.crop,
+        "images_loaded": args.images,
+        "warmup_steps": args.warmup,
+        "steps": args.steps,
+    }
+    rows = []
+    for loss, alpha in (("mse", 0.0), ("identity (facenet)", args.identity_weight)):
+        naive_rate = None
+        for loop, batch, compiled in variants:
+            config = replace(base, loop=loop, batch_size=batch, compile=compiled, identity_weight=alpha)
+            result = measure(config, args.warmup, args.steps)
+            naive_rate = naive_rate or result["images_per_s"]
+            row = common | {"loss": loss, "loop": loop, "batch": batch, "compile": compiled} | result
+            row["speedup_vs_naive"] = round(result["images_per_s"] / naive_rate, 3)
+            rows.append(row)
+            print(
+                f"{loss:20s} {loop:8s} batch {batch:3d}{' compiled' if compiled else '':9s} "
+                f"{result['images_per_s']:8.2f} images/s  ×{row['speedup_vs_naive']:.2f}  (setup {result['setup_s']} s)",
+                flush=True,
+            )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    print(f"appended {len(rows)} rows to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The fast training loop's batches equal what the naive loop computes for the same crop: the pixels, the
+alignment matrices (the image's matrix with the crop offset folded in) and the originals' embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+class TemplateRecognizer:
+    """A stand-in with the real alignment code (the ArcFace template) and a small frozen network."""
+
+    def __init__(self) -> None:
+        from ipr_bench.recognizer import FaceSpec
+
+        self.spec = FaceSpec(input_size=(56, 56), landmarker="mtcnn")
+
+    def alignment_matrix(self, landmarks, image_shape):
+        from ipr_bench.alignment import alignment_matrix
+
+        return alignment_matrix(landmarks, self.spec, image_shape)
+
+
+def network() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten()
+    )
+
+
+def face(rng: np.random.Generator, h: int, w: int):
+    from ipr_bench.landmarks import FaceLandmarks
+
+    cx, cy = w / 2 + rng.uniform(-8, 8), h / 2 + rng.uniform(-8, 8)
+    # a face small enough that its aligned region (≈ 70 px) stays inside every jittered 128 px crop
+    points = np.array([[cx - 11, cy - 7], [cx + 11, cy - 6], [cx, cy + 4], [cx - 8, cy + 14], [cx + 9, cy + 14]])
+    box = np.array([cx - 24, cy - 30, cx + 24, cy + 27])
+    return FaceLandmarks(box=box, points=points, detected=True, scheme="five-point")
+
+
+def test_resident_batches_equal_the_naive_crop_its_matrices_and_targets() -> None:
+    from ipr_bench.differentiable import DifferentiableRecognizer
+    from ipr_bench.resident import ResidentBatches
+    from ipr_bench.training_data import Crop, flip, shift
+
+    rng = np.random.default_rng(3)
+    sizes = [(250, 250), (250, 250), (240, 260), (120, 250)]  # the last is smaller than the crop: padded
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in sizes]
+    marks = [{"mtcnn": face(rng, h, w)} for h, w in sizes]
+    rec = TemplateRecognizer()
+    module = DifferentiableRecognizer(network(), rec.spec)
+    crop = 128
+    batches = ResidentBatches(images, marks, [rec], [module], crop, 6, seed=1, device="cpu")
+    seen_mirrored = set()
+    for step in range(4):
+        x, matrices, targets = batches.batch(step)
+        picks, left, top, mirrored = batches.draw(step)
+        assert x.shape == (6, 3, crop, crop) and x.dtype == torch.float32
+        for b in range(6):
+            k, lx, ty, mir = int(picks[b]), int(left[b]), int(top[b]), bool(mirrored[b])
+            seen_mirrored.add(mir)
+            image, lm = images[k], marks[k]["mtcnn"]
+            h, w = image.shape[:2]
+            if h < crop:  # crop_around_face's centred edge padding
+                ph = crop - h
+                image = np.pad(image, ((ph // 2, ph - ph // 2), (0, 0), (0, 0)), mode="edge")
+                lm = shift(lm, 0, ph // 2)
+            window = Crop(image[ty : ty + crop, lx : lx + crop], shift(lm, -lx, -ty))
+            window = flip(window) if mir else window
+            expected_pixels = torch.from_numpy(np.ascontiguousarray(window.image)).permute(2, 0, 1).float() / 255
+            assert torch.equal(x[b], expected_pixels)
+            expected_matrix = rec.alignment_matrix(window.landmarks, window.image.shape)
+            np.testing.assert_allclose(matrices[0][b].numpy(), expected_matrix, atol=2e-3)
+            with torch.no_grad():
+                naive = module(x[b : b + 1] * 255, torch.from_numpy(expected_matrix).float()[None])
+            naive = torch.nn.functional.normalize(naive, dim=1)[0]
+            # the face region lies inside every crop here, so the whole image's embedding is the crop's
+            assert torch.allclose(targets[0][b], naive, atol=1e-4)
+    assert seen_mirrored == {True, False}
+    # the batches are a function of (seed, step) alone
+    again = ResidentBatches(images, marks, [rec], [module], crop, 6, seed=1, device="cpu")
+    assert torch.equal(again.batch(2)[0], batches.batch(2)[0])
+    assert not torch.equal(batches.batch(3)[0], batches.batch(2)[0])
