@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +105,11 @@ class Trainer:
     def __init__(self, config: TrainConfig, out: Path | str) -> None:
         import torch
 
+        from ipr_bench.errors import OptionError
         from ipr_bench.learned import build_model
         from ipr_bench.losses import IdentityPreservingLoss
         from ipr_bench.provenance import provenance
         from ipr_bench.registry import create_recognizer
-
-        from ipr_bench.errors import OptionError
 
         if config.loop not in LOOPS:
             raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
@@ -239,7 +239,7 @@ class Trainer:
         import csv
         import io
         import os
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         import torch
 
@@ -250,7 +250,7 @@ class Trainer:
             kind = f"cpu ({os.cpu_count()} cores)"
         validation = self.history[-1] if self.history else {}
         row = {
-            "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "device": kind,
             "seconds": f"{seconds:.1f}",
             "step_from": first_step,
@@ -261,7 +261,7 @@ class Trainer:
             "validation_bpp": f"{validation['bpp']:.4f}" if validation else "",
             "validation_psnr": f"{validation['psnr']:.3f}" if validation else "",
             "validation_identity_cosine": ";".join(
-                f"{k[len('cosine_'):]}={v:.4f}" for k, v in validation.items() if k.startswith("cosine_")
+                f"{k[len('cosine_') :]}={v:.4f}" for k, v in validation.items() if k.startswith("cosine_")
             ),
             "git_commit": self.git_commit,
         }

@@ -20,7 +20,7 @@ import platform
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,8 @@ def device_name(device: str) -> str:
 
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
-    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    cpu = platform.processor() or platform.machine()
+    return f"cpu: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
 def measure(config, warmup: int, steps: int) -> dict:
@@ -93,11 +94,12 @@ def main() -> None:
         steps=10**9,
     )
     variants = [("naive", args.batch, False), ("resident", args.batch, False)]
-    variants += [("resident", int(b), False) for b in args.batches.split(",") if b]
+    extra = [int(b) for b in args.batches.split(",") if b]
+    variants += [("resident", b, False) for b in extra]
     if args.compile:
-        variants += [("resident", b, True) for b in sorted({args.batch, *(int(b) for b in args.batches.split(",") if b)})]
+        variants += [("resident", b, True) for b in sorted({args.batch, *extra})]
     common = {
-        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": device_name(device),
         "torch": torch.__version__,
         "git_commit": provenance()["git_commit"],
@@ -119,7 +121,8 @@ def main() -> None:
             rows.append(row)
             print(
                 f"{loss:20s} {loop:8s} batch {batch:3d}{' compiled' if compiled else '':9s} "
-                f"{result['images_per_s']:8.2f} images/s  ×{row['speedup_vs_naive']:.2f}  (setup {result['setup_s']} s)",
+                f"{result['images_per_s']:8.2f} images/s  ×{row['speedup_vs_naive']:.2f}  "
+                f"(setup {result['setup_s']} s)",
                 flush=True,
             )
     args.out.parent.mkdir(parents=True, exist_ok=True)
