@@ -214,13 +214,16 @@ class Trainer:
         validation record. The session ends with a row in last/ledger.csv."""
         t0 = time.monotonic()
         first = self.step
+        training = 0.0  # seconds in train steps alone (not validation, not checkpoints)
         while self.step < self.config.steps:
             if max_seconds is not None and time.monotonic() - t0 > max_seconds:
                 if self.validation.images and (not self.history or self.history[-1]["step"] != self.step):
                     self.history.append(self.validate())
                 self.save()
                 break
+            t_step = time.monotonic()
             logs = self.train_step()
+            training += time.monotonic() - t_step
             last = self.step == self.config.steps
             if report and (self.step % report_every == 0 or last):
                 values = {k: float(v) for k, v in logs.items()}
@@ -232,9 +235,9 @@ class Trainer:
             if self.step % self.config.checkpoint_every == 0 or last:
                 self.save()
         if self.step > first:
-            self.record_session(first, time.monotonic() - t0)
+            self.record_session(first, time.monotonic() - t0, training)
 
-    def record_session(self, first_step: int, seconds: float) -> Path:
+    def record_session(self, first_step: int, seconds: float, training_seconds: float) -> Path:
         """Append this session's row to last/ledger.csv (rewritten whole and atomically)."""
         import csv
         import io
@@ -253,9 +256,11 @@ class Trainer:
             "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "device": kind,
             "seconds": f"{seconds:.1f}",
+            "training_seconds": f"{training_seconds:.1f}",
             "step_from": first_step,
             "step_to": self.step,
-            "images_per_s": f"{(self.step - first_step) * self.config.batch_size / max(seconds, 1e-9):.2f}",
+            # from the train steps alone (on a GPU the last ones may still be queued: a slight overestimate)
+            "images_per_s": f"{(self.step - first_step) * self.config.batch_size / max(training_seconds, 1e-9):.2f}",
             "loop": self.config.loop,
             "validation_step": int(validation.get("step", 0)) if validation else "",
             "validation_bpp": f"{validation['bpp']:.4f}" if validation else "",

@@ -10,9 +10,14 @@ This gathers, for the run directories to continue (``ipr-bench train --out DIR``
     .devcarry/cache/       their landmarks, so the machine detects nothing
     .devcarry/runs/NAME/   each run's last checkpoint and optimizer state (resumed exactly)
 
-and prints the total with the tracked tree, refusing to leave a bundle that would not fit. Then, on the device:
+then packs it into loads (scripts/device_loads.py): ``.devloads/00``, ``01``, … each small enough to travel
+beside the working tree (64 MiB per call). It prints the calls to make, back to back so the machine stays warm:
 
-    run(command="bash scripts/device_train.sh 480", carry=[".devcarry"])
+    run(command="true", carry=[".devloads/00"])              # one per load but the last: it stays there
+    run(command="bash scripts/device_train.sh 480", carry=[".devloads/01"])   # assembles, checks, trains
+
+and afterwards, while the INDEX.txt that comes back names a next batch, the call it names. Then here:
+``python scripts/device_unpack.py FILES_AT_1 FILES_AT_2 … runs/zoo`` (the files_at folder of every call).
 
 Usage: python scripts/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
 """
@@ -27,7 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / ".devcarry"
+LOADS = ROOT / ".devloads"
 LIMIT = 64 * 2**20
+MARGIN = 2**20  # for files that change between bundling and the calls (a log, a result committed meanwhile)
 WHEELS = [
     "compressai==1.2.8",
     "pytorch-msssim==1.0.0",
@@ -40,7 +47,9 @@ PLATFORMS = ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x
 
 
 def tracked_size() -> int:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    """Bytes of what every call sends anyway: tracked files and untracked files git does not ignore."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
     return sum((ROOT / f.decode()).stat().st_size for f in files if f and (ROOT / f.decode()).is_file())
 
 
@@ -106,12 +115,20 @@ def main() -> None:
 
     sizes = {part.name: tree_size(part) for part in sorted(BUNDLE.iterdir())}
     tracked = tracked_size()
-    total = tracked + sum(sizes.values())
     for name, size in sizes.items():
         print(f"  .devcarry/{name}: {size / 2**20:.1f} MiB")
-    print(f"tracked tree {tracked / 2**20:.1f} MiB; total {total / 2**20:.1f} MiB of {LIMIT / 2**20:.0f} MiB")
-    if total > LIMIT:
-        sys.exit(f"too large for the device by {(total - LIMIT) / 2**20:.1f} MiB: continue fewer or smaller runs")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from device_loads import pack
+
+    budget = LIMIT - tracked - MARGIN
+    loads = pack(BUNDLE, LOADS, budget)
+    print(
+        f"bundle {sum(sizes.values()) / 2**20:.1f} MiB; working tree {tracked / 2**20:.1f} MiB leaves "
+        f"{budget / 2**20:.1f} MiB per call → {len(loads)} load(s). Calls, back to back (the machine stays warm):"
+    )
+    for folder in loads[:-1]:
+        print(f'  run(command="true", carry=[".devloads/{folder.name}"])')
+    print(f'  run(command="bash scripts/device_train.sh SECONDS", carry=[".devloads/{loads[-1].name}"])')
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# One lease of GPU training, run on the lent machine from the repository root, with .devcarry/ carried
-# (python scripts/device_bundle.py RUN_DIRS... made it):
+# One lease of GPU training, run on the lent machine from the repository root, after the loads that
+# python scripts/device_bundle.py RUN_DIRS... made have arrived (.devloads/NN, one call each; see that script):
 #   bash scripts/device_train.sh SECONDS [STEPS]
-# Every run in .devcarry/runs/ continues in parallel for SECONDS of wall time (or to STEPS, default 1000000),
-# on the GPU, then each checkpoint is copied to $OUT/runs/NAME/last, files split into 15 MiB parts
-# (the device returns files of at most 16 MiB; scripts/device_unpack.py joins them).
+# The loads are joined, checked and unpacked into .devcarry/; every run in .devcarry/runs/ continues in parallel
+# for SECONDS of wall time (or to STEPS, default 1000000) on the GPU; each checkpoint is split into 15 MiB parts
+# in .devreturn/NAME/ (the device returns files of at most 16 MiB, 8 per call), and the first batch is copied
+# to $OUT; INDEX.txt there names the call that fetches the next (scripts/device_loads.py send), and
+# scripts/device_unpack.py joins them at home.
 set -euo pipefail
 seconds=${1:?usage: device_train.sh SECONDS [STEPS]}
 steps=${2:-1000000}
@@ -12,6 +14,13 @@ bundle=.devcarry
 out=${OUT:-/tmp/out}
 python=${PYTHON:-$([ -x /opt/torch/.venv/bin/python ] && echo /opt/torch/.venv/bin/python || echo python3)}
 device=${DEVICE:-cuda}  # DEVICE=cpu rehearses the lease on a machine without a GPU
+
+if [ -d .devloads ]; then
+  rm -rf "$bundle"
+  "$python" scripts/device_loads.py assemble .devloads .
+fi
+back=.devreturn
+rm -rf "$back"
 
 site=/tmp/ipr-site
 # a wheel is a zip laid out for site-packages: unpacking it needs no pip and no network
@@ -33,12 +42,12 @@ import torch
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), flush=True)
 EOF
 
-mkdir -p "$out/logs"
+mkdir -p "$back/logs"
 pids=()
 for run in "$bundle"/runs/*/; do
   name=$(basename "$run")
   "$python" -P -c "import sys; from ipr_bench.train import continue_training as c; c(sys.argv[1], int(sys.argv[2]), '$device', float(sys.argv[3]))" \
-    "$run" "$steps" "$seconds" > "$out/logs/$name.log" 2>&1 &
+    "$run" "$steps" "$seconds" > "$back/logs/$name.log" 2>&1 &
   pids+=($!)
 done
 status=0
@@ -46,10 +55,12 @@ for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
 for run in "$bundle"/runs/*/; do
   name=$(basename "$run")
-  mkdir -p "$out/runs/$name/last"
+  mkdir -p "$back/$name"
   for f in "$run"last/*; do
-    split -b 15M -d -a 2 "$f" "$out/runs/$name/last/$(basename "$f").part"
+    split -b 15M -d -a 2 "$f" "$back/$name/$(basename "$f").part"
   done
 done
-tail -n 3 "$out"/logs/*.log
+tail -n 3 "$back"/logs/*.log
+mkdir -p "$out"
+"$python" scripts/device_loads.py send "$back" "$out" 0
 exit $status

@@ -1,7 +1,8 @@
-"""Bring a lease's checkpoints home: join the 15 MiB parts scripts/device_train.sh wrote under $OUT back into
-run directories, check each loads (safetensors, no pickle), and print each run's step and last validation.
+"""Bring a lease's checkpoints home: join the 15 MiB parts scripts/device_train.sh returned (NAME/FILE.partNN,
+over one or more calls' $OUT batches) back into run directories NAME/last/FILE, check each loads (safetensors,
+no pickle), print each run's step and last validation, and keep the logs.
 
-Usage: python scripts/device_unpack.py FILES_AT/runs runs/zoo
+Usage: python scripts/device_unpack.py FILES_AT_1 [FILES_AT_2 …] runs/zoo
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from pathlib import Path
 from ipr_bench.cache import atomic_write_bytes
 
 
-def join_parts(source: Path, target: Path) -> list[Path]:
+def join_parts(sources: list[Path], target: Path) -> list[Path]:
+    """NAME/FILE.partNN under any of ``sources`` → target/NAME/last/FILE, written atomically."""
     parts: dict[str, list[Path]] = {}
-    for part in sorted(source.rglob("*.part[0-9][0-9]")):
-        whole = re.sub(r"\.part\d\d$", "", str(part.relative_to(source)))
-        parts.setdefault(whole, []).append(part)
+    for source in sources:
+        for part in sorted(source.glob("*/*.part[0-9][0-9]")):
+            whole = f"{part.parent.name}/last/{re.sub(r'.part[0-9][0-9]$', '', part.name)}"
+            parts.setdefault(whole, []).append(part)
     written = []
     # the state file last: a run directory whose state is newer than its weights is never read back
     for whole in sorted(parts, key=lambda name: name.endswith("train_state.json")):
-        data = b"".join(p.read_bytes() for p in sorted(parts[whole]))
+        data = b"".join(p.read_bytes() for p in sorted(parts[whole], key=lambda p: p.name))
         atomic_write_bytes(target / whole, data)
         written.append(target / whole)
     return written
@@ -30,10 +33,13 @@ def join_parts(source: Path, target: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("source", type=Path, help="the runs/ folder of a lease's returned files")
+    parser.add_argument("sources", nargs="+", type=Path, help="the files_at folder of each call that returned files")
     parser.add_argument("target", type=Path, help="where the run directories live here (e.g. runs/zoo)")
     args = parser.parse_args()
-    join_parts(args.source, args.target)
+    join_parts(args.sources, args.target)
+    for log in sorted(p for s in args.sources for p in s.glob("logs/*.log")):
+        (args.target / log.stem).mkdir(parents=True, exist_ok=True)
+        (args.target / log.stem / "lease.log").write_bytes(log.read_bytes())
     from ipr_bench.learned import load_checkpoint
 
     for state in sorted(args.target.glob("*/last/train_state.json")):
