@@ -1,7 +1,8 @@
 """Any trained CompressAI checkpoint directory as a codec: ``learned:DIR`` (see ipr_bench.learned).
 
 Quality k is the k-th rate point of DIR (its checkpoint subdirectories in increasing λ; a single checkpoint
-is quality 1). The GPU is used when present; ``device=cpu`` forces the CPU.
+is quality 1). A variable-rate checkpoint (ipr_bench.variable_rate) is one model with qualities 1…K, and any
+quarter step between them. The GPU is used when present; ``device=cpu`` forces the CPU.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ipr_bench.learned import (
     checkpoint_dirs,
     compress_images,
     decompress_payload,
+    level_rate_point,
     load_checkpoint,
     peek_rate_point,
     read_meta,
@@ -46,7 +48,9 @@ class LearnedCodec(Codec):
             raise UnavailableError("learned codec: give a checkpoint directory as --codecs learned:/path/to/dir")
         self.root = Path(checkpoint).expanduser()
         self.rate_points = checkpoint_dirs(self.root)
-        self.default_qualities = tuple(range(1, len(self.rate_points) + 1))
+        # a variable-rate checkpoint: one model, its levels as qualities
+        self.levels = int(read_meta(self.rate_points[0]).get("levels") or 0) if len(self.rate_points) == 1 else 0
+        self.default_qualities = tuple(range(1, (self.levels or len(self.rate_points)) + 1))
         self.device = device or _best_device()
         self._models: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._config: dict[str, Any] | None = None
@@ -65,15 +69,27 @@ class LearnedCodec(Codec):
         return "a checkpoint directory: learned:DIR"
 
     def _model(self, quality: Quality) -> tuple[Any, dict[str, Any]]:
-        k = int(quality)
-        if not 1 <= k <= len(self.rate_points):
+        k = 1 if self.levels else int(quality)
+        if not self.levels and not (1 <= k <= len(self.rate_points) and k == quality):
             raise UnavailableError(f"{self.root} has qualities 1…{len(self.rate_points)}, not {quality}")
         if k not in self._models:
             self._models[k] = load_checkpoint(self.rate_points[k - 1], self.device)
         return self._models[k]
 
+    def _rate_point(self, quality: Quality) -> int:
+        """The payload's rate-point byte: the checkpoint's index, or a variable-rate model's level."""
+        if not self.levels:
+            return int(quality)
+        try:
+            return level_rate_point(float(quality) - 1, self.levels)
+        except ValueError:
+            raise UnavailableError(
+                f"{self.root} is variable-rate: qualities 1…{self.levels} in quarter steps, not {quality}"
+            ) from None
+
     def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
-        return Encoded(compress_images(self._model(quality)[0], [image], int(quality), self.device)[0])
+        point = self._rate_point(quality)
+        return Encoded(compress_images(self._model(quality)[0], [image], point, self.device)[0])
 
     def encode_batch(
         self, images: list[np.ndarray], quality: Quality, faces: list[Any] | None = None
@@ -87,7 +103,8 @@ class LearnedCodec(Codec):
                 chunk = indices[start : start + BATCH]
                 try:
                     model = self._model(quality)[0]
-                    payloads = compress_images(model, [images[i] for i in chunk], int(quality), self.device)
+                    point = self._rate_point(quality)
+                    payloads = compress_images(model, [images[i] for i in chunk], point, self.device)
                     for i, p in zip(chunk, payloads, strict=True):
                         out[i] = Encoded(p)
                 except Exception:  # the batch failed: try its images one by one
@@ -99,8 +116,8 @@ class LearnedCodec(Codec):
         return [o if o is not None else RuntimeError("not encoded") for o in out]
 
     def decode(self, payload: bytes) -> np.ndarray:
-        quality = peek_rate_point(payload)
-        model, _ = self._model(quality)
+        point = peek_rate_point(payload)
+        model, _ = self._model(1 if self.levels else point)
         return decompress_payload(model, payload, self.device)
 
     def version(self) -> str:
@@ -125,6 +142,7 @@ class LearnedCodec(Codec):
                     "sha256_16": checkpoint_digest(d),
                     "architecture": m["architecture"],
                     "lambda": m.get("lambda"),
+                    "lambdas": m.get("lambdas"),
                 }
                 for d, m in zip(self.rate_points, metas, strict=True)
             ],

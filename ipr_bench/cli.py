@@ -495,6 +495,13 @@ def reproduce_command(
 def train_command(
     out: Annotated[Path, typer.Option(help="Run directory; an existing one is resumed (same settings).")],
     lmbda: Annotated[float, typer.Option("--lambda", help="λ: weight of distortion against rate.")] = 0.0067,
+    lambdas: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated λs, lowest rate first: ONE variable-rate model for all of them "
+            "(gained-hyperprior, N,M from --channels; qualities 1…K); replaces --lambda and --architecture."
+        ),
+    ] = "",
     identity_weight: Annotated[float, typer.Option(help="α: weight of the identity term (0 = MSE baseline).")] = 0.0,
     recognizer: Annotated[str, typer.Option(help="Comma-separated frozen recognizers for the identity term.")] = (
         "facenet"
@@ -543,10 +550,20 @@ def train_command(
             _fail(str(exc))
         lmbda, identity_weight = config.lmbda, config.identity_weight
     else:
+        args = tuple(int(c) for c in split_names(channels))
+        try:
+            rate_lambdas = tuple(float(v) for v in split_names(lambdas)) if lambdas else ()
+        except ValueError:
+            _fail(f"--lambdas {lambdas!r}: give numbers separated by commas, lowest rate first, e.g. 0.002,0.0067,0.02")
+        if rate_lambdas:
+            from ipr_bench.variable_rate import ARCHITECTURE
+
+            architecture, args, lmbda = ARCHITECTURE, (*args[:2], len(rate_lambdas)), rate_lambdas[-1]
         config = TrainConfig(
             architecture=architecture,
-            args=tuple(int(c) for c in split_names(channels)),
+            args=args,
             lmbda=lmbda,
+            rate_lambdas=rate_lambdas,
             identity_weight=identity_weight,
             recognizers=tuple(split_names(recognizer)),
             crop=crop,

@@ -12,6 +12,10 @@ The latent shapes follow from the image size (the image is edge-padded to a mult
 64, and cropped back after decoding), so nothing else is sent; the decoder holds the codec's models, as any
 decoder holds its tables.
 
+A variable-rate checkpoint (ipr_bench.variable_rate, architecture ``gained-hyperprior``) is one model for all
+its rates: its rate-point byte carries the level instead, in quarter steps (byte = 1 + 4 × level), so
+quality q (1…K, quarter steps between) decodes at level q − 1.
+
 Checkpoint = a directory with ``model.safetensors`` (the state dict after ``update()``, so the entropy coder's
 CDF tables travel with it) and ``meta.json`` (architecture, its arguments, λ, loss weights, training
 recognizer(s), data, steps, git commit). A directory of such directories is a multi-rate codec: qualities
@@ -98,6 +102,9 @@ def unpack(payload: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
 # ------------------------------------------------------------------------------------------- checkpoints
 
 
+LEVEL_STEPS = 4  # variable-rate payloads: quarter levels
+
+
 def build_model(architecture: str, args: list[int]) -> Any:
     import warnings
 
@@ -105,6 +112,12 @@ def build_model(architecture: str, args: list[int]) -> Any:
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.script.*")
         from compressai.zoo.image import model_architectures
 
+        from ipr_bench.variable_rate import ARCHITECTURE, GainedScaleHyperprior
+
+    if architecture == ARCHITECTURE:
+        if len(args) != 3:
+            raise UnavailableError(f"{ARCHITECTURE} takes N, M and the number of levels, not {args}")
+        return GainedScaleHyperprior(*args)
     if architecture not in model_architectures:
         raise UnavailableError(
             f"unknown CompressAI architecture {architecture!r}; known: {sorted(model_architectures)}"
@@ -191,14 +204,30 @@ def pad_to_stride(x: Any, stride: int = STRIDE) -> Any:
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
+def is_variable_rate(model: Any) -> bool:
+    return hasattr(model, "levels")
+
+
+def level_rate_point(level: float, levels: int) -> int:
+    """The rate-point byte of a variable-rate payload at ``level`` (0…levels−1, quarter steps)."""
+    point = 1 + round(LEVEL_STEPS * level)
+    if not (0 <= level <= levels - 1 and abs(point - 1 - LEVEL_STEPS * level) < 1e-9):
+        raise ValueError(f"level {level}: levels are 0…{levels - 1} in steps of 1/{LEVEL_STEPS}")
+    return point
+
+
 def compress_images(model: Any, images: list[np.ndarray], rate_point: int = 1, device: str = "cpu") -> list[bytes]:
-    """Payloads of same-sized RGB uint8 images, compressed as one batch."""
+    """Payloads of same-sized RGB uint8 images, compressed as one batch (a variable-rate model at the level its
+    rate point says)."""
     import torch
 
     h, w = images[0].shape[:2]
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
     with torch.no_grad():
-        out = model.compress(pad_to_stride(x))
+        if is_variable_rate(model):
+            out = model.compress(pad_to_stride(x), (rate_point - 1) / LEVEL_STEPS)
+        else:
+            out = model.compress(pad_to_stride(x))
     expected = [-(-h // STRIDE), -(-w // STRIDE)]
     if list(out["shape"]) != expected:
         raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
@@ -212,6 +241,10 @@ def decompress_payload(model: Any, payload: bytes, device: str = "cpu") -> np.nd
     h, w, strings = unpack(payload, n_strings)
     shape = [-(-h // STRIDE), -(-w // STRIDE)]
     with torch.no_grad():
-        x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]
+        if is_variable_rate(model):
+            level = (peek_rate_point(payload) - 1) / LEVEL_STEPS
+            x_hat = model.decompress([[s] for s in strings], shape, level)["x_hat"]
+        else:
+            x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]
     x_hat = x_hat[0, :, :h, :w].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
     return np.ascontiguousarray(x_hat.cpu().numpy())

@@ -52,9 +52,11 @@ class IdentityPreservingLoss(nn.Module):
         x: torch.Tensor,
         matrices: list[torch.Tensor],
         targets: list[torch.Tensor] | None = None,
+        per_image: bool = False,
     ) -> torch.Tensor:
-        """Mean over recognizers and images of the embedding distance; x, x_hat on the 0–1 scale. ``targets``:
-        the originals' unit embeddings when already known (ipr_bench.resident), which saves a network pass."""
+        """Mean over recognizers and images of the embedding distance (``per_image``: over recognizers only, [N]);
+        x, x_hat on the 0–1 scale. ``targets``: the originals' unit embeddings when already known
+        (ipr_bench.resident), which saves a network pass."""
         terms = []
         for k, (recognizer, m) in enumerate(zip(self.recognizers, matrices, strict=True)):
             if targets is None:
@@ -66,10 +68,11 @@ class IdentityPreservingLoss(nn.Module):
                 pred = recognizer(x_hat * 255, m)
             pred = nn.functional.normalize(pred.float(), dim=1)
             if self.identity == "cosine":
-                terms.append((1 - (pred * target).sum(dim=1)).mean())
+                distance = 1 - (pred * target).sum(dim=1)
             else:
-                terms.append(((pred - target) ** 2).sum(dim=1).mean())
-        return torch.stack(terms).mean()
+                distance = ((pred - target) ** 2).sum(dim=1)
+            terms.append(distance if per_image else distance.mean())
+        return torch.stack(terms).mean(dim=0)
 
     def forward(
         self,
@@ -78,12 +81,16 @@ class IdentityPreservingLoss(nn.Module):
         matrices: list[torch.Tensor] | None = None,
         n_pixels: int | None = None,
         targets: list[torch.Tensor] | None = None,
+        lmbda: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``output`` is a CompressAI model's forward(x) (x_hat, likelihoods); ``matrices``: one [N, 2, 3] batch
         of alignment matrices per recognizer; ``n_pixels``: H × W of the unpadded image (default: x's);
-        ``targets``: the originals' unit embeddings per recognizer, if known."""
+        ``targets``: the originals' unit embeddings per recognizer, if known; ``lmbda``: a λ per image [N]
+        (a variable-rate model trains each image at its own level), instead of the loss's own λ."""
         x_hat = output["x_hat"]
         h, w = x.shape[-2:]
+        if lmbda is not None:
+            return self._per_image(output, x, matrices, n_pixels or h * w, targets, lmbda)
         bpp = rate_bpp(output["likelihoods"], n_pixels or h * w)
         mse = nn.functional.mse_loss(x_hat, x)
         out = {"bpp": bpp, "mse": mse}
@@ -94,4 +101,29 @@ class IdentityPreservingLoss(nn.Module):
             out["identity"] = self.identity_distance(x_hat.clamp(0, 1), x, matrices, targets)
             distortion = distortion + self.identity_weight * out["identity"]
         out["loss"] = bpp + self.lmbda * distortion
+        return out
+
+    def _per_image(
+        self,
+        output: dict[str, torch.Tensor | dict[str, torch.Tensor]],
+        x: torch.Tensor,
+        matrices: list[torch.Tensor] | None,
+        n_pixels: int,
+        targets: list[torch.Tensor] | None,
+        lmbda: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        x_hat = output["x_hat"]
+        likelihoods = output["likelihoods"]
+        bits = sum(torch.log(v).flatten(1).sum(dim=1) for v in likelihoods.values()) / -math.log(2)  # type: ignore[union-attr]
+        bpp = bits / n_pixels
+        mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
+        distortion = 255**2 * mse
+        out = {"bpp": bpp.mean(), "mse": mse.mean()}
+        if self.identity_weight:
+            if matrices is None:
+                raise ValueError("the identity term needs each image's alignment matrices")
+            identity = self.identity_distance(x_hat.clamp(0, 1), x, matrices, targets, per_image=True)
+            out["identity"] = identity.mean()
+            distortion = distortion + self.identity_weight * identity
+        out["loss"] = (bpp + lmbda * distortion).mean()
         return out

@@ -38,6 +38,7 @@ LEGACY_DEFAULTS = {"loop": "naive"}
 LOOPS = ("naive", "resident")
 OPTIMIZER_FILE = "optimizer.safetensors"
 LEDGER_FILE = "ledger.csv"
+LEVEL_SALT = 104_729  # the levels a variable-rate batch trains at: a stream of their own
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class TrainConfig:
     architecture: str = "bmshj2018-hyperprior"
     args: tuple[int, ...] = (128, 192)
     lmbda: float = 0.0067
+    # set: one variable-rate model (ipr_bench.variable_rate, architecture gained-hyperprior, args N, M, K) with
+    # these K λs, lowest rate first; each image of a batch trains at a random level with its λ
+    rate_lambdas: tuple[float, ...] = ()
     identity_weight: float = 0.0  # α; 0 = the MSE-only baseline
     recognizers: tuple[str, ...] = ("facenet",)
     identity: str = "cosine"
@@ -113,6 +117,17 @@ class Trainer:
 
         if config.loop not in LOOPS:
             raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
+        if config.rate_lambdas:
+            from ipr_bench.variable_rate import ARCHITECTURE
+
+            shape_ok = len(config.args) == 3 and config.args[2] == len(config.rate_lambdas)
+            if config.architecture != ARCHITECTURE or not shape_ok:
+                raise OptionError(
+                    f"{len(config.rate_lambdas)} rate λs need architecture {ARCHITECTURE} with args N, M, "
+                    f"{len(config.rate_lambdas)}; got {config.architecture} {config.args}"
+                )
+            if list(config.rate_lambdas) != sorted(config.rate_lambdas):
+                raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
         self.config = config
         self.out = Path(out)
         torch.manual_seed(config.seed)
@@ -192,7 +207,16 @@ class Trainer:
             x, matrices = self.batch(self.step)
         self.optimizer.zero_grad()
         self.aux_optimizer.zero_grad()
-        out = self.criterion(self.forward(x), x, matrices if self.recognizers else None, targets=targets)
+        matrices = matrices if self.recognizers else None
+        if self.config.rate_lambdas:
+            from ipr_bench.variable_rate import lambda_for
+
+            g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + LEVEL_SALT)
+            level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
+            lmbda = lambda_for(level, self.config.rate_lambdas)
+            out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda)
+        else:
+            out = self.criterion(self.forward(x), x, matrices, targets=targets)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
@@ -263,11 +287,8 @@ class Trainer:
             "images_per_s": f"{(self.step - first_step) * self.config.batch_size / max(training_seconds, 1e-9):.2f}",
             "loop": self.config.loop,
             "validation_step": int(validation.get("step", 0)) if validation else "",
-            "validation_bpp": f"{validation['bpp']:.4f}" if validation else "",
-            "validation_psnr": f"{validation['psnr']:.3f}" if validation else "",
-            "validation_identity_cosine": ";".join(
-                f"{k[len('cosine_') :]}={v:.4f}" for k, v in validation.items() if k.startswith("cosine_")
-            ),
+            # every figure of the last validation (real bitstreams): bpp, psnr, cosine_<recognizer>, per level
+            "validation": "; ".join(f"{k}={v:.4g}" for k, v in validation.items() if k not in ("step", "n_images")),
             "git_commit": self.git_commit,
         }
         path = self.out / "last" / LEDGER_FILE
@@ -282,19 +303,33 @@ class Trainer:
     # ----------------------------------------------------------------------------------- validation
     def validate(self) -> dict[str, float]:
         """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
-        PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding."""
+        PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding.
+        A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK)."""
+        from ipr_bench.learned import level_rate_point
+
+        model = self.model.eval()
+        model.update(force=True)
+        record = {"step": float(self.step), "n_images": float(len(self.validation.images))}
+        if not self.config.rate_lambdas:
+            record |= self._validate_at(model, 1)
+        else:
+            levels = len(self.config.rate_lambdas)
+            for k in range(levels):
+                values = self._validate_at(model, level_rate_point(k, levels))
+                record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
+        return record
+
+    def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
         import torch
 
         from ipr_bench.learned import compress_images, decompress_payload
 
         device = self.config.device
-        model = self.model.eval()
-        model.update(force=True)
         bits, sq_err, pixels = 0, 0.0, 0
         cosines: list[list[float]] = [[] for _ in self.recognizers]
         # one image at a time: validation images may differ in size
         for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
-            payload = compress_images(model, [image], 1, device)[0]
+            payload = compress_images(model, [image], rate_point, device)[0]
             decoded = decompress_payload(model, payload, device)
             bits += 8 * len(payload)
             pixels += image.shape[0] * image.shape[1]
@@ -306,12 +341,7 @@ class Trainer:
                     e = torch.nn.functional.normalize(self.criterion.recognizers[j](pair, m.expand(2, 2, 3)), dim=1)
                 cosines[j].append(float((e[0] * e[1]).sum()))
         mse = sq_err / (3 * pixels)
-        record = {
-            "step": float(self.step),
-            "bpp": bits / pixels,
-            "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12))),
-            "n_images": float(len(self.validation.images)),
-        }
+        record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
         for rec, values in zip(self.recognizers, cosines, strict=True):
             record[f"cosine_{rec.name}"] = float(np.mean(values))
         return record
@@ -326,7 +356,9 @@ class Trainer:
         meta = {
             "architecture": self.config.architecture,
             "args": list(self.config.args),
-            "lambda": self.config.lmbda,
+            "lambda": self.config.rate_lambdas[-1] if self.config.rate_lambdas else self.config.lmbda,
+            "lambdas": list(self.config.rate_lambdas) or None,
+            "levels": len(self.config.rate_lambdas) or None,
             "identity_weight": self.config.identity_weight,
             "trained_with": ",".join(self.config.recognizers) if self.config.identity_weight else None,
             "loss": f"bpp + λ(255²·MSE + α·{self.config.identity} identity distance)",

@@ -1,0 +1,101 @@
+"""One model for all rates: gain units per level, interpolated between levels, as a spatial map too; its
+real bitstream decodes to what the model computes; the codec plugin serves its levels as qualities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("compressai")
+
+
+def model(levels: int = 4):
+    from ipr_bench.learned import build_model
+
+    torch.manual_seed(0)
+    return build_model("gained-hyperprior", [16, 24, levels])
+
+
+def bits(out: dict) -> float:
+    return float(sum(-torch.log2(v).sum() for v in out["likelihoods"].values()))
+
+
+def test_levels_order_the_rate_and_interpolate_geometrically() -> None:
+    net = model().eval()
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        rates = [bits(net(x, level)) for level in (0, 1, 2, 3)]
+    # a higher level quantises finer: more bits (even untrained, whose latents are small)
+    assert rates == sorted(rates) and rates[0] < 0.95 * rates[-1]
+    level = torch.tensor([1.0, 1.5])
+    g = net._interpolate(net.gain, level)[:, :, 0, 0]
+    assert torch.allclose(g[0], net.gain[1])
+    assert torch.allclose(g[1], (net.gain[1] * net.gain[2]).sqrt())  # halfway: the geometric mean
+
+
+def test_a_uniform_map_is_the_scalar_level_and_a_face_map_spends_bits_on_the_face() -> None:
+    net = model().eval()
+    x = torch.rand(1, 3, 128, 128)
+    with torch.no_grad():
+        scalar = net(x, 1.0)
+        uniform = net(x, torch.full((1, 1, 8, 8), 1.0))
+        assert torch.allclose(scalar["x_hat"], uniform["x_hat"], atol=1e-6)
+        face = torch.full((1, 1, 8, 8), 0.0)
+        face[..., 2:6, 2:6] = 3.0  # the middle quarter of the latent grid at the top level
+        mapped = net(x, face)
+    y_bits = -torch.log2(mapped["likelihoods"]["y"]).sum(dim=1)[0]  # per latent position
+    inside, outside = y_bits[2:6, 2:6].mean(), torch.cat([y_bits[:2].flatten(), y_bits[6:].flatten()]).mean()
+    assert inside > 2 * outside
+
+
+def test_the_bitstream_decodes_to_the_models_reconstruction_at_every_level() -> None:
+    from ipr_bench.learned import compress_images, decompress_payload, level_rate_point, peek_rate_point
+
+    net = model()
+    net.update(force=True)
+    net.eval()
+    image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
+    sizes = []
+    for level in (0.0, 1.25, 3.0):
+        point = level_rate_point(level, 4)
+        payload = compress_images(net, [image], point)[0]
+        assert peek_rate_point(payload) == 1 + 4 * level
+        decoded = decompress_payload(net, payload)
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+        with torch.no_grad():
+            padded = torch.nn.functional.pad(x, (0, 128 - 90, 0, 128 - 70), mode="replicate")
+            expected = net(padded, level)["x_hat"][0, :, :70, :90].clamp(0, 1).mul(255).round()
+        assert np.abs(decoded.astype(int) - expected.permute(1, 2, 0).numpy().astype(int)).max() <= 1
+        sizes.append(len(payload))
+    assert sizes == sorted(sizes)
+    with pytest.raises(ValueError, match="quarter|steps of"):
+        level_rate_point(1.3, 4)
+
+
+def test_the_learned_codec_serves_a_variable_rate_checkpoint_as_qualities(tmp_path: Path) -> None:
+    from ipr_bench.errors import UnavailableError
+    from ipr_bench.learned import save_checkpoint
+    from ipr_bench.registry import create_codec
+
+    meta = {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4, "lambdas": [1e-3, 3e-3, 1e-2, 3e-2]}
+    net = model()
+    with torch.no_grad():  # an untrained model's latents are tiny: scale them as training would, to see the rates
+        net.gain.mul_(32)
+        net.inverse_gain.div_(32)
+    save_checkpoint(net, tmp_path / "vr", meta | {"lambda": 3e-2})
+    codec = create_codec(f"learned:{tmp_path / 'vr'}", device="cpu")
+    assert codec.default_qualities == (1, 2, 3, 4)
+    image = (np.random.default_rng(1).random((64, 80, 3)) * 255).astype(np.uint8)
+    sizes = {}
+    for quality in (1, 2.5, 4):
+        encoded = codec.encode(image, quality)
+        assert codec.encode_batch([image], quality)[0].payload == encoded.payload
+        assert codec.decode(encoded.payload).shape == image.shape
+        sizes[quality] = len(encoded.payload)
+    assert sizes[1] <= sizes[2.5] <= sizes[4] and sizes[1] < sizes[4]
+    with pytest.raises(UnavailableError, match="quarter steps"):
+        codec.encode(image, 1.1)
+    assert codec.config()["checkpoints"][0]["lambdas"] == meta["lambdas"]
