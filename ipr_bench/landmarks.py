@@ -356,23 +356,9 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
 
 
 def _checked_weights(relative: str, sha256: str, what: str) -> Path:
-    """A weights file under $IPR_BENCH_WEIGHTS whose sha256 must be the published one."""
-    from ipr_bench.weights import weight_file
+    from ipr_bench.weights import checked_weight_file
 
-    path = weight_file(relative, f"../shared/weights/{relative.split('/')[0]} (SOURCE.md there)")
-    stat = path.stat()
-    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-    if digest != sha256:
-        raise UnavailableError(f"{path}: sha256 {digest[:12]}… is not {what} ({sha256[:12]}…)")
-    return path
-
-
-@functools.cache
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """Memoised on the file's identity: each detector asks for its weights often."""
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return checked_weight_file(relative, f"../shared/weights/{relative.split('/')[0]} (SOURCE.md there)", sha256, what)
 
 
 def _template_on_centre_box(image: np.ndarray, scheme: str) -> FaceLandmarks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -28,3 +30,31 @@ def weight_file(relative: str, how_to_get: str) -> Path:
             f"weights not found: {path}. Set {WEIGHTS_ENV} to the folder holding {relative} ({how_to_get})"
         )
     return path
+
+
+def checked_weight_file(relative: str, how_to_get: str, sha256: str, what: str) -> Path:
+    """``weight_file`` whose sha256 must be the published one (a truncated download or another release of the
+    same name would silently change every number)."""
+    return checked_file(weight_file(relative, how_to_get), sha256, what, how_to_get)
+
+
+def checked_file(path: Path, sha256: str, what: str, how_to_get: str = "") -> Path:
+    """``path``, if it exists and has the published sha256; else UnavailableError saying which."""
+    if not path.is_file():
+        raise UnavailableError(f"{path} not found ({what}{'; ' + how_to_get if how_to_get else ''})")
+    stat = path.stat()
+    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    if digest != sha256:
+        hint = f"; {how_to_get}" if how_to_get else ""
+        raise UnavailableError(f"{path}: sha256 {digest[:12]}… is not {what} ({sha256[:12]}…){hint}")
+    return path
+
+
+@functools.cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """Memoised on the file's identity: models ask for their weights often."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -25,7 +25,7 @@ from ipr_bench.codec import Availability
 from ipr_bench.errors import UnavailableError
 from ipr_bench.recognizer import FaceSpec, Recognizer
 from ipr_bench.registry import register_recognizer
-from ipr_bench.weights import weight_file
+from ipr_bench.weights import checked_weight_file, weight_file
 
 SPEC_KEYS = {f for f in FaceSpec.__dataclass_fields__}
 BATCH = 64
@@ -140,14 +140,21 @@ class WeightsFolderOnnxRecognizer(OnnxRecognizer):
     weights: str  # path under the weights folder
     how_to_get: str  # shown when the file is absent
     description: dict[str, Any]  # FaceSpec options (+ fixed_batch)
+    sha256: str | None = None  # the published digest, when there is one: checked before use
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(weight_file(self.weights, self.how_to_get), name=self.name, **{**self.description, **options})
+        super().__init__(self._weights(), name=self.name, **{**self.description, **options})
+
+    @classmethod
+    def _weights(cls) -> Path:
+        if cls.sha256 is None:
+            return weight_file(cls.weights, cls.how_to_get)
+        return checked_weight_file(cls.weights, cls.how_to_get, cls.sha256, f"the published {cls.name} model")
 
     @classmethod
     def availability(cls) -> Availability:
         try:
-            weight_file(cls.weights, cls.how_to_get)
+            cls._weights()
         except UnavailableError as exc:
             return Availability(False, str(exc))
         return Availability(True)

@@ -134,3 +134,41 @@ def test_third_party_plugins_register_through_entry_points(tmp_path: Path, monke
     assert "grey-jpeg" in registry.CODECS.names() and "hevc" in registry.CODECS.names()
     assert registry.create_codec("grey-jpeg").name == "grey-jpeg"
     sys.modules.pop("thirdparty_codec", None)
+
+
+def test_sface_is_taken_only_with_its_published_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SFace is user-supplied: absent, it says where it goes and where it comes from; a different file (here a
+    small stand-in graph) is refused by its digest, and accepted with the preprocessing FaceRecognizerSF uses
+    (RGB 0–255, NCHW, 112 px) only when the digest is the expected one."""
+    import hashlib
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from ipr_bench.errors import UnavailableError
+    from ipr_bench.recognizers.sface import SFACE_SHA256, SFaceRecognizer
+    from ipr_bench.registry import create_recognizer
+
+    monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(tmp_path / "weights"))
+    why = SFaceRecognizer.availability().reason
+    assert "sface-2021dec/face_recognition_sface_2021dec.onnx" in why and "opencv_zoo" in why
+    # a stand-in: global average pool of the input → [N, 3, 1, 1] → flatten; its output shows what went in
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["data"], ["pooled"]), helper.make_node("Flatten", ["pooled"], ["fc1"])],
+        "standin",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 112, 112])],
+        [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, ["N", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / "weights" / "sface-2021dec" / "face_recognition_sface_2021dec.onnx"
+    path.parent.mkdir(parents=True)
+    onnx.save(model, path)
+    with pytest.raises(UnavailableError, match=f"is not the published sface model \\({SFACE_SHA256[:12]}"):
+        create_recognizer(f"sface:{path}")
+    assert not SFaceRecognizer.availability().ok
+    monkeypatch.setattr(SFaceRecognizer, "sha256", hashlib.sha256(path.read_bytes()).hexdigest())
+    for recognizer in (create_recognizer("sface"), create_recognizer(f"sface:{path}")):
+        face = np.zeros((1, 112, 112, 3), np.uint8)
+        face[..., 0], face[..., 2] = 200, 10  # red and blue stay where they are: RGB in, scale 1, no offset
+        assert recognizer.spec.input_size == (112, 112) and recognizer.spec.template == "arcface"
+        np.testing.assert_allclose(recognizer.embed(face)[0], [200, 0, 10], atol=1e-4)
