@@ -2,7 +2,10 @@
 
 Quality k is the k-th rate point of DIR (its checkpoint subdirectories in increasing λ; a single checkpoint
 is quality 1). A variable-rate checkpoint (ipr_bench.variable_rate) is one model with qualities 1…K, and any
-quarter step between them. The GPU is used when present; ``device=cpu`` forces the CPU.
+quarter step between them; one trained with face maps is face-aware: given the original's landmarks (MTCNN),
+it codes the face region (the box grown by 25%, as hevc-roi's) its boost higher and sends that region in the
+payload (8 bytes); without a face it codes the plain level. The GPU is used when present; ``device=cpu``
+forces the CPU.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from ipr_bench.codec import Availability, Codec, Encoded, Quality
 from ipr_bench.errors import UnavailableError
 from ipr_bench.learned import (
+    CELL,
     checkpoint_digest,
     checkpoint_dirs,
     compress_images,
@@ -23,6 +27,7 @@ from ipr_bench.learned import (
     load_checkpoint,
     peek_rate_point,
     read_meta,
+    region_cells,
 )
 from ipr_bench.registry import register_codec
 
@@ -49,7 +54,12 @@ class LearnedCodec(Codec):
         self.root = Path(checkpoint).expanduser()
         self.rate_points = checkpoint_dirs(self.root)
         # a variable-rate checkpoint: one model, its levels as qualities
-        self.levels = int(read_meta(self.rate_points[0]).get("levels") or 0) if len(self.rate_points) == 1 else 0
+        first = read_meta(self.rate_points[0])
+        self.levels = int(first.get("levels") or 0) if len(self.rate_points) == 1 else 0
+        self.boost = float(first.get("face_boost") or 0.0) if self.levels else 0.0
+        if self.boost:  # an instance attribute: whether this codec needs faces depends on its checkpoint
+            self.face_aware = True
+            self.landmarker = str(first.get("face_landmarker", "mtcnn"))
         self.default_qualities = tuple(range(1, (self.levels or len(self.rate_points)) + 1))
         self.device = device or _best_device()
         self._models: dict[int, tuple[Any, dict[str, Any]]] = {}
@@ -87,9 +97,33 @@ class LearnedCodec(Codec):
                 f"{self.root} is variable-rate: qualities 1…{self.levels} in quarter steps, not {quality}"
             ) from None
 
-    def encode(self, image: np.ndarray, quality: Quality) -> Encoded:
+    def _regions(self, images: list[np.ndarray], faces: list[Any] | None) -> list[Any] | None:
+        """Each image's face region in latent cells (None: no face), for a face-map model; else None."""
+        if not self.boost:
+            return None
+        from ipr_bench.roi import face_region
+
+        regions = []
+        for k, image in enumerate(images):
+            region = face_region(faces[k] if faces else None, image.shape)
+            regions.append(None if region is None else region_cells(region, *image.shape[:2]))
+        return regions
+
+    def _encoded(self, payload: bytes, image: np.ndarray, region: Any) -> Encoded:
+        if not self.boost:
+            return Encoded(payload)
+        share = 0.0
+        if region is not None:  # the share of the image's pixels coded at the boosted level
+            h, w = image.shape[:2]
+            left, top, right, bottom = (c * CELL for c in region)
+            share = (min(right, w) - left) * (min(bottom, h) - top) / (h * w)
+        return Encoded(payload, info={"roi_applied": float(region is not None), "face_fraction": share})
+
+    def encode(self, image: np.ndarray, quality: Quality, face: Any = None) -> Encoded:
         point = self._rate_point(quality)
-        return Encoded(compress_images(self._model(quality)[0], [image], point, self.device)[0])
+        regions = self._regions([image], [face])
+        payload = compress_images(self._model(quality)[0], [image], point, self.device, regions, self.boost)[0]
+        return self._encoded(payload, image, regions[0] if regions else None)
 
     def encode_batch(
         self, images: list[np.ndarray], quality: Quality, faces: list[Any] | None = None
@@ -101,16 +135,19 @@ class LearnedCodec(Codec):
         for indices in by_shape.values():
             for start in range(0, len(indices), BATCH):
                 chunk = indices[start : start + BATCH]
+                batch = [images[i] for i in chunk]
+                batch_faces = [faces[i] for i in chunk] if faces else None
                 try:
                     model = self._model(quality)[0]
                     point = self._rate_point(quality)
-                    payloads = compress_images(model, [images[i] for i in chunk], point, self.device)
-                    for i, p in zip(chunk, payloads, strict=True):
-                        out[i] = Encoded(p)
+                    regions = self._regions(batch, batch_faces)
+                    payloads = compress_images(model, batch, point, self.device, regions, self.boost)
+                    for j, (i, p) in enumerate(zip(chunk, payloads, strict=True)):
+                        out[i] = self._encoded(p, images[i], regions[j] if regions else None)
                 except Exception:  # the batch failed: try its images one by one
-                    for i in chunk:
+                    for j, i in enumerate(chunk):
                         try:
-                            out[i] = self.encode(images[i], quality)
+                            out[i] = self.encode(images[i], quality, batch_faces[j] if batch_faces else None)
                         except Exception as exc:
                             out[i] = exc
         return [o if o is not None else RuntimeError("not encoded") for o in out]
@@ -118,7 +155,7 @@ class LearnedCodec(Codec):
     def decode(self, payload: bytes) -> np.ndarray:
         point = peek_rate_point(payload)
         model, _ = self._model(1 if self.levels else point)
-        return decompress_payload(model, payload, self.device)
+        return decompress_payload(model, payload, self.device, self.boost)
 
     def version(self) -> str:
         import compressai

@@ -502,6 +502,13 @@ def train_command(
             "(gained-hyperprior, N,M from --channels; qualities 1…K); replaces --lambda and --architecture."
         ),
     ] = "",
+    face_boost: Annotated[
+        float,
+        typer.Option(
+            help="With --lambdas: code the face region (box + 25%) this many levels higher than the background; "
+            "the region travels in the payload (8 bytes)."
+        ),
+    ] = 0.0,
     identity_weight: Annotated[float, typer.Option(help="α: weight of the identity term (0 = MSE baseline).")] = 0.0,
     recognizer: Annotated[str, typer.Option(help="Comma-separated frozen recognizers for the identity term.")] = (
         "facenet"
@@ -564,6 +571,7 @@ def train_command(
             args=args,
             lmbda=lmbda,
             rate_lambdas=rate_lambdas,
+            face_boost=face_boost,
             identity_weight=identity_weight,
             recognizers=tuple(split_names(recognizer)),
             crop=crop,

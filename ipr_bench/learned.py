@@ -14,7 +14,10 @@ decoder holds its tables.
 
 A variable-rate checkpoint (ipr_bench.variable_rate, architecture ``gained-hyperprior``) is one model for all
 its rates: its rate-point byte carries the level instead, in quarter steps (byte = 1 + 4 × level), so
-quality q (1…K, quarter steps between) decodes at level q − 1.
+quality q (1…K, quarter steps between) decodes at level q − 1. One trained with face maps (meta
+``face_boost``) codes the face region ``face_boost`` levels higher; its payloads are format version 2, whose
+header adds that region in latent cells of 16 px (4 × u16: left, top, right, bottom) — the decoder rebuilds
+the same map from it, and bpp pays for those 8 bytes.
 
 Checkpoint = a directory with ``model.safetensors`` (the state dict after ``update()``, so the entropy coder's
 CDF tables travel with it) and ``meta.json`` (architecture, its arguments, λ, loss weights, training
@@ -36,7 +39,9 @@ from ipr_bench.cache import atomic_write_bytes
 from ipr_bench.errors import DataError, UnavailableError
 
 FORMAT_VERSION = 1
+REGION_VERSION = 2  # version 1 + the face region the level map was made from
 STRIDE = 64  # total downsampling of the CompressAI hyperprior family: latents of z are H/64 × W/64
+CELL = 16  # y's downsampling: the level map's resolution
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 
@@ -54,31 +59,50 @@ def _leb128(n: int) -> bytes:
 
 
 HEADER = struct.Struct(">BBHH")
+REGION = struct.Struct(">HHHH")
 
 
-def pack(rate_point: int, height: int, width: int, strings: list[bytes]) -> bytes:
+def pack(
+    rate_point: int, height: int, width: int, strings: list[bytes], region: tuple[int, int, int, int] | None = None
+) -> bytes:
+    """``region``: the face region in latent cells (left, top, right, bottom), for a face-map model."""
     if not (0 < height < 65536 and 0 < width < 65536):
         raise ValueError(f"image size {height}×{width} does not fit the 16-bit header")
     if not 0 < rate_point < 256:
         raise ValueError(f"rate point {rate_point} does not fit its byte")
     body = b"".join(_leb128(len(s)) + s for s in strings)
-    return HEADER.pack(FORMAT_VERSION, rate_point, height, width) + body
+    if region is None:
+        return HEADER.pack(FORMAT_VERSION, rate_point, height, width) + body
+    return HEADER.pack(REGION_VERSION, rate_point, height, width) + REGION.pack(*region) + body
 
 
 def peek_rate_point(payload: bytes) -> int:
     if len(payload) < HEADER.size:
         raise DataError(f"learned-codec payload of {len(payload)} bytes is shorter than its {HEADER.size}-byte header")
     version, rate_point, _, _ = HEADER.unpack(payload[: HEADER.size])
-    if version != FORMAT_VERSION:
-        raise DataError(f"learned-codec payload has format version {version}; this ipr-bench reads {FORMAT_VERSION}")
+    if version not in (FORMAT_VERSION, REGION_VERSION):
+        raise DataError(
+            f"learned-codec payload has format version {version}; this ipr-bench reads {FORMAT_VERSION} and "
+            f"{REGION_VERSION}"
+        )
     return rate_point
+
+
+def payload_region(payload: bytes) -> tuple[int, int, int, int] | None:
+    """The face region (latent cells) a version-2 payload carries; None for version 1."""
+    peek_rate_point(payload)
+    if payload[0] != REGION_VERSION:
+        return None
+    if len(payload) < HEADER.size + REGION.size:
+        raise DataError("learned-codec payload truncated in its face region")
+    return REGION.unpack(payload[HEADER.size : HEADER.size + REGION.size])  # type: ignore[return-value]
 
 
 def unpack(payload: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
     """(height, width, strings); DataError naming what is wrong for a damaged or foreign payload."""
-    peek_rate_point(payload)
+    has_region = payload_region(payload) is not None
     _, _, height, width = HEADER.unpack(payload[: HEADER.size])
-    strings, pos = [], HEADER.size
+    strings, pos = [], HEADER.size + (REGION.size if has_region else 0)
     for k in range(n_strings):
         length, shift = 0, 0
         while True:
@@ -216,25 +240,62 @@ def level_rate_point(level: float, levels: int) -> int:
     return point
 
 
-def compress_images(model: Any, images: list[np.ndarray], rate_point: int = 1, device: str = "cpu") -> list[bytes]:
+def region_cells(region: Any, height: int, width: int) -> tuple[int, int, int, int]:
+    """A pixel FaceRegion (ipr_bench.roi) → the latent cells it touches (left, top, right, bottom)."""
+    return (
+        region.left // CELL,
+        region.top // CELL,
+        min(-(-region.right // CELL), -(-width // CELL)),
+        min(-(-region.bottom // CELL), -(-height // CELL)),
+    )
+
+
+def level_map(
+    level: float, cells: list[tuple[int, int, int, int] | None], grid: tuple[int, int], boost: float, top: float
+) -> Any:
+    """[N, 1, gh, gw] levels: ``level`` everywhere, ``level + boost`` (at most ``top``) inside each image's cells."""
+    import torch
+
+    out = torch.full((len(cells), 1, *grid), float(level))
+    for k, c in enumerate(cells):
+        if c is not None:
+            out[k, :, c[1] : c[3], c[0] : c[2]] = min(level + boost, top)
+    return out
+
+
+def compress_images(
+    model: Any,
+    images: list[np.ndarray],
+    rate_point: int = 1,
+    device: str = "cpu",
+    regions: list[tuple[int, int, int, int] | None] | None = None,
+    boost: float = 0.0,
+) -> list[bytes]:
     """Payloads of same-sized RGB uint8 images, compressed as one batch (a variable-rate model at the level its
-    rate point says)."""
+    rate point says; with ``regions`` — latent cells per image, None where no face — and ``boost``, the face
+    region that many levels higher)."""
     import torch
 
     h, w = images[0].shape[:2]
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
+    x = pad_to_stride(x)
     with torch.no_grad():
         if is_variable_rate(model):
-            out = model.compress(pad_to_stride(x), (rate_point - 1) / LEVEL_STEPS)
+            level: Any = (rate_point - 1) / LEVEL_STEPS
+            if regions is not None and boost:
+                grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
+                level = level_map(level, regions, grid, boost, model.levels - 1).to(device)
+            out = model.compress(x, level)
         else:
-            out = model.compress(pad_to_stride(x))
+            out = model.compress(x)
     expected = [-(-h // STRIDE), -(-w // STRIDE)]
     if list(out["shape"]) != expected:
         raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
-    return [pack(rate_point, h, w, [s[i] for s in out["strings"]]) for i in range(len(images))]
+    sent = regions if (regions is not None and boost) else [None] * len(images)
+    return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
 
 
-def decompress_payload(model: Any, payload: bytes, device: str = "cpu") -> np.ndarray:
+def decompress_payload(model: Any, payload: bytes, device: str = "cpu", boost: float = 0.0) -> np.ndarray:
     import torch
 
     n_strings = 2 if hasattr(model, "h_a") else 1  # hyperprior models send z as well as y
@@ -242,7 +303,11 @@ def decompress_payload(model: Any, payload: bytes, device: str = "cpu") -> np.nd
     shape = [-(-h // STRIDE), -(-w // STRIDE)]
     with torch.no_grad():
         if is_variable_rate(model):
-            level = (peek_rate_point(payload) - 1) / LEVEL_STEPS
+            level: Any = (peek_rate_point(payload) - 1) / LEVEL_STEPS
+            region = payload_region(payload)
+            if region is not None:
+                grid = (-(-h // STRIDE) * STRIDE // CELL, -(-w // STRIDE) * STRIDE // CELL)
+                level = level_map(level, [region], grid, boost, model.levels - 1).to(device)
             x_hat = model.decompress([[s] for s in strings], shape, level)["x_hat"]
         else:
             x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]

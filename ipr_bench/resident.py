@@ -64,7 +64,8 @@ class ResidentBatches:
         self.sizes = torch.tensor([i.shape[:2] for i in padded], device=device)
         # the crop is centred on the face box of the first landmarker, as in the naive loop
         boxes = np.array([next(iter(m.values())).box for m in marks], np.float64)
-        self.centres = torch.from_numpy((boxes[:, :2] + boxes[:, 2:]) / 2).to(device)
+        self.boxes = torch.from_numpy(boxes).to(device)
+        self.centres = (self.boxes[:, :2] + self.boxes[:, 2:]) / 2
 
         self.matrices: list[Any] = []  # per recognizer: [n, 2 (plain, mirrored), 2, 3] image → face pixels
         self.targets: list[Any] = []  # per recognizer: [n, 2, D] unit embeddings of the original
@@ -141,3 +142,16 @@ class ResidentBatches:
             matrices.append(m)
             targets.append(t_all[picks, which])
         return x, matrices, targets
+
+    def face_cells(self, step: int, cell: int = 16, margin: float = 0.25) -> Any:
+        """[B, 4] (left, top, right, bottom) latent cells of each crop's face region: the first landmarker's box
+        in the crop, grown by ``margin`` of its size on each side (as ipr_bench.roi.face_region), clipped."""
+        import torch
+
+        picks, left, top, mirrored = self.draw(step)
+        box = self.boxes[picks] - torch.stack([left, top, left, top], dim=1).double()
+        flipped = torch.stack([self.crop - 1 - box[:, 2], box[:, 1], self.crop - 1 - box[:, 0], box[:, 3]], dim=1)
+        box = torch.where(mirrored[:, None], flipped, box)
+        grow = margin * torch.stack([box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]], dim=1).repeat(1, 2)
+        box = (box + grow * torch.tensor([-1, -1, 1, 1], device=box.device)).clamp(0, self.crop)
+        return torch.cat([torch.floor(box[:, :2] / cell), torch.ceil(box[:, 2:] / cell)], dim=1).long()

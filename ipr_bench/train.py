@@ -49,6 +49,9 @@ class TrainConfig:
     # set: one variable-rate model (ipr_bench.variable_rate, architecture gained-hyperprior, args N, M, K) with
     # these K λs, lowest rate first; each image of a batch trains at a random level with its λ
     rate_lambdas: tuple[float, ...] = ()
+    # with rate_lambdas: code the face region (the first landmarker's box grown by 25%) this many levels higher
+    # than the rest (a spatial level map; the region travels in the payload)
+    face_boost: float = 0.0
     identity_weight: float = 0.0  # α; 0 = the MSE-only baseline
     recognizers: tuple[str, ...] = ("facenet",)
     identity: str = "cosine"
@@ -128,6 +131,8 @@ class Trainer:
                 )
             if list(config.rate_lambdas) != sorted(config.rate_lambdas):
                 raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
+        if config.face_boost and (not config.rate_lambdas or config.loop != "resident"):
+            raise OptionError("a face boost needs a variable-rate model (rate λs) and the resident loop")
         self.config = config
         self.out = Path(out)
         torch.manual_seed(config.seed)
@@ -213,7 +218,9 @@ class Trainer:
 
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + LEVEL_SALT)
             level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
-            lmbda = lambda_for(level, self.config.rate_lambdas)
+            lmbda = lambda_for(level, self.config.rate_lambdas)  # the image's base level sets its trade-off
+            if self.config.face_boost and self.resident is not None:
+                level = self._level_map(level, self.resident.face_cells(self.step), x.shape[-2:])
             out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda)
         else:
             out = self.criterion(self.forward(x), x, matrices, targets=targets)
@@ -225,6 +232,24 @@ class Trainer:
         self.aux_optimizer.step()
         self.step += 1
         return {k: v.detach() for k, v in out.items()} | {"aux": aux.detach()}
+
+    def _level_map(self, level: Any, cells: Any, size: Any) -> Any:
+        """[B, 1, h, w] levels over y's grid: the base level, face_boost higher inside each face region."""
+        import torch
+
+        from ipr_bench.learned import CELL
+
+        rows = torch.arange(size[0] // CELL, device=level.device)[None, :, None]
+        cols = torch.arange(size[1] // CELL, device=level.device)[None, None, :]
+        inside = (
+            (cols >= cells[:, 0, None, None])
+            & (cols < cells[:, 2, None, None])
+            & (rows >= cells[:, 1, None, None])
+            & (rows < cells[:, 3, None, None])
+        )
+        top = float(len(self.config.rate_lambdas) - 1)
+        boosted = (level + self.config.face_boost).clamp(max=top)
+        return torch.where(inside, boosted[:, None, None], level[:, None, None])[:, None]
 
     def run(
         self,
@@ -328,9 +353,17 @@ class Trainer:
         bits, sq_err, pixels = 0, 0.0, 0
         cosines: list[list[float]] = [[] for _ in self.recognizers]
         # one image at a time: validation images may differ in size
+        boost = self.config.face_boost
         for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
-            payload = compress_images(model, [image], rate_point, device)[0]
-            decoded = decompress_payload(model, payload, device)
+            regions = None
+            if boost:
+                from ipr_bench.learned import region_cells
+                from ipr_bench.roi import face_region
+
+                region = face_region(next(iter(marks.values())), image.shape)
+                regions = [None if region is None else region_cells(region, *image.shape[:2])]
+            payload = compress_images(model, [image], rate_point, device, regions, boost)[0]
+            decoded = decompress_payload(model, payload, device, boost)
             bits += 8 * len(payload)
             pixels += image.shape[0] * image.shape[1]
             sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
@@ -359,6 +392,8 @@ class Trainer:
             "lambda": self.config.rate_lambdas[-1] if self.config.rate_lambdas else self.config.lmbda,
             "lambdas": list(self.config.rate_lambdas) or None,
             "levels": len(self.config.rate_lambdas) or None,
+            "face_boost": self.config.face_boost or None,
+            "face_landmarker": next(iter(self.landmarks[0])) if self.config.face_boost else None,
             "identity_weight": self.config.identity_weight,
             "trained_with": ",".join(self.config.recognizers) if self.config.identity_weight else None,
             "loss": f"bpp + λ(255²·MSE + α·{self.config.identity} identity distance)",

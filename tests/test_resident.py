@@ -83,3 +83,24 @@ def test_resident_batches_equal_the_naive_crop_its_matrices_and_targets() -> Non
     again = ResidentBatches(images, marks, [rec], [module], crop, 6, seed=1, device="cpu")
     assert torch.equal(again.batch(2)[0], batches.batch(2)[0])
     assert not torch.equal(batches.batch(3)[0], batches.batch(2)[0])
+
+
+def test_face_cells_are_the_crops_face_region_in_latent_cells() -> None:
+    from ipr_bench.learned import region_cells
+    from ipr_bench.resident import ResidentBatches
+    from ipr_bench.roi import face_region
+    from ipr_bench.training_data import Crop, flip, shift
+
+    rng = np.random.default_rng(5)
+    images = [rng.integers(0, 256, (250, 250, 3), dtype=np.uint8) for _ in range(3)]
+    marks = [{"mtcnn": face(rng, 250, 250)} for _ in images]
+    batches = ResidentBatches(images, marks, [], [], 128, 8, seed=2, device="cpu")
+    for step in range(3):
+        cells = batches.face_cells(step)
+        picks, left, top, mirrored = batches.draw(step)
+        for b in range(8):
+            k, lx, ty = int(picks[b]), int(left[b]), int(top[b])
+            window = Crop(images[k][ty : ty + 128, lx : lx + 128], shift(marks[k]["mtcnn"], -lx, -ty))
+            window = flip(window) if bool(mirrored[b]) else window
+            region = face_region(window.landmarks, window.image.shape)
+            assert tuple(cells[b].tolist()) == region_cells(region, 128, 128)

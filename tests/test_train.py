@@ -125,3 +125,30 @@ def test_one_variable_rate_model_trains_every_level_and_validates_each(tmp_path:
     assert codec.default_qualities == (1, 2)  # the run's checkpoint is a two-level codec
     with pytest.raises(OptionError, match="need architecture gained-hyperprior with args N, M, 3"):
         Trainer(replace(config, rate_lambdas=(0.001, 0.005, 0.02)), tmp_path / "bad")
+
+
+def test_a_face_map_model_trains_with_boosted_faces_and_validates_with_its_regions(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ipr_bench.errors import OptionError
+    from ipr_bench.learned import load_checkpoint
+    from ipr_bench.train import Trainer
+
+    config = replace(
+        tiny(1),
+        architecture="gained-hyperprior",
+        args=(16, 24, 3),
+        rate_lambdas=(0.002, 0.005, 0.02),
+        face_boost=1.5,
+        max_validation=1,
+    )
+    with pytest.raises(OptionError, match="face boost needs"):
+        Trainer(replace(config, rate_lambdas=(), args=(16, 24)), tmp_path / "bad")
+    trainer = Trainer(config, tmp_path / "fm")
+    level = trainer._level_map(torch.tensor([0.0, 2.0]), torch.tensor([[1, 2, 3, 4], [0, 0, 8, 8]]), (128, 128))
+    assert level.shape == (2, 1, 8, 8) and level[0, 0, 2, 1] == 1.5 and level[0, 0, 0, 0] == 0
+    assert level[1].unique().tolist() == [2.0]  # the boost stops at the top level
+    trainer.run()
+    assert {"bpp@q1", "bpp@q3"} <= set(trainer.history[-1])
+    _, meta = load_checkpoint(tmp_path / "fm" / "last")
+    assert meta["face_boost"] == 1.5 and meta["face_landmarker"] == "mtcnn"

@@ -99,3 +99,33 @@ def test_the_learned_codec_serves_a_variable_rate_checkpoint_as_qualities(tmp_pa
     with pytest.raises(UnavailableError, match="quarter steps"):
         codec.encode(image, 1.1)
     assert codec.config()["checkpoints"][0]["lambdas"] == meta["lambdas"]
+
+
+def test_a_face_map_codec_sends_its_region_and_spends_more_on_faces(tmp_path: Path) -> None:
+    from ipr_bench.landmarks import FaceLandmarks
+    from ipr_bench.learned import pack, payload_region, save_checkpoint, unpack
+    from ipr_bench.registry import create_codec
+
+    # the format: version 1 carries no region, version 2 carries it in 8 bytes
+    plain, boxed = pack(3, 70, 90, [b"ab", b"c"]), pack(3, 70, 90, [b"ab", b"c"], (1, 2, 4, 5))
+    assert payload_region(plain) is None and payload_region(boxed) == (1, 2, 4, 5)
+    assert len(boxed) == len(plain) + 8 and unpack(boxed, 2) == unpack(plain, 2) == (70, 90, [b"ab", b"c"])
+
+    net = model()
+    with torch.no_grad():
+        net.gain.mul_(32)
+        net.inverse_gain.div_(32)
+    meta = {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4, "face_boost": 2.0}
+    save_checkpoint(net, tmp_path / "fm", meta | {"lambda": 0.03, "face_landmarker": "mtcnn"})
+    codec = create_codec(f"learned:{tmp_path / 'fm'}", device="cpu")
+    assert codec.face_aware and codec.landmarker == "mtcnn"
+    image = (np.random.default_rng(2).random((128, 128, 3)) * 255).astype(np.uint8)
+    face = FaceLandmarks(np.array([40.0, 40, 88, 96]), np.zeros((5, 2)), True, "five-point")
+    with_face, without = codec.encode_batch([image, image], 1, faces=[face, None])
+    assert payload_region(with_face.payload) == (1, 1, 7, 7)  # box grown by 25%: 28…100 × 26…110 px
+    assert payload_region(without.payload) is None
+    assert with_face.info["roi_applied"] == 1.0 and without.info["roi_applied"] == 0.0
+    assert with_face.info["face_fraction"] == (6 * 16) ** 2 / 128**2  # the cells coded higher: 6 × 6 of 16 px
+    assert len(with_face.payload) > len(without.payload) + 8  # the face coded two levels higher
+    assert codec.decode(with_face.payload).shape == image.shape
+    assert codec.encode(image, 1, face=face).payload == with_face.payload
