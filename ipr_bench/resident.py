@@ -11,7 +11,8 @@ step, which leave a GPU idle. Here, once per run:
   → t' = t + A·o); the similarity fit is translation-equivariant, so this equals the naive loop's matrix
   except where a recognizer clips its face box to the crop's border;
 - per recognizer, the target embedding of each image and of its mirror image is computed once, from the whole
-  image: the aligned face of a crop is the aligned face of its image wherever the crop holds the face region.
+  image — the aligned face of a crop is the aligned face of its image wherever the crop holds the face region —
+  the first time a batch draws it (so a short run pays only for what it uses; after an epoch, nothing).
 
 A step then draws its picks, jitters and flips from a CPU generator seeded by (seed, step) — the same batches on
 any device, so a run may move between a CPU and a GPU — and gathers the crops with one indexing operation.
@@ -68,8 +69,12 @@ class ResidentBatches:
         self.centres = (self.boxes[:, :2] + self.boxes[:, 2:]) / 2
 
         self.matrices: list[Any] = []  # per recognizer: [n, 2 (plain, mirrored), 2, 3] image → face pixels
-        self.targets: list[Any] = []  # per recognizer: [n, 2, D] unit embeddings of the original
-        for rec, module in zip(recognizers, differentiable, strict=True):
+        self.targets: list[Any] = []  # per recognizer: [n, 2, D] unit embeddings of the original, filled lazily
+        self.modules = list(differentiable)
+        self.embedded = np.zeros((len(padded), 2), bool)  # on the host: checking it never waits for the GPU
+        if len(recognizers) != len(differentiable):
+            raise ValueError("one differentiable module per recognizer")
+        for rec in recognizers:
             per_image = []
             for image, m in zip(padded, marks, strict=True):
                 plain = m[rec.spec.landmarker]
@@ -77,43 +82,51 @@ class ResidentBatches:
                 per_image.append(
                     [rec.alignment_matrix(plain, image.shape), rec.alignment_matrix(mirrored, image.shape)]
                 )
-            matrices = torch.from_numpy(np.array(per_image, np.float32)).to(device)
-            self.matrices.append(matrices)
-            self.targets.append(self._embed_originals(module, padded, matrices))
+            self.matrices.append(torch.from_numpy(np.array(per_image, np.float32)).to(device))
+            self.targets.append(None)  # allocated at the first embedding, whose width it takes
 
-    def _embed_originals(self, module: Any, images: list[np.ndarray], matrices: Any, chunk: int = 16) -> Any:
-        """Unit embeddings [n, 2, D] of each image and its mirror image, in batches of same-sized images."""
+    def _embed_originals(self, wanted: list[tuple[int, int]]) -> None:
+        """Fill the targets of (image, mirrored) pairs not embedded yet, one batch per image size."""
         import torch
 
-        out: list[Any] = [None] * len(images)
-        by_size: dict[tuple[int, ...], list[int]] = {}
-        for k, image in enumerate(images):
-            by_size.setdefault(image.shape, []).append(k)
+        by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for k, m in wanted:
+            h, w = (int(v) for v in self.sizes[k].tolist())
+            by_size.setdefault((h, w), []).append((k, m))
         with torch.no_grad():
-            for indices in by_size.values():
-                for start in range(0, len(indices), chunk):
-                    ks = indices[start : start + chunk]
-                    x = torch.from_numpy(np.stack([images[k] for k in ks])).permute(0, 3, 1, 2).float()
-                    x = torch.cat([x, x.flip(-1)]).to(self.device)  # the images, then their mirror images (0–255)
-                    m = torch.cat([matrices[ks, 0], matrices[ks, 1]])
-                    e = torch.nn.functional.normalize(module(x, m), dim=1)
-                    for j, k in enumerate(ks):
-                        out[k] = torch.stack([e[j], e[len(ks) + j]])
-        return torch.stack(out)
+            for (h, w), pairs in by_size.items():
+                ks = torch.tensor([k for k, _ in pairs], device=self.device)
+                ms = torch.tensor([m for _, m in pairs], device=self.device)
+                x = self.images[ks, :, :h, :w].float()  # the whole image, 0–255
+                x = torch.where(ms[:, None, None, None].bool(), x.flip(-1), x)
+                for j, module in enumerate(self.modules):
+                    e = torch.nn.functional.normalize(module(x, self.matrices[j][ks, ms]), dim=1)
+                    if self.targets[j] is None:
+                        self.targets[j] = torch.zeros(len(self), 2, e.shape[1], device=self.device)
+                    self.targets[j][ks, ms] = e
+        for k, m in wanted:
+            self.embedded[k, m] = True
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+    def _draw_host(self, step: int) -> tuple[Any, Any, Any]:
+        """(picks, jitter, mirrored) of ``step`` on the host, from a generator seeded by (seed, step)."""
+        import torch
+
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step + SEED_SALT)
+        b = self.batch_size
+        picks = torch.randint(len(self), (b,), generator=g)
+        jitter = (torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1) * self.jitter * self.crop
+        mirrored = torch.randint(2, (b,), generator=g).bool()
+        return picks, jitter, mirrored
 
     def draw(self, step: int) -> tuple[Any, Any, Any, Any]:
         """The batch of ``step``: (image indices, crop left, crop top, mirrored), tensors on the device."""
         import torch
 
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step + SEED_SALT)
-        b, size = self.batch_size, self.crop
-        picks = torch.randint(len(self), (b,), generator=g)
-        jitter = (torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1) * self.jitter * size
-        mirrored = torch.randint(2, (b,), generator=g).bool()
-        picks, jitter, mirrored = picks.to(self.device), jitter.to(self.device), mirrored.to(self.device)
+        picks, jitter, mirrored = (t.to(self.device) for t in self._draw_host(step))
+        size = self.crop
         hw = self.sizes[picks]
         corner = torch.round(self.centres[picks] + jitter - size / 2).long()
         left = torch.minimum(corner[:, 0].clamp(min=0), hw[:, 1] - size)
@@ -125,6 +138,12 @@ class ResidentBatches:
         unit embeddings [B, D])."""
         import torch
 
+        if self.modules:
+            host_picks, _, host_mirrored = self._draw_host(step)
+            pairs = {(int(k), int(m)) for k, m in zip(host_picks, host_mirrored, strict=True)}
+            missing = sorted(p for p in pairs if not self.embedded[p])
+            if missing:
+                self._embed_originals(missing)
         picks, left, top, mirrored = self.draw(step)
         span = torch.arange(self.crop, device=self.device)
         rows, cols = top[:, None] + span, left[:, None] + span
