@@ -33,8 +33,15 @@ from ipr_bench.registry import register_producer
 STATE_FILE = "train_state.json"
 # how long and where to train, how often to look: a resumed run may change these, not what it learns
 NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every", "compile")
-# settings added later, with the value every run made before them had: older run directories still resume
+# a setting missing from an older run's saved state had, in that run, its default — except these, whose default
+# changed when they became settings: older run directories still resume as what they were
 LEGACY_DEFAULTS = {"loop": "naive"}
+
+
+def _completed(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with every setting it predates filled in (JSON types, as saved)."""
+    defaults = json.loads(json.dumps(asdict(TrainConfig())))
+    return defaults | LEGACY_DEFAULTS | saved
 LOOPS = ("naive", "resident")
 OPTIMIZER_FILE = "optimizer.safetensors"
 LEDGER_FILE = "ledger.csv"
@@ -85,7 +92,7 @@ def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
     except (json.JSONDecodeError, KeyError) as exc:
         raise UnavailableError(f"{path}: not a training state ({exc})") from None
     known = {f for f in TrainConfig.__dataclass_fields__}
-    saved = LEGACY_DEFAULTS | saved
+    saved = _completed(saved)
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
     return TrainConfig(**(values | changes))
 
@@ -429,7 +436,7 @@ class Trainer:
         if not (last / STATE_FILE).is_file():
             return False
         state = json.loads((last / STATE_FILE).read_text())
-        saved = {k: v for k, v in (LEGACY_DEFAULTS | state["config"]).items() if k not in NOT_SETTINGS}
+        saved = {k: v for k, v in _completed(state["config"]).items() if k not in NOT_SETTINGS}
         mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k not in NOT_SETTINGS}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
