@@ -107,6 +107,12 @@ class ResidentBatches:
         for k, m in wanted:
             self.embedded[k, m] = True
 
+    def embed_all(self) -> None:
+        """Embed every original now (a benchmark of the steady state, or a long run that prefers to pay first)."""
+        missing = [(k, m) for k in range(len(self)) for m in (0, 1) if not self.embedded[k, m]]
+        if self.modules and missing:
+            self._embed_originals(missing)
+
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
