@@ -36,12 +36,6 @@ NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every", "compil
 # a setting missing from an older run's saved state had, in that run, its default — except these, whose default
 # changed when they became settings: older run directories still resume as what they were
 LEGACY_DEFAULTS = {"loop": "naive"}
-
-
-def _completed(saved: dict[str, Any]) -> dict[str, Any]:
-    """A saved config with every setting it predates filled in (JSON types, as saved)."""
-    defaults = json.loads(json.dumps(asdict(TrainConfig())))
-    return defaults | LEGACY_DEFAULTS | saved
 LOOPS = ("naive", "resident")
 OPTIMIZER_FILE = "optimizer.safetensors"
 LEDGER_FILE = "ledger.csv"
@@ -78,6 +72,12 @@ class TrainConfig:
     loop: str = "resident"  # see LOOPS and the module docstring
     compile: bool = False  # torch.compile the codec's training forward (how it runs, not what it learns)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _completed(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with every setting it predates filled in (JSON types, as saved)."""
+    defaults = json.loads(json.dumps(asdict(TrainConfig())))
+    return defaults | LEGACY_DEFAULTS | saved
 
 
 def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
