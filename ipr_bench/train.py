@@ -292,6 +292,8 @@ class Trainer:
                 self.save()
         if self.step > first:
             self.record_session(first, time.monotonic() - t0, training)
+        elif not (self.out / "last" / STATE_FILE).is_file():
+            self.save()  # --steps 0: a fresh run's initial state, to bundle for a GPU lease
 
     def record_session(self, first_step: int, seconds: float, training_seconds: float) -> Path:
         """Append this session's row to last/ledger.csv (rewritten whole and atomically)."""
@@ -441,6 +443,10 @@ class Trainer:
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
+        from ipr_bench.learned import WEIGHTS_FILE
+
+        if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
+            return False  # a fresh run sent as its settings alone (scripts/device_bundle.py): start it here
         model, meta = load_checkpoint(last, self.config.device)
         if meta["steps"] != state["step"]:
             raise UnavailableError(f"{last}: weights at step {meta['steps']} but optimizer at {state['step']}")

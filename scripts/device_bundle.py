@@ -8,7 +8,8 @@ This gathers, for the run directories to continue (``ipr-bench train --out DIR``
     .devcarry/weights/     FaceNet as an int8 copy (recognizers.facenet.compact_weights; the graph is 94 MB)
     .devcarry/data/        exactly the training and validation images the runs read (LFW pool, celeba-wild train)
     .devcarry/cache/       their landmarks, so the machine detects nothing
-    .devcarry/runs/NAME/   each run's last checkpoint and optimizer state (resumed exactly)
+    .devcarry/runs/NAME/   each run's last checkpoint and optimizer state (resumed exactly); a fresh run
+                           (``ipr-bench train … --steps 0``) goes as its settings alone and starts there
 
 then packs it into loads (scripts/device_loads.py): ``.devloads/00``, ``01``, … each small enough to travel
 beside the working tree (64 MiB per call). It prints the calls to make, back to back so the machine stays warm:
@@ -25,6 +26,7 @@ Usage: python scripts/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -75,7 +77,7 @@ def main() -> None:
     from ipr_bench.cache import Cache
     from ipr_bench.datasets.base import data_root
     from ipr_bench.recognizers.facenet import COMPACT_FILE, compact_weights
-    from ipr_bench.train import saved_config, training_data
+    from ipr_bench.train import STATE_FILE, saved_config, training_data
 
     if BUNDLE.exists():
         shutil.rmtree(BUNDLE)
@@ -92,7 +94,12 @@ def main() -> None:
             dst = Cache(BUNDLE / "cache").path("landmarks", key)
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
-        shutil.copytree(run / "last", BUNDLE / "runs" / run.name / "last")
+        state = json.loads((run / "last" / STATE_FILE).read_text())
+        if state["step"] == 0:  # a fresh run (ipr-bench train --steps 0): its settings suffice, it starts there
+            (BUNDLE / "runs" / run.name / "last").mkdir(parents=True)
+            shutil.copy2(run / "last" / STATE_FILE, BUNDLE / "runs" / run.name / "last" / STATE_FILE)
+        else:
+            shutil.copytree(run / "last", BUNDLE / "runs" / run.name / "last")
     # the files that say which images are excluded (LFW's pairs, celeba-wild's identity table) and label the data
     for extra in (
         "lfw/pairs.txt",

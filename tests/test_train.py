@@ -99,6 +99,11 @@ def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: P
     from ipr_bench.learned import load_checkpoint
     from ipr_bench.train import Trainer, continue_training, saved_config
 
+    Trainer(tiny(0), tmp_path / "fresh").run()  # steps 0: the initial state is saved, ready to send to a lease
+    assert saved_config(tmp_path / "fresh", steps=2) == tiny(2)
+    for sent_only_as_settings in ("model.safetensors", "optimizer.safetensors", "meta.json"):
+        (tmp_path / "fresh" / "last" / sent_only_as_settings).unlink()  # as device_bundle.py sends a fresh run
+    assert continue_training(tmp_path / "fresh", steps=1, device="cpu").step == 1
     Trainer(tiny(2), tmp_path / "run").run()
     assert saved_config(tmp_path / "run", steps=9) == tiny(9)
     stopped = continue_training(tmp_path / "run", steps=9, device="cpu", max_seconds=0)  # a lease already spent
