@@ -563,7 +563,7 @@ def train_command(
         except ValueError:
             _fail(f"--lambdas {lambdas!r}: give numbers separated by commas, lowest rate first, e.g. 0.002,0.0067,0.02")
         if rate_lambdas:
-            from ipr_bench.variable_rate import ARCHITECTURE
+            from ipr_bench.learned import VARIABLE_RATE as ARCHITECTURE
 
             architecture, args, lmbda = ARCHITECTURE, (*args[:2], len(rate_lambdas)), rate_lambdas[-1]
         config = TrainConfig(

@@ -42,6 +42,7 @@ FORMAT_VERSION = 1
 REGION_VERSION = 2  # version 1 + the face region the level map was made from
 STRIDE = 64  # total downsampling of the CompressAI hyperprior family: latents of z are H/64 × W/64
 CELL = 16  # y's downsampling: the level map's resolution
+VARIABLE_RATE = "gained-hyperprior"  # ipr_bench.variable_rate's architecture (named here: no compressai import)
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 
@@ -136,11 +137,11 @@ def build_model(architecture: str, args: list[int]) -> Any:
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.script.*")
         from compressai.zoo.image import model_architectures
 
-        from ipr_bench.variable_rate import ARCHITECTURE, GainedScaleHyperprior
+        from ipr_bench.variable_rate import GainedScaleHyperprior
 
-    if architecture == ARCHITECTURE:
+    if architecture == VARIABLE_RATE:
         if len(args) != 3:
-            raise UnavailableError(f"{ARCHITECTURE} takes N, M and the number of levels, not {args}")
+            raise UnavailableError(f"{VARIABLE_RATE} takes N, M and the number of levels, not {args}")
         return GainedScaleHyperprior(*args)
     if architecture not in model_architectures:
         raise UnavailableError(

@@ -128,7 +128,7 @@ class Trainer:
         if config.loop not in LOOPS:
             raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
         if config.rate_lambdas:
-            from ipr_bench.variable_rate import ARCHITECTURE
+            from ipr_bench.learned import VARIABLE_RATE as ARCHITECTURE
 
             shape_ok = len(config.args) == 3 and config.args[2] == len(config.rate_lambdas)
             if config.architecture != ARCHITECTURE or not shape_ok:

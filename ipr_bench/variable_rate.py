@@ -24,8 +24,6 @@ import torch
 from compressai.models import ScaleHyperprior
 from torch import nn
 
-ARCHITECTURE = "gained-hyperprior"
-
 
 class GainedScaleHyperprior(ScaleHyperprior):
     def __init__(self, N: int, M: int, levels: int = 6, **kwargs: Any) -> None:  # noqa: N803 (CompressAI's names)
