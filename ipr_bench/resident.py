@@ -62,7 +62,8 @@ class ResidentBatches:
         for k, image in enumerate(padded):
             canvas[k, : image.shape[0], : image.shape[1]] = image
         self.images = torch.from_numpy(canvas).permute(0, 3, 1, 2).contiguous().to(device)
-        self.sizes = torch.tensor([i.shape[:2] for i in padded], device=device)
+        self.host_sizes = np.array([i.shape[:2] for i in padded])
+        self.sizes = torch.from_numpy(self.host_sizes).to(device)
         # the crop is centred on the face box of the first landmarker, as in the naive loop
         boxes = np.array([next(iter(m.values())).box for m in marks], np.float64)
         self.boxes = torch.from_numpy(boxes).to(device)
@@ -85,16 +86,17 @@ class ResidentBatches:
             self.matrices.append(torch.from_numpy(np.array(per_image, np.float32)).to(device))
             self.targets.append(None)  # allocated at the first embedding, whose width it takes
 
-    def _embed_originals(self, wanted: list[tuple[int, int]]) -> None:
-        """Fill the targets of (image, mirrored) pairs not embedded yet, one batch per image size."""
+    def _embed_originals(self, wanted: list[tuple[int, int]], chunk: int = 128) -> None:
+        """Fill the targets of (image, mirrored) pairs not embedded yet, in batches of same-sized images."""
         import torch
 
         by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for k, m in wanted:
-            h, w = (int(v) for v in self.sizes[k].tolist())
+            h, w = (int(v) for v in self.host_sizes[k])
             by_size.setdefault((h, w), []).append((k, m))
+        batches = [(hw, p[i : i + chunk]) for hw, p in by_size.items() for i in range(0, len(p), chunk)]
         with torch.no_grad():
-            for (h, w), pairs in by_size.items():
+            for (h, w), pairs in batches:
                 ks = torch.tensor([k for k, _ in pairs], device=self.device)
                 ms = torch.tensor([m for _, m in pairs], device=self.device)
                 x = self.images[ks, :, :h, :w].float()  # the whole image, 0–255

@@ -79,9 +79,12 @@ def test_resident_batches_equal_the_naive_crop_its_matrices_and_targets() -> Non
             # the face region lies inside every crop here, so the whole image's embedding is the crop's
             assert torch.allclose(targets[0][b], naive, atol=1e-4)
     assert seen_mirrored == {True, False}
-    # the batches are a function of (seed, step) alone
+    # the batches are a function of (seed, step) alone; embedding every original first changes no target
     again = ResidentBatches(images, marks, [rec], [module], crop, 6, seed=1, device="cpu")
+    again.embed_all()
+    assert again.embedded.all()
     assert torch.equal(again.batch(2)[0], batches.batch(2)[0])
+    assert torch.allclose(again.batch(2)[2][0], batches.batch(2)[2][0], atol=1e-6)
     assert not torch.equal(batches.batch(3)[0], batches.batch(2)[0])
 
 
