@@ -42,8 +42,8 @@ class LearnedCodec(Codec):
     higher_knob_is_better = True
     prefers_gpu = True
     payload_contains = (
-        "1-byte format version + 1-byte rate point + image height and width (2 × u16) + CompressAI's "
-        "entropy-coded strings (y, z), each prefixed by its LEB128 length"
+        "1-byte format version + 1-byte rate point + image height and width (2 × u16) [+ the face region, "
+        "4 × u16, for face-map models] + CompressAI's entropy-coded strings (y, z), each prefixed by its LEB128 length"
     )
     requires = "torch + compressai (pip install --no-deps compressai==1.2.8; einops, torch-geometric) + a checkpoint"
 
