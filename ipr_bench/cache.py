@@ -52,6 +52,27 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
+    """A whole CSV file (header + rows; a row's missing fields empty), written atomically."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: row.get(k, "") for k in fields} for row in rows)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (model files are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class Cache:
     """Entries under ``root``: a local folder, or an fsspec URL (``s3://bucket/ipr-cache``, ``gs://…``,
     ``file:///shared/ipr-cache``) that several machines share (``ipr_bench.executors``). On a URL an entry is

@@ -3,7 +3,6 @@ only from a verified archive, and moved into place only when complete."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tarfile
 import urllib.error
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ipr_bench.cache import file_sha256
 from ipr_bench.errors import DataError
 
 
@@ -54,14 +54,6 @@ VARIANTS = {"lfw": "original"}  # written to <dataset>/VARIANT so results are la
 Report = Callable[[str], None]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def download(url: str, dest: Path, report: Report, timeout: float = 60.0) -> None:
     """Download url to dest, resuming a partial ``dest.part`` with an HTTP Range request."""
     part = dest.with_name(dest.name + ".part")
@@ -95,7 +87,7 @@ def fetch_remote(remote: Remote, folder: Path, report: Report) -> Path:
     mirrors). A file with the wrong digest is deleted and the error says so."""
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / remote.filename
-    if dest.exists() and _sha256(dest) == remote.sha256:
+    if dest.exists() and file_sha256(dest) == remote.sha256:
         return dest
     errors = []
     for url in remote.urls:
@@ -104,7 +96,7 @@ def fetch_remote(remote: Remote, folder: Path, report: Report) -> Path:
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             errors.append(f"{url}: {exc}")
             continue
-        digest = _sha256(dest)
+        digest = file_sha256(dest)
         if digest == remote.sha256:
             return dest
         dest.unlink()

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.cache import atomic_write_bytes, atomic_write_csv
 from ipr_bench.registry import register_producer
 
 STATE_FILE = "train_state.json"
@@ -327,11 +327,7 @@ class Trainer:
         }
         path = self.out / "last" / LEDGER_FILE
         rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows([{k: r.get(k, "") for k in row} for r in rows] + [row])
-        atomic_write_bytes(path, buffer.getvalue().encode())
+        atomic_write_csv(path, [*rows, row], list(row))
         return path
 
     # ----------------------------------------------------------------------------------- validation

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from ipr_bench.cache import file_sha256
 from ipr_bench.datasets.base import data_root
 from ipr_bench.errors import UnavailableError
 
@@ -53,8 +53,4 @@ def checked_file(path: Path, sha256: str, what: str, how_to_get: str = "") -> Pa
 @functools.cache
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     """Memoised on the file's identity: models ask for their weights often."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)

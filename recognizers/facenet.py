@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ipr_bench.cache import atomic_write_bytes, default_cache_dir
+from ipr_bench.cache import atomic_write_bytes, default_cache_dir, file_sha256
 from ipr_bench.codec import Availability
 from ipr_bench.errors import UnavailableError
 from ipr_bench.recognizer import FaceSpec, Recognizer
@@ -228,14 +228,6 @@ CHECKPOINTS = {
         "20180408-102900-casia-webface.pt", f"{RELEASES}/20180408-102900-casia-webface.pt", None
     ),
 }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def local_checkpoint(checkpoint: Checkpoint) -> Path | None:

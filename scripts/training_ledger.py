@@ -34,15 +34,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "training" / "ledger.csv")
     args = parser.parse_args()
 
-    from ipr_bench.cache import atomic_write_bytes
+    from ipr_bench.cache import atomic_write_csv
 
     rows = gather(args.runs)
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(args.out, buffer.getvalue().encode())
+    atomic_write_csv(args.out, rows, list(dict.fromkeys(k for row in rows for k in row)))
     print(f"{args.out}: {len(rows)} sessions of {len(args.runs)} runs")
 
 
