@@ -251,17 +251,31 @@ def region_cells(region: Any, height: int, width: int) -> tuple[int, int, int, i
     )
 
 
-def level_map(
-    level: float, cells: list[tuple[int, int, int, int] | None], grid: tuple[int, int], boost: float, top: float
-) -> Any:
-    """[N, 1, gh, gw] levels: ``level`` everywhere, ``level + boost`` (at most ``top``) inside each image's cells."""
+def level_map(level: Any, cells: Any, grid: tuple[int, int], boost: float, top: float) -> Any:
+    """[N, 1, gh, gw] levels over y's grid: each image's ``level`` ([N]) everywhere, ``level + boost`` (at most
+    ``top``) inside its ``cells`` ([N, 4]: left, top, right, bottom; an empty box where there is no face)."""
     import torch
 
-    out = torch.full((len(cells), 1, *grid), float(level))
-    for k, c in enumerate(cells):
-        if c is not None:
-            out[k, :, c[1] : c[3], c[0] : c[2]] = min(level + boost, top)
-    return out
+    rows = torch.arange(grid[0], device=level.device)[None, :, None]
+    cols = torch.arange(grid[1], device=level.device)[None, None, :]
+    inside = (
+        (cols >= cells[:, 0, None, None])
+        & (cols < cells[:, 2, None, None])
+        & (rows >= cells[:, 1, None, None])
+        & (rows < cells[:, 3, None, None])
+    )
+    boosted = (level + boost).clamp(max=top)
+    return torch.where(inside, boosted[:, None, None], level[:, None, None])[:, None]
+
+
+def _regions_map(
+    level: float, regions: list[tuple[int, int, int, int] | None], grid: tuple[int, int], boost: float, top: float
+) -> Any:
+    """level_map of payload regions (None: no face) at one level."""
+    import torch
+
+    cells = torch.tensor([r or (0, 0, 0, 0) for r in regions])
+    return level_map(torch.full((len(regions),), float(level)), cells, grid, boost, top)
 
 
 def compress_images(
@@ -285,7 +299,7 @@ def compress_images(
             level: Any = (rate_point - 1) / LEVEL_STEPS
             if regions is not None and boost:
                 grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
-                level = level_map(level, regions, grid, boost, model.levels - 1).to(device)
+                level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
             out = model.compress(x, level)
         else:
             out = model.compress(x)
@@ -308,7 +322,7 @@ def decompress_payload(model: Any, payload: bytes, device: str = "cpu", boost: f
             region = payload_region(payload)
             if region is not None:
                 grid = (-(-h // STRIDE) * STRIDE // CELL, -(-w // STRIDE) * STRIDE // CELL)
-                level = level_map(level, [region], grid, boost, model.levels - 1).to(device)
+                level = _regions_map(level, [region], grid, boost, model.levels - 1).to(device)
             x_hat = model.decompress([[s] for s in strings], shape, level)["x_hat"]
         else:
             x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]

@@ -242,21 +242,10 @@ class Trainer:
 
     def _level_map(self, level: Any, cells: Any, size: Any) -> Any:
         """[B, 1, h, w] levels over y's grid: the base level, face_boost higher inside each face region."""
-        import torch
+        from ipr_bench.learned import CELL, level_map
 
-        from ipr_bench.learned import CELL
-
-        rows = torch.arange(size[0] // CELL, device=level.device)[None, :, None]
-        cols = torch.arange(size[1] // CELL, device=level.device)[None, None, :]
-        inside = (
-            (cols >= cells[:, 0, None, None])
-            & (cols < cells[:, 2, None, None])
-            & (rows >= cells[:, 1, None, None])
-            & (rows < cells[:, 3, None, None])
-        )
         top = float(len(self.config.rate_lambdas) - 1)
-        boosted = (level + self.config.face_boost).clamp(max=top)
-        return torch.where(inside, boosted[:, None, None], level[:, None, None])[:, None]
+        return level_map(level, cells, (size[0] // CELL, size[1] // CELL), self.config.face_boost, top)
 
     def run(
         self,
