@@ -19,11 +19,15 @@ import torch
 from torch import nn
 
 
+def image_bpp(likelihoods: dict[str, torch.Tensor], n_pixels: int) -> torch.Tensor:
+    """Estimated bits per pixel of each image [N]: Σ −log₂ p over its latents / its pixels."""
+    bits = sum(torch.log(v).flatten(1).sum(dim=1) for v in likelihoods.values()) / -math.log(2)
+    return bits / n_pixels  # type: ignore[return-value]
+
+
 def rate_bpp(likelihoods: dict[str, torch.Tensor], n_pixels: int) -> torch.Tensor:
-    """Estimated bits per pixel of a batch (mean over images): Σ −log₂ p over every latent / pixels per image."""
-    batch = next(iter(likelihoods.values())).shape[0]
-    bits = sum(torch.log(v).sum() for v in likelihoods.values()) / -math.log(2)
-    return bits / (batch * n_pixels)
+    """Estimated bits per pixel of a batch (mean over images)."""
+    return image_bpp(likelihoods, n_pixels).mean()
 
 
 class IdentityPreservingLoss(nn.Module):
@@ -113,9 +117,7 @@ class IdentityPreservingLoss(nn.Module):
         lmbda: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         x_hat = output["x_hat"]
-        likelihoods = output["likelihoods"]
-        bits = sum(torch.log(v).flatten(1).sum(dim=1) for v in likelihoods.values()) / -math.log(2)  # type: ignore[union-attr]
-        bpp = bits / n_pixels
+        bpp = image_bpp(output["likelihoods"], n_pixels)  # type: ignore[arg-type]
         mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
         distortion = 255**2 * mse
         out = {"bpp": bpp.mean(), "mse": mse.mean()}
