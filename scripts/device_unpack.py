@@ -14,13 +14,15 @@ from pathlib import Path
 
 from ipr_bench.cache import atomic_write_bytes
 
+PART_SUFFIX = re.compile(r"\.part[0-9][0-9]$")
+
 
 def join_parts(sources: list[Path], target: Path) -> list[Path]:
     """NAME/FILE.partNN under any of ``sources`` → target/NAME/last/FILE, written atomically."""
     parts: dict[str, list[Path]] = {}
     for source in sources:
         for part in sorted(source.glob("*/*.part[0-9][0-9]")):
-            whole = f"{part.parent.name}/last/{re.sub(r'.part[0-9][0-9]$', '', part.name)}"
+            whole = f"{part.parent.name}/last/{PART_SUFFIX.sub('', part.name)}"
             parts.setdefault(whole, []).append(part)
     written = []
     # the state file last: a run directory whose state is newer than its weights is never read back
