@@ -451,9 +451,13 @@ def gallery_command(
     dataset: Annotated[str, typer.Option(help="The dataset the store was computed on (for the images).")] = "lfw",
     targets: Annotated[str, typer.Option(help="Target bpp values, comma-separated.")] = "0.10,0.17,0.27,0.44",
     seed: Annotated[int, typer.Option(help="Seed of the pair draw.")] = 0,
+    view: Annotated[
+        str, typer.Option(help="face: enlarged face crops; whole: whole images, face region outlined.")
+    ] = "face",
 ) -> None:
-    """Face crops of a matched and a mismatched pair for each codec near a few target rates, with each image's
-    cosine to the original and each recognizer's decision (figures/gallery_*.png; report.md shows them)."""
+    """Face crops (or whole images) of a matched and a mismatched pair for each codec near a few target rates,
+    with each image's cosine to the original and each recognizer's decision (figures/gallery_*.png; report.md
+    shows them)."""
     from ipr_bench.gallery import build_gallery
 
     try:
@@ -461,7 +465,7 @@ def gallery_command(
     except ValueError:
         _fail(f"--targets {targets!r}: expected bpp values such as 0.10,0.17,0.27,0.44")
     try:
-        written = build_gallery(results, dataset, rates, seed)
+        written = build_gallery(results, dataset, rates, seed, view)
     except IprBenchError as exc:
         _fail(str(exc))
     for path in written:

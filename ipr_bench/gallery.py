@@ -2,7 +2,9 @@
 
 Two LFW pairs are drawn with a seed — a matched and a mismatched one that every recognizer in the store decides
 correctly on the originals. For each codec, the settings whose mean bpp is closest to each target rate are
-shown as enlarged face crops of both images (the face region of ``ipr_bench.roi`` on the original), captioned
+shown as enlarged face crops of both images (the face region of ``ipr_bench.roi`` on the original) or, with
+``view="whole"``, as whole images with that region outlined (where region-of-interest codecs and learned codecs
+move their bits to: a face crop alone hides what the background paid), captioned
 with the setting, the pair's exact bpp, each image's cosine to its original's embedding and, per recognizer,
 the pair's score against its fold's threshold (LFW protocol) — ✓ where the decision is still right.
 
@@ -26,6 +28,7 @@ from ipr_bench.store import ResultStore
 
 TARGETS = (0.10, 0.17, 0.27, 0.44)
 CROP = 128  # px per enlarged face crop
+VIEWS = ("face", "whole")
 CONFIG_ONLY = ("codec", "version", "quality", "landmarks")
 
 
@@ -88,15 +91,35 @@ def face_crop(image: np.ndarray, region: Any) -> np.ndarray:
     return cv2.resize(crop, (CROP, round(CROP * crop.shape[0] / max(crop.shape[1], 1))), interpolation=cv2.INTER_CUBIC)
 
 
+def outlined(image: np.ndarray, region: Any) -> np.ndarray:
+    """The whole image with the face region's box drawn in (a 1-px yellow frame, inside the image)."""
+    out = image.copy()
+    if region is None:
+        return out
+    top, left = max(region.top, 0), max(region.left, 0)
+    bottom, right = min(region.bottom, out.shape[0]) - 1, min(region.right, out.shape[1]) - 1
+    yellow = np.array([255, 220, 0], np.uint8)
+    out[top, left : right + 1] = out[bottom, left : right + 1] = yellow
+    out[top : bottom + 1, left] = out[top : bottom + 1, right] = yellow
+    return out
+
+
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     h = min(left.shape[0], right.shape[0])
     return np.hstack([left[:h], np.full((h, 4, 3), 255, np.uint8), right[:h]])
 
 
 def build_gallery(
-    store_dir: Path | str, dataset: str = "lfw", targets: tuple[float, ...] = TARGETS, seed: int = 0
+    store_dir: Path | str,
+    dataset: str = "lfw",
+    targets: tuple[float, ...] = TARGETS,
+    seed: int = 0,
+    view: str = "face",
 ) -> list[Path]:
-    """figures/gallery_matched.png and gallery_mismatched.png in the store; returns their paths."""
+    """figures/gallery_matched.png and gallery_mismatched.png in the store (``gallery_whole_*.png`` for
+    ``view="whole"``); returns their paths."""
+    if view not in VIEWS:
+        raise IprBenchError(f"gallery view {view!r}: choose one of {', '.join(VIEWS)}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,6 +140,10 @@ def build_gallery(
     chosen = choose_pairs(pairs0, recognizers, seed)
     settings = closest_settings(store, store.labels(), targets)
     written = []
+
+    def shown(image: np.ndarray, region: Any) -> np.ndarray:
+        return face_crop(image, region) if view == "face" else outlined(image, region)
+
     for kind, row in chosen.items():
         a, b = pairs0.loc[row, "a"], pairs0.loc[row, "b"]
         originals = {i: read_rgb(paths[i]) for i in (a, b)}
@@ -126,7 +153,7 @@ def build_gallery(
         axes = np.atleast_2d(axes)
         for ax in axes.flat:
             ax.axis("off")
-        axes[0, 0].imshow(side_by_side(face_crop(originals[a], regions[a]), face_crop(originals[b], regions[b])))
+        axes[0, 0].imshow(side_by_side(shown(originals[a], regions[a]), shown(originals[b], regions[b])))
         axes[0, 0].set_title(f"originals ({'same person' if kind == 'matched' else 'two people'})", fontsize=8)
         for r, (codec, labels) in enumerate(settings.items(), start=1):
             for c, label in enumerate(labels):
@@ -140,7 +167,7 @@ def build_gallery(
                     image, n_bytes = reconstruct(codec, meta["codec_config"], quality, originals[i])
                     if n_bytes != int(by_item.loc[i, "n_bytes"]):
                         notes.append(f"re-encoded {n_bytes} B ≠ stored {int(by_item.loc[i, 'n_bytes'])} B")
-                    pictures.append(face_crop(image, regions[i]))
+                    pictures.append(shown(image, regions[i]))
                 axes[r, c].imshow(side_by_side(*pictures))
                 bpp = (by_item.loc[a, "bpp"] + by_item.loc[b, "bpp"]) / 2
                 lines = [f"≈{targets[c]:g} bpp: {items['setting'].iloc[0].replace('@', ' ')}, {bpp:.3f} bpp"]
@@ -156,7 +183,8 @@ def build_gallery(
                     )
                 axes[r, c].set_title("\n".join(lines + notes), fontsize=6.5)
         fig.tight_layout()
-        out = Path(store_dir) / "figures" / f"gallery_{kind}.png"
+        stem = f"gallery_{kind}" if view == "face" else f"gallery_whole_{kind}"
+        out = Path(store_dir) / "figures" / f"{stem}.png"
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)

@@ -36,6 +36,7 @@ class Experiment:
     notes: str = ""
     report: bool = True  # build report.md / summary.json (stores with an anchor codec)
     readme: bool = True
+    readme_figure: str = ""  # a figure of the store's (figures/<stem>.png) the README shows under the curves
 
 
 EXPERIMENTS = (
@@ -75,7 +76,7 @@ EXPERIMENTS = (
         "lfw-classical",
         "LFW View 2: classical codecs",
         "results/lfw-classical",
-        (("run", "--preset", "lfw-classical"),),
+        (("run", "--preset", "lfw-classical"), ("gallery", "--results", "results/lfw-classical")),
     ),
     Experiment(
         "lfw-roi-tuning",
@@ -94,7 +95,12 @@ EXPERIMENTS = (
         "lfw-roi",
         "LFW View 2: is it more than ROI coding?",
         "results/lfw-roi",
-        (("run", "--preset", "lfw-roi"),),
+        (
+            ("run", "--preset", "lfw-roi"),
+            ("gallery", "--results", "results/lfw-roi"),
+            ("gallery", "--results", "results/lfw-roi", "--view", "whole"),
+        ),
+        readme_figure="gallery_whole_matched",
     ),
 )
 
@@ -120,6 +126,15 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
         f"![Rate–accuracy]({experiment.store}/figures/rate_accuracy.png)",
         "",
     ]
+    figure = root / experiment.store / "figures" / f"{experiment.readme_figure}.png"
+    if experiment.readme_figure and figure.is_file():
+        lines += [
+            "A matched LFW pair at matched rates (`ipr-bench gallery`; captions: the pair's bpp, each image's "
+            "cosine to its original, the pair's score against its fold's threshold):",
+            "",
+            f"![Gallery]({experiment.store}/figures/{experiment.readme_figure}.png)",
+            "",
+        ]
     curves = data["curves"]
     recognizers = [r["recognizer"] for r in data["reference"]]
     codecs = sorted({c["codec"] for c in curves if c["quality"] is not None}, key=lambda c: (c != anchor["codec"], c))

@@ -12,6 +12,7 @@ import pytest
 import test_runner  # noqa: F401  (registers the unit-test recognizers)
 
 from ipr_bench.cache import Cache
+from ipr_bench.errors import IprBenchError
 from ipr_bench.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.report import build_report
 from ipr_bench.runner import Runner, RunSpec
@@ -200,6 +201,26 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
     written = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0))
     assert [p.name for p in written] == ["gallery_matched.png", "gallery_mismatched.png"]
     assert Image.open(written[0]).size[0] > 300
+    assert choose_pairs(store.read_setting("original")[1], ["arcface"], seed=0) == chosen  # deterministic
+    whole = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0), view="whole")
+    assert [p.name for p in whole] == ["gallery_whole_matched.png", "gallery_whole_mismatched.png"]
     build_report(spec.out)
-    assert "figures/gallery_matched.png" in (spec.out / "report.md").read_text()
-    assert (spec.out / "report.html").read_text().count("data:image/png") >= 6
+    report = (spec.out / "report.md").read_text()
+    assert "figures/gallery_matched.png" in report and "figures/gallery_whole_matched.png" in report
+    assert (spec.out / "report.html").read_text().count("data:image/png") >= 8
+
+
+def test_whole_view_outlines_the_face_region_inside_the_image() -> None:
+    from ipr_bench.gallery import build_gallery, outlined
+    from ipr_bench.roi import FaceRegion
+
+    image = np.zeros((40, 50, 3), np.uint8)
+    boxed = outlined(image, FaceRegion(top=5, left=10, bottom=20, right=30))
+    frame = np.zeros((40, 50), bool)
+    frame[5, 10:30] = frame[19, 10:30] = frame[5:20, 10] = frame[5:20, 29] = True
+    assert np.array_equal(boxed.any(axis=2), frame)  # a 1-px frame on the region's edge, nothing else
+    crossing = outlined(image, FaceRegion(top=-8, left=30, bottom=60, right=70))  # past three borders: clipped
+    assert crossing[0, 30:].any() and crossing[39, 30:].any() and crossing[:, 49].any(axis=1).all()
+    assert np.array_equal(outlined(image, None), image)
+    with pytest.raises(IprBenchError, match="choose one of face, whole"):
+        build_gallery("no-store", view="thumbnails")
