@@ -540,9 +540,16 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
     """The sentence the ROI experiment exists for: does a learned codec beat the best ROI baseline at parity?"""
     learned = [r for r in rows if r["learned"]]
     if not learned:
+        bar = [
+            f"under {r['recognizer']}, {r['baseline']} reaches it at {r['baseline_bpp']:.3f} bpp, "
+            f"{1 / r['ratio']:.0%} of HEVC's {r['bpp']:.3f}"
+            for r in rows
+            if r["codec"] == "hevc" and r["ratio"]
+        ]
         return (
             "No learned codec (ipr / mse) is in this store yet, so whether IPR beats ROI coding at parity is "
             "not answered here."
+            + (" The bar it has to clear (parity with the originals): " + "; ".join(bar) + "." if bar else "")
         )
     parts = []
     for r in learned:

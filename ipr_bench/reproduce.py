@@ -179,6 +179,10 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
             bd_text = f"{b['bd_rate_percent']:+.1f}% ({_fmt(b['overlap'], '.0%')})"
         ratio = _fmt(p["ratio"], ".0%") if p["reached"] else "not reached"
         lines.append(f"| {p['codec']} | {p['recognizer']} | {_fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
+    if data.get("against_roi"):
+        from ipr_bench.report import roi_verdict
+
+        lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
     anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["codec"] == anchor["codec"]]
     if anchor_parity:
         lines += [
