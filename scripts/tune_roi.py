@@ -49,6 +49,7 @@ def choose(scores: dict[str, float | None], family: str) -> str:
 
 
 def main() -> None:
+    from ipr_bench.cache import atomic_write_bytes
     from ipr_bench.rd import bd_rate
     from ipr_bench.report import analyse
 
@@ -93,7 +94,7 @@ def main() -> None:
         "command": "ipr-bench run --preset lfw-roi-tuning && python scripts/tune_roi.py",
     }
     out = args.store.parent
-    (out / "tuning.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_bytes(out / "tuning.json", (json.dumps(record, indent=2) + "\n").encode())
 
     def pct(x: float | None) -> str:
         return f"{x:+.1f}%" if x is not None else "—"
@@ -118,7 +119,7 @@ def main() -> None:
         "",
         f"Command: `{record['command']}`",
     ]
-    (out / "tuning.md").write_text("\n".join(lines) + "\n")
+    atomic_write_bytes(out / "tuning.md", ("\n".join(lines) + "\n").encode())
     print("\n".join(lines))
 
 
