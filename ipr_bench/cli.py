@@ -92,6 +92,28 @@ def split_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
+def with_landmarks(
+    rec_specs: list[str], rec_options: dict[str, dict[str, Any]], landmarks: str
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """``--landmarks``: every recognizer that can align with ``landmarks`` gets ``landmarker=landmarks`` (an
+    explicit ``NAME.landmarker`` option wins); the others keep their own, with a note saying why."""
+    from ipr_bench.errors import UnavailableError
+    from ipr_bench.registry import LANDMARKERS, create_recognizer
+
+    LANDMARKERS.get(landmarks)  # an unknown name gets the list of what exists
+    out, notes = {name: dict(opts) for name, opts in rec_options.items()}, []
+    for spec in rec_specs:
+        name = spec.split(":")[0]
+        options = {"landmarker": landmarks, **out.get(name, {})}
+        try:
+            create_recognizer(spec, **options)
+        except UnavailableError as exc:
+            notes.append(f"--landmarks {landmarks} not applied to {name}: {exc}")
+            continue
+        out[name] = options
+    return out, notes
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(2)
@@ -124,6 +146,13 @@ def run(
     recognizer_option: Annotated[
         list[str] | None,
         typer.Option(help="Recognizer option, e.g. onnx.input_size=112,112 or onnx.template=sphereface (repeatable)."),
+    ] = None,
+    landmarks: Annotated[
+        str | None,
+        typer.Option(
+            help="Landmark source every recognizer aligns with: mtcnn, dlib5, scrfd or yunet (default: each "
+            "recognizer's own; dlib's recognizer always keeps dlib5, its face chips need its own points)."
+        ),
     ] = None,
     folds: Annotated[
         str | None, typer.Option(help="Folds to evaluate, e.g. 1-10 or 1,2 (default: the preset's).")
@@ -217,6 +246,10 @@ def run(
             if not dot or name not in [s.split(":")[0] for s in rec_specs]:
                 _fail(f"--recognizer-option {key}: expected NAME.OPTION with NAME among --recognizers {rec_specs}")
             rec_options.setdefault(name, {})[field] = parse_value(value)
+        if landmarks:
+            rec_options, notes = with_landmarks(rec_specs, rec_options, landmarks)
+            for note in notes:
+                typer.secho(f"note: {note}", err=True)
         rec_objs = {}
         for spec in rec_specs:
             rec = create_recognizer(spec, **rec_options.get(spec.split(":")[0], {}))

@@ -35,7 +35,6 @@ def store(landmarker: str) -> Path:
 
 def run_accuracy(landmarker: str, workers: int) -> None:
     recs = [*RECOGNIZERS, *(["dlib"] if landmarker == "dlib5" else [])]
-    options = [a for r in RECOGNIZERS for a in ("--recognizer-option", f"{r}.landmarker={landmarker}")]
     argv = [
         sys.executable,
         "-m",
@@ -47,7 +46,8 @@ def run_accuracy(landmarker: str, workers: int) -> None:
         "",
         "--recognizers",
         ",".join(recs),
-        *options,
+        "--landmarks",
+        landmarker,
         "--out",
         str(store(landmarker)),
         "--workers",

@@ -277,3 +277,16 @@ def test_detect_crop_run_lists_the_photos_it_left_out(lfw_mini: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "excluded.csv").read_text().splitlines()))
     assert {"item": f"{person.name}/blank.png", "reason": "no face"} in rows
+
+
+def test_landmarks_option_reaches_every_recognizer_that_can_use_it() -> None:
+    from ipr_bench.cli import with_landmarks
+    from ipr_bench.errors import UnknownNameError
+
+    options, notes = with_landmarks(["arcface", "dlib", "facenet"], {"facenet": {"landmarker": "mtcnn"}}, "yunet")
+    assert options["arcface"] == {"landmarker": "yunet"}
+    assert options["facenet"] == {"landmarker": "mtcnn"}  # an explicit NAME.landmarker option wins
+    assert "dlib" not in options and len(notes) == 1 and "dlib" in notes[0] and "dlib5" in notes[0]
+    assert with_landmarks(["dlib"], {}, "dlib5") == ({"dlib": {"landmarker": "dlib5"}}, [])
+    with pytest.raises(UnknownNameError, match="known landmarkers"):
+        with_landmarks(["arcface"], {}, "retinaface")
