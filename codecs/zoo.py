@@ -6,11 +6,12 @@ load any trained checkpoint directory instead.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import ipr_bench
-from ipr_bench.errors import UnavailableError
+from ipr_bench.errors import OptionError, UnavailableError
 from ipr_bench.registry import register_codec
 
 from .learned import LearnedCodec
@@ -21,6 +22,38 @@ ZOO = Path(ipr_bench.__file__).resolve().parent / "zoo"
 def shipped(name: str) -> Path | None:
     root = ZOO / name
     return root if root.is_dir() and any(root.glob("*/meta.json")) else None
+
+
+def ship(run: Path | str, name: str, zoo: Path = ZOO) -> Path:
+    """Make a trained run the shipped ``name`` codec: copy its checkpoint (``RUN/last`` or RUN itself: weights and
+    meta.json, not the optimizer) to ``zoo/name/RUN-NAME/``, replacing what was shipped before as a whole (a
+    variable-rate model is one directory; rate points of different runs must not mix). Refuses a checkpoint
+    whose loss does not fit the name (``ipr``: identity weight > 0; ``mse``: 0). Returns the new directory."""
+    from ipr_bench.learned import META_FILE, WEIGHTS_FILE, load_checkpoint, read_meta
+
+    run = Path(run)
+    source = run / "last" if (run / "last" / META_FILE).is_file() else run
+    meta = read_meta(source)
+    identity = float(meta.get("identity_weight") or 0.0)
+    if name not in ("ipr", "mse"):
+        raise OptionError(f"ship: the zoo holds ipr and mse, not {name!r}")
+    if (name == "ipr") != (identity > 0):
+        raise OptionError(
+            f"ship {source} as {name}: it was trained with identity weight {identity:g}; ipr needs > 0, mse needs 0"
+        )
+    load_checkpoint(source, "cpu")  # refuse a checkpoint that does not load before touching the zoo
+    staging, old = zoo / f".{name}.staging", zoo / f".{name}.old"
+    for leftover in (staging, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    target = staging / (run.name if source == run / "last" else source.name)
+    target.mkdir(parents=True)
+    for file in (WEIGHTS_FILE, META_FILE):
+        shutil.copy2(source / file, target / file)
+    if (zoo / name).exists():
+        (zoo / name).rename(old)
+    staging.rename(zoo / name)  # the swap: a reader sees the old zoo entry or the new one, never half of one
+    shutil.rmtree(old, ignore_errors=True)
+    return zoo / name / target.name
 
 
 class ZooCodec(LearnedCodec):

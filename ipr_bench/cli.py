@@ -514,6 +514,13 @@ def reproduce_command(
     readme_only: Annotated[
         bool, typer.Option(help="Only regenerate the README's results section from the committed stores.")
     ] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            help="Train and ship the learned codecs (ipr, mse) the experiments need and the zoo lacks (GPU: hours; "
+            "resumable). Shipped checkpoints are never retrained."
+        ),
+    ] = False,
 ) -> None:
     """Run every committed experiment (resumable: committed settings are reused), rebuild the reports, and
     regenerate the README's results section from them."""
@@ -522,10 +529,26 @@ def reproduce_command(
     root = Path.cwd()
     if not (root / "README.md").is_file() or not (root / "results").is_dir():
         _fail("run `ipr-bench reproduce` from the repository root (it needs README.md and results/)")
-    skipped = reproduce(root, split_names(only) if only else None, workers, readme_only, echo=typer.echo)
+    chosen = split_names(only) if only else None
+    skipped = reproduce(root, chosen, workers, readme_only, echo=typer.echo, train=train)
     for line in skipped:
         typer.secho(f"skipped {line}", fg="yellow", err=True)
     typer.echo("README results section regenerated from results/*/summary.json", err=True)
+
+
+@app.command("ship")
+def ship_command(
+    run_dir: Annotated[Path, typer.Argument(help="A training run (its last/ checkpoint is shipped) or a checkpoint.")],
+    name: Annotated[str, typer.Option("--as", help="The zoo codec it becomes: ipr or mse.")],
+) -> None:
+    """Make a trained run the shipped ipr or mse codec (copied into the package's zoo, replacing the old one)."""
+    from ipr_bench.codecs.zoo import ship
+
+    try:
+        target = ship(run_dir, name)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    typer.echo(f"{name} now ships {target} (commit it to ship it with the package)")
 
 
 @app.command("train")

@@ -47,6 +47,15 @@ PRESETS: dict[str, Preset] = {
         recognizers=("facenet", "arcface", "dlib"),
         out="results/celeba-wild",
     ),
+    "lfw-ipr": Preset(
+        description="The paper's claim on full LFW View 2: the shipped learned codecs ipr (identity-preserving loss, "
+        "FaceNet) and mse (the same model on MSE alone) against HEVC CRF 18–48, under the training recognizer "
+        "(FaceNet) and four unseen ones (ArcFace, dlib, faceplugin, mobilefacenet192); needs shipped checkpoints "
+        "(`ipr-bench reproduce --train` makes them); the store is committed in results/lfw-ipr.",
+        codecs=("ipr", "mse", "hevc"),
+        recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
+        out="results/lfw-ipr",
+    ),
     "lfw-roi-tuning": Preset(
         description="Choosing the ROI baselines' strength on LFW View 1 DevTest only (10 interleaved folds): HEVC, "
         "hevc-roi with background QP +12/+24/+51 and hevc-blur with σ 2/6 px at CRF 23–33 (HEVC also 18) × "

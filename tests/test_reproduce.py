@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from ipr_bench.reproduce import BEGIN, END, EXPERIMENTS, readme_section, reproduce, store_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,3 +75,36 @@ def test_readme_only_rewrites_just_the_section(tmp_path: Path) -> None:
     text = (tmp_path / "README.md").read_text()
     assert text.startswith("intro\n") and text.endswith(f"{END}\noutro\n") and "stale" not in text
     assert "### LFW View 2: classical codecs" in text
+
+
+def test_learned_experiments_are_skipped_with_the_fix_or_trained_first_with_train(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipr_bench.reproduce as rep
+
+    (tmp_path / "README.md").write_text(f"{BEGIN}\n{END}\n")
+    ran: list[tuple[str, ...]] = []
+    shipped: set[str] = set()
+
+    def fake_run(root: Path, command: tuple[str, ...], workers: int = 0) -> None:
+        ran.append(command)
+        if command[0] == "ship":
+            shipped.add(command[-1])
+
+    monkeypatch.setattr(rep, "run_command", fake_run)
+    monkeypatch.setattr(rep, "missing_codecs", lambda e: [f"{c} (no zoo)" for c in e.needs_codecs if c not in shipped])
+    skipped = reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None)
+    assert ran == [] and skipped == [
+        "lfw-ipr: needs ipr (no zoo), mse (no zoo); `ipr-bench reproduce --train` makes the zoo codecs"
+    ]
+    assert reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None, train=True) == []
+    trained = [c for c in ran if c[0] in ("train", "ship")]
+    assert [c[0] for c in trained] == ["train", "ship", "train", "ship"]
+    ipr_train = trained[0]
+    assert ipr_train[ipr_train.index("--identity-weight") + 1] == "600" and "--device" in ipr_train
+    assert trained[2][trained[2].index("--identity-weight") + 1] == "0"
+    assert ran[len(trained)] == ("run", "--preset", "lfw-ipr")  # the experiment runs once its codecs exist
+    assert ran[-1] == ("report", "--results", "results/lfw-ipr")
+    ran.clear()
+    reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None, train=True)
+    assert not [c for c in ran if c[0] in ("train", "ship")]  # shipped checkpoints are never retrained

@@ -37,3 +37,38 @@ def importlib_codecs():  # the module, not a codec: where the shipped checkpoint
     import importlib
 
     return importlib.import_module("ipr_bench.codecs.zoo")
+
+
+def test_ship_swaps_a_trained_run_into_the_zoo_and_refuses_the_wrong_loss(tmp_path: Path) -> None:
+    import torch
+
+    from ipr_bench.errors import OptionError, UnavailableError
+    from ipr_bench.learned import build_model, save_checkpoint
+
+    zoo_module = importlib_codecs()
+    torch.manual_seed(0)
+    model = build_model("bmshj2018-hyperprior", [16, 24])
+    meta = {"architecture": "bmshj2018-hyperprior", "args": [16, 24], "lambda": 0.01}
+    save_checkpoint(model, tmp_path / "runs" / "ipr-a" / "last", meta | {"identity_weight": 600.0})
+    save_checkpoint(model, tmp_path / "runs" / "ipr-b" / "last", meta | {"identity_weight": 300.0})
+    (tmp_path / "runs" / "ipr-a" / "last" / "optimizer.safetensors").write_bytes(b"resume state")
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+
+    shipped = zoo_module.ship(tmp_path / "runs" / "ipr-a", "ipr", zoo)
+    assert shipped == zoo / "ipr" / "ipr-a"
+    assert sorted(p.name for p in shipped.iterdir()) == ["meta.json", "model.safetensors"]  # no optimizer
+    assert create_ipr(zoo).config()["checkpoints"][0]["name"] == "ipr-a"  # the shipped copy loads as the codec
+    zoo_module.ship(tmp_path / "runs" / "ipr-b", "ipr", zoo)  # replaces the old entry as a whole
+    assert [p.name for p in (zoo / "ipr").iterdir()] == ["ipr-b"] and sorted(p.name for p in zoo.iterdir()) == ["ipr"]
+    with pytest.raises(OptionError, match="identity weight 600; ipr needs > 0, mse needs 0"):
+        zoo_module.ship(tmp_path / "runs" / "ipr-a", "mse", zoo)
+    with pytest.raises(UnavailableError, match="no meta.json"):
+        zoo_module.ship(tmp_path / "runs", "ipr", zoo)
+    assert [p.name for p in (zoo / "ipr").iterdir()] == ["ipr-b"]  # refusals leave the zoo as it was
+
+
+def create_ipr(zoo: Path):
+    from ipr_bench.registry import create_codec
+
+    return create_codec(f"ipr:{zoo / 'ipr'}", device="cpu")
