@@ -23,6 +23,7 @@ from ipr_bench.learned import (
     checkpoint_dirs,
     compress_images,
     decompress_payload,
+    information_maps,
     level_rate_point,
     load_checkpoint,
     peek_rate_point,
@@ -151,6 +152,14 @@ class LearnedCodec(Codec):
                         except Exception as exc:
                             out[i] = exc
         return [o if o is not None else RuntimeError("not encoded") for o in out]
+
+    def bit_map(self, image: np.ndarray, quality: Quality, face: Any = None) -> np.ndarray:
+        """Where this codec spends its bits on ``image`` at ``quality``: [H', W'] bits per pixel of the padded
+        input, from the entropy model (ipr_bench.bitmaps); ``face``: the original's landmarks, for face-aware
+        checkpoints (the region they code higher)."""
+        regions = self._regions([image], [face])
+        model = self._model(quality)[0]
+        return information_maps(model, [image], self._rate_point(quality), self.device, regions, self.boost)[0]
 
     def decode(self, payload: bytes) -> np.ndarray:
         point = peek_rate_point(payload)

@@ -505,6 +505,26 @@ def gallery_command(
         typer.echo(str(path))
 
 
+@app.command("bits")
+def bits_command(
+    results: Annotated[Path, typer.Option(help="Results store with learned codecs (ipr, mse, learned:DIR).")],
+    dataset: Annotated[str, typer.Option(help="The dataset the store was computed on (for the images).")] = "lfw",
+    images: Annotated[int, typer.Option(help="Images drawn (seeded) from the store's.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the image draw.")] = 0,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: the GPU when there is one).")] = None,
+) -> None:
+    """Where each learned codec spends its bits: the share inside the face region per setting (bits_inside.csv)
+    and the mean bit density in aligned face coordinates (figures/bits_*.png); report.md shows both."""
+    from ipr_bench.bitmaps import where_bits_go
+
+    try:
+        written = where_bits_go(results, dataset, images, seed, device)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    for path in written:
+        typer.echo(str(path))
+
+
 @app.command("reproduce")
 def reproduce_command(
     only: Annotated[

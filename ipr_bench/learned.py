@@ -278,6 +278,52 @@ def _regions_map(
     return level_map(torch.full((len(regions),), float(level)), cells, grid, boost, top)
 
 
+def _input_batch(images: list[np.ndarray], device: str) -> Any:
+    """Same-sized RGB uint8 images → the model's padded [N, 3, H, W] input in [0, 1]."""
+    import torch
+
+    return pad_to_stride(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device))
+
+
+def _level(
+    model: Any,
+    x: Any,
+    rate_point: int,
+    regions: list[tuple[int, int, int, int] | None] | None,
+    boost: float,
+    device: str,
+) -> Any:
+    """A variable-rate model's level for a batch: the rate point's, or its map with the face regions boosted."""
+    level: Any = (rate_point - 1) / LEVEL_STEPS
+    if regions is not None and boost:
+        grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
+        level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
+    return level
+
+
+def information_maps(
+    model: Any,
+    images: list[np.ndarray],
+    rate_point: int = 1,
+    device: str = "cpu",
+    regions: list[tuple[int, int, int, int] | None] | None = None,
+    boost: float = 0.0,
+) -> np.ndarray:
+    """[N, H', W'] bits per pixel of the padded input (ipr_bench.bitmaps.pixel_bits) that the entropy model assigns
+    to what ``compress_images`` codes with the same arguments: the eval-mode forward pass rounds the latents as
+    compress does, so each map sums to the image's coded information (the payload adds the coder's few bytes of
+    overhead and the header)."""
+    import torch
+
+    from ipr_bench.bitmaps import pixel_bits
+
+    x = _input_batch(images, device)
+    with torch.no_grad():
+        level = _level(model, x, rate_point, regions, boost, device) if is_variable_rate(model) else None
+        out = model(x) if level is None else model(x, level)
+    return pixel_bits(out["likelihoods"], tuple(x.shape[-2:]))
+
+
 def compress_images(
     model: Any,
     images: list[np.ndarray],
@@ -292,15 +338,10 @@ def compress_images(
     import torch
 
     h, w = images[0].shape[:2]
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
-    x = pad_to_stride(x)
+    x = _input_batch(images, device)
     with torch.no_grad():
         if is_variable_rate(model):
-            level: Any = (rate_point - 1) / LEVEL_STEPS
-            if regions is not None and boost:
-                grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
-                level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
-            out = model.compress(x, level)
+            out = model.compress(x, _level(model, x, rate_point, regions, boost, device))
         else:
             out = model.compress(x)
     expected = [-(-h // STRIDE), -(-w // STRIDE)]

@@ -52,7 +52,7 @@ class Experiment:
     notes: str = ""
     report: bool = True  # build report.md / summary.json (stores with an anchor codec)
     readme: bool = True
-    readme_figure: str = ""  # a figure of the store's (figures/<stem>.png) the README shows under the curves
+    readme_figures: tuple[str, ...] = ()  # figures of the store's (figures/<stem>.png) the README shows
 
 
 EXPERIMENTS = (
@@ -123,9 +123,10 @@ EXPERIMENTS = (
             ("run", "--preset", "lfw-ipr"),
             ("gallery", "--results", "results/lfw-ipr"),
             ("gallery", "--results", "results/lfw-ipr", "--view", "whole"),
+            ("bits", "--results", "results/lfw-ipr"),
         ),
         needs_codecs=("ipr", "mse"),
-        readme_figure="gallery_whole_matched",
+        readme_figures=("gallery_whole_matched", "bits_ipr"),
     ),
     Experiment(
         "lfw-roi",
@@ -136,15 +137,34 @@ EXPERIMENTS = (
             ("gallery", "--results", "results/lfw-roi"),
             ("gallery", "--results", "results/lfw-roi", "--view", "whole"),
         ),
-        readme_figure="gallery_whole_matched",
+        readme_figures=("gallery_whole_matched",),
     ),
     Experiment(
         "lfw-roi-learned",
         "LFW View 2: the learned codecs against the ROI baselines",
         "results/lfw-roi",
-        (("run", "--preset", "lfw-roi", "--codecs", "ipr,mse", "--out", "results/lfw-roi"),),
+        (
+            ("run", "--preset", "lfw-roi", "--codecs", "ipr,mse", "--out", "results/lfw-roi"),
+            ("gallery", "--results", "results/lfw-roi"),
+            ("gallery", "--results", "results/lfw-roi", "--view", "whole"),
+            ("bits", "--results", "results/lfw-roi"),
+        ),
         needs_codecs=("ipr", "mse"),
         readme=False,  # the lfw-roi section shows the whole store, its verdict included
+    ),
+)
+
+
+README_CAPTIONS = (
+    (
+        "gallery_",
+        "A matched LFW pair at matched rates (`ipr-bench gallery`; captions: the pair's bpp, each image's cosine to "
+        "its original, the pair's score against its fold's threshold):",
+    ),
+    (
+        "bits_",
+        "Where the learned codec spends its bits, averaged over LFW images in aligned face coordinates "
+        "(`ipr-bench bits`; the share inside the face region is in the report):",
     ),
 )
 
@@ -170,15 +190,10 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
         f"![Rate–accuracy]({experiment.store}/figures/rate_accuracy.png)",
         "",
     ]
-    figure = root / experiment.store / "figures" / f"{experiment.readme_figure}.png"
-    if experiment.readme_figure and figure.is_file():
-        lines += [
-            "A matched LFW pair at matched rates (`ipr-bench gallery`; captions: the pair's bpp, each image's "
-            "cosine to its original, the pair's score against its fold's threshold):",
-            "",
-            f"![Gallery]({experiment.store}/figures/{experiment.readme_figure}.png)",
-            "",
-        ]
+    for stem in experiment.readme_figures:
+        if (root / experiment.store / "figures" / f"{stem}.png").is_file():
+            caption = next(text for prefix, text in README_CAPTIONS if stem.startswith(prefix))
+            lines += [caption, "", f"![{stem}]({experiment.store}/figures/{stem}.png)", ""]
     curves = data["curves"]
     recognizers = [r["recognizer"] for r in data["reference"]]
     codecs = sorted({c["codec"] for c in curves if c["quality"] is not None}, key=lambda c: (c != anchor["codec"], c))

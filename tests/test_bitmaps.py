@@ -3,6 +3,9 @@ entropy model put it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -47,3 +50,75 @@ def test_face_density_is_the_map_seen_through_the_alignment() -> None:
     assert density[15, 15] == pytest.approx(1.5) and density[2, 2] == 0
     outside = face_density(bits, np.array([[1.0, 0, 30], [0, 1.0, 30]]), (48, 48))
     assert np.isnan(outside[5, 5])  # face pixels outside the image are unknown, not zero
+
+
+def _tiny_codec(root: Path) -> Any:
+    from ipr_bench.learned import build_model, save_checkpoint
+    from ipr_bench.registry import create_codec
+
+    torch.manual_seed(0)
+    model = build_model("bmshj2018-hyperprior", [16, 24])
+    save_checkpoint(model, root, {"architecture": "bmshj2018-hyperprior", "args": [16, 24], "lambda": 0.01})
+    return create_codec(f"learned:{root}", device="cpu")
+
+
+def test_a_learned_codecs_bit_map_is_what_its_payload_carries(tmp_path: Path) -> None:
+    """The map of the real model sums to the entropy-coded strings' size, up to the range coder's overhead."""
+    from ipr_bench.learned import unpack
+
+    pytest.importorskip("compressai")
+    codec = _tiny_codec(tmp_path / "ck")
+    yy, xx = np.mgrid[0:250, 0:250]
+    image = np.stack([128 + 60 * np.sin(xx / 7), 128 + 60 * np.cos(yy / 9), 0.8 * xx], -1)
+    image = np.clip(image + np.random.default_rng(0).normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+    bits = codec.bit_map(image, 1)
+    assert bits.shape == (256, 256) and (bits >= 0).all()  # the padded input, 16-px blocks of y, 64 of z
+    strings = unpack(codec.encode(image, 1).payload, 2)[2]
+    coded_bytes = sum(len(s) for s in strings)
+    assert abs(bits.sum() / 8 - coded_bytes) <= 0.1 * coded_bytes + 16
+
+
+@pytest.mark.shared
+def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(lfw_mini: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import pandas as pd
+    import test_runner  # noqa: F401  (registers the unit-test recognizers)
+
+    from ipr_bench.bitmaps import where_bits_go
+    from ipr_bench.cache import Cache
+    from ipr_bench.errors import IprBenchError
+    from ipr_bench.registry import create_codec, create_dataset, create_recognizer
+    from ipr_bench.report import build_report
+    from ipr_bench.runner import Runner, RunSpec
+
+    pytest.importorskip("compressai")
+    root = tmp_path / "ck"
+    _tiny_codec(root)
+    spec = RunSpec(
+        dataset=create_dataset("folder", root=lfw_mini, n_folds=2, pairs_per_fold=6, seed=0),
+        codecs={"hevc": create_codec("hevc"), f"learned:{root}": create_codec(f"learned:{root}", device="cpu")},
+        qualities={"hevc": [23, 38], f"learned:{root}": [1]},
+        recognizers={"test-pixels": create_recognizer("test-pixels")},
+        out=tmp_path / "store",
+        cache=Cache(tmp_path / "cache"),
+        workers=1,
+    )
+    Runner(spec).run()
+    written = where_bits_go(spec.out, dataset=f"folder:{lfw_mini}", n_images=5, seed=1, device="cpu")
+    table = pd.read_csv(written[0])
+    assert list(table["codec"]) == [f"learned:{root}"]  # x265 has no entropy model to read
+    row = table.iloc[0]
+    assert row["images"] == 5 and 0 < row["face_area_share"] < 1 and 0 < row["bits_inside_face_share"] < 1
+    assert row["concentration"] == pytest.approx(row["bits_inside_face_share"] / row["face_area_share"])
+    assert row["bpp_payload"] > row["bpp_entropy_model"] > 0  # the payload adds header and coder overhead
+    assert written[1].name.startswith("bits_learned") and written[1].stat().st_size > 1000
+    again = where_bits_go(spec.out, dataset=f"folder:{lfw_mini}", n_images=5, seed=1, device="cpu")
+    pd.testing.assert_frame_equal(pd.read_csv(again[0]), table)  # the seeded draw is deterministic
+    build_report(spec.out, anchor="hevc:23")
+    report = (spec.out / "report.md").read_text()
+    assert "## Where the bits go (`ipr-bench bits`)" in report and f"figures/{written[1].stem}.png" in report
+    with pytest.raises(IprBenchError, match="no learned codec in the store"):
+        only_hevc = tmp_path / "hevc-only"
+        Runner(replace(spec, codecs={"hevc": spec.codecs["hevc"]}, out=only_hevc)).run()
+        where_bits_go(only_hevc, dataset=f"folder:{lfw_mini}")
