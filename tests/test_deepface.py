@@ -115,6 +115,7 @@ def test_preprocessing_is_deepfaces_input() -> None:
     assert np.allclose(x[..., 2], (255 - 127.5) / 128) and np.allclose(x[..., 0], -127.5 / 128)  # BGR
     rec.spec = df.replace(rec.spec, channel_order="RGB")  # the channel_order option
     assert np.allclose(rec.preprocess(faces)[..., 0], (255 - 127.5) / 128)
+    assert df.MODELS["Facenet"].spec.channel_order == "RGB"  # its weights' order, measured better than BGR
 
 
 def test_matches_deepface_normalize_input() -> None:
