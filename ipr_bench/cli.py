@@ -713,6 +713,7 @@ def _status(plugin: Any) -> str:
 def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
     """Every codec, recognizer, landmarker, dataset, producer and preset: what it needs, whether it runs here."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ipr_bench.presets import PRESETS
@@ -766,13 +767,14 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
         for col in columns:
             table.add_column(col)
         for name in registry.names(pattern):
-            table.add_row(*row(name, registry.get(name)[0]))
+            # plain text: an install hint such as pip install -e '.[deepface]' is not Rich markup
+            table.add_row(*(escape(str(cell)) for cell in row(name, registry.get(name)[0])))
         console.print(table)
     table = Table(title="presets (ipr-bench run --preset NAME)")
     table.add_column("name")
     table.add_column("what")
     for name, p in PRESETS.items():
-        table.add_row(name, p.description)
+        table.add_row(name, escape(p.description))
     console.print(table)
     from ipr_bench.executors import RAY_FIX, ray_available
 
@@ -783,7 +785,7 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     table.add_row(
         "ray",
         "the same chunk tasks on a Ray cluster (--ray-address auto|HOST:PORT, --ray-cache-mode shared|object-store)",
-        "yes" if ray_available() else f"no: {RAY_FIX}",
+        "yes" if ray_available() else escape(f"no: {RAY_FIX}"),
     )
     console.print(table)
 

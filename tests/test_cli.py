@@ -41,6 +41,7 @@ def test_list_shows_every_plugin_and_availability() -> None:
     ):
         assert name in result.output
     assert "available" in result.output
+    assert "[deepface]" in result.output  # cells are plain text: an extra's brackets are not eaten as Rich markup
 
 
 def test_unknown_codec_lists_known_ones() -> None:
