@@ -85,12 +85,18 @@ def canvas_matrix(landmarks: Any) -> np.ndarray:
 
 
 def where_bits_go(
-    store_dir: Path | str, dataset: str = "lfw", n_images: int = 100, seed: int = 0, device: str | None = None
+    store_dir: Path | str,
+    dataset: str = "lfw",
+    n_images: int = 100,
+    seed: int = 0,
+    device: str | None = None,
+    progress: Any = None,
 ) -> list[Path]:
     """For every learned codec of a results store, at each of its settings: the share of its bits inside the face
     region (the MTCNN box + 25%, as hevc-roi and the face-aware codecs use) over ``n_images`` seeded images, and
     the mean bit density in aligned face coordinates. Writes ``bits_inside.csv`` and ``figures/bits_<codec>.png``
-    in the store (the report shows both); returns the paths."""
+    in the store (the report shows both); returns the paths. An image that cannot be read or coded is left out
+    and counted (``images_failed``), never fatal. ``progress``: an ``ipr_bench.progress.Progress``."""
     import pandas as pd
 
     from ipr_bench.cache import atomic_write_bytes
@@ -128,10 +134,17 @@ def where_bits_go(
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(pool, size=min(n_images, len(pool)), replace=False).tolist())
     paths = {i.id: i.path for i in create_dataset(dataset).items}
-    images = {i: read_rgb(paths[i]) for i in chosen}
+    images, unreadable = {}, []
+    for i in chosen:
+        try:
+            images[i] = read_rgb(paths[i])
+        except (IprBenchError, KeyError, OSError) as exc:  # gone or corrupt since the run: leave it out
+            unreadable.append(f"{i}: {exc}")
     faces = {i: detect_landmarks(im, "mtcnn") for i, im in images.items()}
     regions = {i: face_region(faces[i], im.shape) for i, im in images.items()}
     rows, written = [], []
+    total_work = len(images) * sum(len(points) for points in settings.values())
+    bar = progress.stage("bit maps", total_work, unit="images") if progress else None
     for spec, points in sorted(settings.items()):
         codec = codecs[spec]
         maps = []
@@ -139,10 +152,16 @@ def where_bits_go(
             bpp = items.set_index("item")["bpp"]
             inside = total = face_area = area = model_bits = 0.0
             density_sum, density_count = np.zeros(CANVAS), np.zeros(CANVAS)
-            with_face = 0
-            for i in chosen:
-                image = images[i]
-                bits = codec.bit_map(image, quality, faces[i] if codec.face_aware else None)
+            with_face, mapped, failed = 0, [], len(unreadable)
+            for i, image in images.items():
+                if bar:
+                    bar.advance(1)
+                try:
+                    bits = codec.bit_map(image, quality, faces[i] if codec.face_aware else None)
+                except Exception:  # one image the model cannot take (e.g. too small) is counted, not fatal
+                    failed += 1
+                    continue
+                mapped.append(i)
                 h, w = image.shape[:2]
                 model_bits += float(bits.sum())
                 area += h * w
@@ -159,16 +178,17 @@ def where_bits_go(
                 density_count += known
             mean_density = np.where(density_count > 0, density_sum / np.maximum(density_count, 1), np.nan)
             share = inside / total if total else math.nan
-            face_pixels = sum(images[i].shape[0] * images[i].shape[1] for i in chosen if regions[i] and faces[i])
+            face_pixels = sum(images[i].shape[0] * images[i].shape[1] for i in mapped if regions[i] and faces[i])
             face_share = face_area / face_pixels if face_pixels else math.nan
             row = {
                 "codec": spec,
                 "setting": str(items["setting"].iloc[0]),
                 "quality": quality,
-                "images": len(chosen),
+                "images": len(mapped),
                 "images_with_face": with_face,
-                "bpp_entropy_model": model_bits / area,
-                "bpp_payload": float(bpp.reindex(chosen).mean()),
+                "images_failed": failed,
+                "bpp_entropy_model": model_bits / area if area else math.nan,
+                "bpp_payload": float(bpp.reindex(mapped).mean()),
                 "face_area_share": face_share,
                 "bits_inside_face_share": share,
                 "concentration": share / face_share if face_pixels else math.nan,
@@ -176,6 +196,8 @@ def where_bits_go(
             rows.append(row)
             maps.append((row, mean_density))
         written.append(_heat_map_figure(Path(store_dir) / "figures" / f"bits_{_file_stem(spec)}.png", spec, maps))
+    if bar:
+        bar.close()
     table = pd.DataFrame(rows)
     out = Path(store_dir) / "bits_inside.csv"
     atomic_write_bytes(out, table.to_csv(index=False, float_format="%.6g").encode())

@@ -516,9 +516,11 @@ def bits_command(
     """Where each learned codec spends its bits: the share inside the face region per setting (bits_inside.csv)
     and the mean bit density in aligned face coordinates (figures/bits_*.png); report.md shows both."""
     from ipr_bench.bitmaps import where_bits_go
+    from ipr_bench.progress import Progress
 
     try:
-        written = where_bits_go(results, dataset, images, seed, device)
+        with Progress() as progress:
+            written = where_bits_go(results, dataset, images, seed, device, progress)
     except IprBenchError as exc:
         _fail(str(exc))
     for path in written:

@@ -619,13 +619,14 @@ def bits_table(table: pd.DataFrame) -> str:
     """The inside/outside-the-face table of ``bits_inside.csv`` (ipr_bench.bitmaps.where_bits_go)."""
     lines = [
         "| codec | setting | bpp (payload) | bpp (entropy model) | face region: share of pixels | share of bits | "
-        "concentration (bits share / pixel share) | images (with a face) |",
+        "concentration (bits share / pixel share) | images (with a face), left out |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         lines.append(
             f"| {r.codec} | {r.setting} | {r.bpp_payload:.3f} | {r.bpp_entropy_model:.3f} | {r.face_area_share:.1%} | "
-            f"{r.bits_inside_face_share:.1%} | {r.concentration:.2f} | {r.images} ({r.images_with_face}) |"
+            f"{r.bits_inside_face_share:.1%} | {r.concentration:.2f} | {r.images} ({r.images_with_face})"
+            + (f", {r.images_failed} left out |" if getattr(r, "images_failed", 0) else " |")
         )
     lines += [
         "",

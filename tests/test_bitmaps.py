@@ -79,7 +79,9 @@ def test_a_learned_codecs_bit_map_is_what_its_payload_carries(tmp_path: Path) ->
 
 
 @pytest.mark.shared
-def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(lfw_mini: Path, tmp_path: Path) -> None:
+def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
+    lfw_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
     import pandas as pd
@@ -115,6 +117,21 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(lfw
     assert written[1].name.startswith("bits_learned") and written[1].stat().st_size > 1000
     again = where_bits_go(spec.out, dataset=f"folder:{lfw_mini}", n_images=5, seed=1, device="cpu")
     pd.testing.assert_frame_equal(pd.read_csv(again[0]), table)  # the seeded draw is deterministic
+    assert row["images_failed"] == 0
+    from ipr_bench.codecs.learned import LearnedCodec
+
+    real, calls = LearnedCodec.bit_map, []
+
+    def flaky(self: Any, image: np.ndarray, quality: float, face: Any = None) -> np.ndarray:
+        calls.append(image.shape)
+        if len(calls) == 2:
+            raise RuntimeError("this image cannot be coded")
+        return real(self, image, quality, face)
+
+    monkeypatch.setattr(LearnedCodec, "bit_map", flaky)
+    flaky_row = pd.read_csv(where_bits_go(spec.out, dataset=f"folder:{lfw_mini}", n_images=5, seed=1)[0]).iloc[0]
+    assert flaky_row["images"] == 4 and flaky_row["images_failed"] == 1  # one bad image is counted, not fatal
+    monkeypatch.undo()
     build_report(spec.out, anchor="hevc:23")
     report = (spec.out / "report.md").read_text()
     assert "## Where the bits go (`ipr-bench bits`)" in report and f"figures/{written[1].stem}.png" in report
