@@ -68,6 +68,20 @@ def test_store_section_shows_every_setting_sorted_by_rate(tmp_path: Path) -> Non
     assert store_section(tmp_path, EXPERIMENTS[-1]) == []  # no store yet: nothing claimed
 
 
+def test_store_section_shows_the_experiments_pictures_once_they_exist(tmp_path: Path) -> None:
+    experiment = next(e for e in EXPERIMENTS if e.name == "lfw-ipr")
+    store = tmp_path / experiment.store
+    store.mkdir(parents=True)
+    (store / "summary.json").write_text(json.dumps(synthetic_summary()))
+    assert "![gallery_whole_matched]" not in "\n".join(store_section(tmp_path, experiment))
+    (store / "figures").mkdir()
+    for stem in experiment.readme_figures:
+        (store / "figures" / f"{stem}.png").write_bytes(b"\x89PNG")
+    text = "\n".join(store_section(tmp_path, experiment))
+    assert f"![gallery_whole_matched]({experiment.store}/figures/gallery_whole_matched.png)" in text
+    assert f"![bits_ipr]({experiment.store}/figures/bits_ipr.png)" in text and "`ipr-bench bits`" in text
+
+
 def test_readme_only_rewrites_just_the_section(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "results" / "lfw-classical", tmp_path / "results" / "lfw-classical")
     (tmp_path / "README.md").write_text(f"intro\n{BEGIN}\nstale 12.34\n{END}\noutro\n")
