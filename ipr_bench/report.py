@@ -230,6 +230,8 @@ class Analysis:
                         "recognizer": rec,
                         "baseline": best["codec"] if best else None,
                         "baseline_bpp": best["bpp"] if best else None,
+                        # "at or below the lowest measured rate": the parity bpp is an upper bound
+                        "baseline_bound": bool(best and str(best.get("status", "")).startswith("at or below")),
                         "bpp": p["bpp"],
                         "ratio": ratio,
                         "learned": codec in self.learned_codecs(),
@@ -541,8 +543,10 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
     learned = [r for r in rows if r["learned"]]
     if not learned:
         bar = [
-            f"under {r['recognizer']}, {r['baseline']} reaches it at {r['baseline_bpp']:.3f} bpp, "
-            f"{1 / r['ratio']:.0%} of HEVC's {r['bpp']:.3f}"
+            f"under {r['recognizer']}, {r['baseline']} reaches it at "
+            f"{'≤ ' if r.get('baseline_bound') else ''}{r['baseline_bpp']:.3f} bpp, "
+            f"{'≤ ' if r.get('baseline_bound') else ''}{1 / r['ratio']:.0%} of HEVC's {r['bpp']:.3f}"
+            + (" (already at its lowest measured rate)" if r.get("baseline_bound") else "")
             for r in rows
             if r["codec"] == "hevc" and r["ratio"]
         ]

@@ -169,6 +169,13 @@ def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
         "not answered here. The bar it has to clear (parity with the originals): under r, hevc-roi:15 reaches it "
         "at 0.200 bpp, 67% of HEVC's 0.300."
     )
+    bounded = [
+        {**p, "status": "at or below the lowest measured rate"} if p["codec"] == "hevc-roi:15" else p for p in parities
+    ]
+    bound_rows = {r["codec"]: r for r in analysis.against_roi(bounded)}
+    assert "hevc-roi:15 reaches it at ≤ 0.200 bpp, ≤ 67% of HEVC's 0.300 (already at its lowest measured rate)" in (
+        roi_verdict([bound_rows["hevc"]])
+    )
     without = Analysis("toy", pd.DataFrame({"codec": ["hevc"], "recognizer": ["r"]}), Anchor("hevc", 23), 0.5)
     assert without.against_roi(parities[:1]) == []
 
