@@ -127,6 +127,9 @@ def test_third_party_plugins_register_through_entry_points(tmp_path: Path, monke
         "def factory(**options):\n    return Grey(**options)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    # the built-ins register on their package's first import: load them into the real registry first, or they
+    # would land only in the patched copy below and vanish with it for every later test
+    registry.CODECS.names()
     fake = EntryPoint(name="grey-jpeg", value="thirdparty_codec:factory", group="ipr_bench.codecs")
     monkeypatch.setattr(registry, "entry_points", lambda group: [fake] if group == "ipr_bench.codecs" else [])
     monkeypatch.setattr(registry.CODECS, "_loaded", False)  # as in a fresh process
