@@ -242,16 +242,17 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
         from ipr_bench.report import roi_verdict
 
         lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
-    anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["codec"] == anchor["codec"]]
+    anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["reached"]]
     if anchor_parity:
+        by_codec: dict[str, list[str]] = {}
+        for p in sorted(anchor_parity, key=lambda p: (p["codec"] != anchor["codec"], p["codec"], p["recognizer"])):
+            by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {_fmt(p['ratio'], '.0%')}")
         lines += [
             "",
             f"Anchor {anchor['codec']}:{anchor['quality']:g} = {_fmt(anchor['bpp'], '.3f')} bpp. Against the "
-            "anchor's own accuracy (the paper's statistic), "
-            + anchor["codec"]
-            + " reaches it at "
-            + ", ".join(f"{p['recognizer']} {_fmt(p['ratio'], '.0%')}" for p in anchor_parity if p["reached"])
-            + " of the anchor's bpp.",
+            "anchor's own accuracy (the paper's statistic), each codec reaches it at this share of the anchor's bpp: "
+            + "; ".join(f"{codec}: {', '.join(parts)}" for codec, parts in by_codec.items())
+            + ".",
         ]
     return [*lines, ""]
 
