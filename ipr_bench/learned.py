@@ -285,14 +285,10 @@ def _input_batch(images: list[np.ndarray], device: str) -> Any:
     return pad_to_stride(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device))
 
 
-def _level(
-    model: Any,
-    x: Any,
-    rate_point: int,
-    regions: list[tuple[int, int, int, int] | None] | None,
-    boost: float,
-    device: str,
-) -> Any:
+Cells = list[tuple[int, int, int, int] | None]  # per image, its face region in latent cells (None: no face)
+
+
+def _level(model: Any, x: Any, rate_point: int, regions: Cells | None, boost: float, device: str) -> Any:
     """A variable-rate model's level for a batch: the rate point's, or its map with the face regions boosted."""
     level: Any = (rate_point - 1) / LEVEL_STEPS
     if regions is not None and boost:
@@ -306,7 +302,7 @@ def information_maps(
     images: list[np.ndarray],
     rate_point: int = 1,
     device: str = "cpu",
-    regions: list[tuple[int, int, int, int] | None] | None = None,
+    regions: Cells | None = None,
     boost: float = 0.0,
 ) -> np.ndarray:
     """[N, H', W'] bits per pixel of the padded input (ipr_bench.bitmaps.pixel_bits) that the entropy model assigns
@@ -329,7 +325,7 @@ def compress_images(
     images: list[np.ndarray],
     rate_point: int = 1,
     device: str = "cpu",
-    regions: list[tuple[int, int, int, int] | None] | None = None,
+    regions: Cells | None = None,
     boost: float = 0.0,
 ) -> list[bytes]:
     """Payloads of same-sized RGB uint8 images, compressed as one batch (a variable-rate model at the level its
