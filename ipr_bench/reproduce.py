@@ -29,13 +29,17 @@ CLI = [sys.executable, "-m", "ipr_bench"]
 
 # The shipped learned codecs: one variable-rate model each (five λ, CompressAI's 1–5 range for this
 # architecture), FaceNet as the identity term's recognizer with the paper's α; resumable (a killed or
-# lease-limited run continues from runs/zoo/NAME), then copied into the zoo.
+# lease-limited run continues from runs/zoo/NAME), then copied into the zoo. Batch 32 and lr 5e-4 because a GPU
+# step is launch-bound (batch 32 costs about what 16 does) and 5e-4 beat 1e-4 over the first GPU-minutes
+# (../shared/ENVIRONMENT.md); validation (78 images × 5 levels, real bitstreams) every 2,500 steps so that it
+# takes a small share of a lease.
 ZOO_LAMBDAS = "0.0018,0.0035,0.0067,0.013,0.025"
 ZOO_STEPS = "150000"
 ZOO_TRAINING: dict[str, tuple[tuple[str, ...], ...]] = {
     name: (
         ("train", "--out", f"runs/zoo/{name}", "--lambdas", ZOO_LAMBDAS, "--identity-weight", alpha,
-         "--recognizer", "facenet", "--steps", ZOO_STEPS),
+         "--recognizer", "facenet", "--batch-size", "32", "--lr", "5e-4", "--steps", ZOO_STEPS,
+         "--validate-every", "2500", "--checkpoint-every", "2500"),
         ("ship", f"runs/zoo/{name}", "--as", name),
     )
     for name, alpha in (("ipr", "600"), ("mse", "0"))

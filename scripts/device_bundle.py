@@ -20,6 +20,13 @@ beside the working tree (64 MiB per call). It prints the calls to make, back to 
 and afterwards, while the INDEX.txt that comes back names a next batch, the call it names. Then here:
 ``python scripts/device_unpack.py FILES_AT_1 FILES_AT_2 … runs/zoo`` (the files_at folder of every call).
 
+Every call also sends the tracked tree, and results/ is most of it (reports, galleries: ~56 MiB by 2026-11), which
+leaves a few MiB per load. The machine needs none of it, so before bundling take it out of what travels and put it
+back after the lease (the files stay on disk throughout; nothing is committed in between):
+
+    git rm -r -q --cached results && echo /results/ >> .git/info/exclude      # before
+    git reset -q -- results && sed -i '\\|^/results/$|d' .git/info/exclude     # after
+
 Usage: python scripts/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
 """
 
@@ -117,7 +124,9 @@ def main() -> None:
         shutil.copy2(path, dst)
 
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    # results/ is no code: leaving it behind (see the docstring) does not make the checkpoints' commit dirty
+    status = ["git", "status", "--porcelain", "--", ".", ":!results"]
+    dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True).stdout.strip()
     (BUNDLE / "COMMIT").write_text(commit + ("-dirty" if dirty else "") + "\n")  # checkpoints made there record it
 
     sizes = {part.name: tree_size(part) for part in sorted(BUNDLE.iterdir())}
