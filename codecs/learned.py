@@ -19,10 +19,12 @@ from ipr_bench.codec import Availability, Codec, Encoded, Quality
 from ipr_bench.errors import UnavailableError
 from ipr_bench.learned import (
     CELL,
+    HEADER,
     checkpoint_digest,
     checkpoint_dirs,
     compress_images,
     decompress_payload,
+    decompress_payloads,
     information_maps,
     level_rate_point,
     load_checkpoint,
@@ -165,6 +167,33 @@ class LearnedCodec(Codec):
         point = peek_rate_point(payload)
         model, _ = self._model(1 if self.levels else point)
         return decompress_payload(model, payload, self.device, self.boost)
+
+    def decode_batch(self, payloads: list[bytes]) -> list[np.ndarray | Exception]:
+        """Payloads of one image size and rate point decode as one batch (BATCH at most); a batch that fails is
+        decoded payload by payload, so one bad payload costs only itself."""
+        out: list[np.ndarray | Exception | None] = [None] * len(payloads)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, payload in enumerate(payloads):
+            try:
+                point = peek_rate_point(payload)  # the header: rate point, then height and width
+                groups.setdefault((point, *HEADER.unpack(payload[: HEADER.size])[2:]), []).append(i)
+            except Exception as exc:
+                out[i] = exc
+        for (point, _, _), indices in groups.items():
+            for start in range(0, len(indices), BATCH):
+                chunk = indices[start : start + BATCH]
+                try:
+                    model, _ = self._model(1 if self.levels else point)
+                    decoded = decompress_payloads(model, [payloads[i] for i in chunk], self.device, self.boost)
+                    for i, image in zip(chunk, decoded, strict=True):
+                        out[i] = image
+                except Exception:
+                    for i in chunk:
+                        try:
+                            out[i] = self.decode(payloads[i])
+                        except Exception as exc:
+                            out[i] = exc
+        return [o if o is not None else RuntimeError("not decoded") for o in out]
 
     def version(self) -> str:
         import compressai

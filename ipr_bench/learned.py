@@ -142,12 +142,33 @@ def build_model(architecture: str, args: list[int]) -> Any:
     if architecture == VARIABLE_RATE:
         if len(args) != 3:
             raise UnavailableError(f"{VARIABLE_RATE} takes N, M and the number of levels, not {args}")
-        return GainedScaleHyperprior(*args)
+        return with_fast_indexes(GainedScaleHyperprior(*args))
     if architecture not in model_architectures:
         raise UnavailableError(
             f"unknown CompressAI architecture {architecture!r}; known: {sorted(model_architectures)}"
         )
-    return model_architectures[architecture](*args)
+    return with_fast_indexes(model_architectures[architecture](*args))
+
+
+def fast_build_indexes(conditional: Any, scales: Any) -> Any:
+    """CompressAI's ``GaussianConditional.build_indexes`` as one ``searchsorted``: the same integers (each scale's
+    count of table entries below it, by the same exact comparisons), where CompressAI makes two passes over the
+    tensor per table entry (64 entries: 3 s of a 4 s encode + decode of one LFW image on this CPU)."""
+    import torch
+
+    scales = conditional.lower_bound_scale(scales)
+    table = conditional.scale_table[:-1].to(device=scales.device, dtype=scales.dtype).contiguous()
+    return torch.searchsorted(table, scales.contiguous()).int()
+
+
+def with_fast_indexes(model: Any) -> Any:
+    """``model`` with fast_build_indexes in its Gaussian conditional, if it has one (the bitstreams are unchanged)."""
+    from functools import partial
+
+    conditional = getattr(model, "gaussian_conditional", None)
+    if conditional is not None:
+        conditional.build_indexes = partial(fast_build_indexes, conditional)
+    return model
 
 
 def save_checkpoint(model: Any, directory: Path | str, meta: dict[str, Any]) -> Path:
@@ -345,6 +366,34 @@ def compress_images(
         raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
     sent = regions if (regions is not None and boost) else [None] * len(images)
     return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
+
+
+def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", boost: float = 0.0) -> list[np.ndarray]:
+    """Decoded images of payloads that share an image size and rate point, as one batch (what
+    ``decompress_payload`` gives each; the GPU's throughput comes from batches)."""
+    import torch
+
+    n_strings = 2 if hasattr(model, "h_a") else 1
+    unpacked = [unpack(p, n_strings) for p in payloads]
+    sizes = {(h, w) for h, w, _ in unpacked}
+    points = {peek_rate_point(p) for p in payloads}
+    if len(sizes) != 1 or len(points) != 1:
+        raise ValueError(f"one batch needs one image size and rate point, got sizes {sizes} and points {points}")
+    (h, w), point = sizes.pop(), points.pop()
+    shape = [-(-h // STRIDE), -(-w // STRIDE)]
+    strings = [[u[2][k] for u in unpacked] for k in range(n_strings)]
+    with torch.no_grad():
+        if is_variable_rate(model):
+            level: Any = (point - 1) / LEVEL_STEPS
+            regions = [payload_region(p) for p in payloads]
+            if any(r is not None for r in regions):
+                grid = (-(-h // STRIDE) * STRIDE // CELL, -(-w // STRIDE) * STRIDE // CELL)
+                level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
+            x_hat = model.decompress(strings, shape, level)["x_hat"]
+        else:
+            x_hat = model.decompress(strings, shape)["x_hat"]
+    x_hat = x_hat[:, :, :h, :w].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return [np.ascontiguousarray(x) for x in x_hat]
 
 
 def decompress_payload(model: Any, payload: bytes, device: str = "cpu", boost: float = 0.0) -> np.ndarray:

@@ -78,6 +78,20 @@ class GainedScaleHyperprior(ScaleHyperprior):
         x_hat = self.g_s(y_hat * self._interpolate(self.inverse_gain, level))
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
+    def coding_scales(self, z_hat: torch.Tensor, z_level: torch.Tensor) -> torch.Tensor:
+        """The scales that choose each y symbol's CDF when coding, computed in float64 from the decoded z.
+
+        Encoder and decoder must pick the same CDF for every symbol, or the decoder reads other symbols from
+        there on. In float32 they do not across devices or batch sizes: streams encoded on an H200 (TF32 and
+        batch-dependent convolution algorithms) decoded on the CPU 20–30 dB below their encoder-side PSNR
+        (results/bench/bench_codec_crossdevice.jsonl). In float64 the differences left are ~1e-16 relative,
+        against 64 table boundaries per symbol. Training (``forward``) keeps float32: it codes nothing."""
+        from torch.func import functional_call
+
+        weights = {k: v.double() for k, v in self.h_s.state_dict().items()}
+        gain = self._interpolate(self.hyper_inverse_gain.double(), z_level.double())
+        return functional_call(self.h_s, weights, (z_hat.double() * gain,))
+
     def compress(self, x: torch.Tensor, level: Any = None) -> dict[str, Any]:
         level = self._levels(self.levels - 1 if level is None else level, x.shape[0], x.device)
         y = self.g_a(x) * self._interpolate(self.gain, level)
@@ -85,8 +99,7 @@ class GainedScaleHyperprior(ScaleHyperprior):
         z = self.h_a(torch.abs(y)) * self._interpolate(self.hyper_gain, z_level)
         z_strings = self.entropy_bottleneck.compress(z)
         z_hat = self.entropy_bottleneck.decompress(z_strings, z.size()[-2:])
-        scales_hat = self.h_s(z_hat * self._interpolate(self.hyper_inverse_gain, z_level))
-        indexes = self.gaussian_conditional.build_indexes(scales_hat)
+        indexes = self.gaussian_conditional.build_indexes(self.coding_scales(z_hat, z_level))
         y_strings = self.gaussian_conditional.compress(y, indexes)
         return {"strings": [y_strings, z_strings], "shape": z.size()[-2:]}
 
@@ -96,8 +109,7 @@ class GainedScaleHyperprior(ScaleHyperprior):
         level = self._levels(self.levels - 1 if level is None else level, batch, device)
         z_level = self.per_image(level)
         z_hat = self.entropy_bottleneck.decompress(strings[1], shape)
-        scales_hat = self.h_s(z_hat * self._interpolate(self.hyper_inverse_gain, z_level))
-        indexes = self.gaussian_conditional.build_indexes(scales_hat)
+        indexes = self.gaussian_conditional.build_indexes(self.coding_scales(z_hat, z_level))
         y_hat = self.gaussian_conditional.decompress(strings[0], indexes, z_hat.dtype)
         x_hat = self.g_s(y_hat * self._interpolate(self.inverse_gain, level)).clamp_(0, 1)
         return {"x_hat": x_hat}

@@ -97,3 +97,38 @@ def test_bitstream_decodes_bit_exactly_in_a_fresh_process(
     config = codec.config()
     assert [c["lambda"] for c in config["checkpoints"]] == [0.001, 0.01] and config["version"].startswith("compressai")
     assert json.dumps(config)  # cache keys and provenance need it as JSON
+
+
+def test_fast_scale_indexes_equal_compressais() -> None:
+    """The one-pass index build gives CompressAI's integers, also for scales exactly on a table entry and outside
+    the table (the bitstreams must not change)."""
+    import torch
+    from compressai.entropy_models import GaussianConditional
+    from compressai.models.google import get_scale_table
+
+    from ipr_bench.learned import build_model, fast_build_indexes
+
+    conditional = build_model("bmshj2018-hyperprior", [32, 48]).gaussian_conditional
+    conditional.update_scale_table(get_scale_table())
+    table = conditional.scale_table
+    scales = torch.cat([torch.rand(2000) * 400, table, table * (1 + 1e-7), table * (1 - 1e-7), torch.zeros(3)])
+    scales = scales[torch.randperm(len(scales))].reshape(1, 1, -1, 1)
+    expected = GaussianConditional.build_indexes(conditional, scales)
+    got = fast_build_indexes(conditional, scales)
+    assert got.dtype == expected.dtype and torch.equal(got, expected)
+
+
+def test_batched_decode_equals_one_at_a_time(checkpoint: Path) -> None:
+    """decode_batch (one CompressAI call per size and rate point) gives each payload's own decode, keeps the
+    order across mixed sizes and rate points, and returns a damaged payload's error in its slot."""
+    from ipr_bench.registry import create_codec
+
+    codec = create_codec(f"learned:{checkpoint}", device="cpu")
+    images = [smooth_image(s, 64, 80) for s in range(3)] + [smooth_image(9, 40, 40)]
+    payloads = [e.payload for e in codec.encode_batch(images, 2)] + [codec.encode(images[0], 1).payload]
+    payloads.insert(2, payloads[1][:-3])  # truncated
+    decoded = codec.decode_batch(payloads)
+    assert isinstance(decoded[2], DataError)
+    for payload, image in zip(payloads, decoded, strict=True):
+        if payload is not payloads[2]:
+            assert np.array_equal(image, codec.decode(payload))

@@ -129,3 +129,22 @@ def test_a_face_map_codec_sends_its_region_and_spends_more_on_faces(tmp_path: Pa
     assert len(with_face.payload) > len(without.payload) + 8  # the face coded two levels higher
     assert codec.decode(with_face.payload).shape == image.shape
     assert codec.encode(image, 1, face=face).payload == with_face.payload
+
+
+def test_coding_scales_are_float64_and_survive_float32_noise_in_the_synthesis_path() -> None:
+    """The CDF choice comes from float64 scales, recomputed identically; input noise of float32's size (what another
+    device or batch size adds before the hyper-synthesis) moves only the rare index whose scale sits at a table
+    boundary (the GPU-to-CPU failure this guards against flipped enough to lose 20 dB: bench_codec.py)."""
+    net = model()
+    net.update(force=True)
+    net.eval()
+    z_hat = torch.randint(-3, 4, (4, 16, 8, 8)).float()
+    level = torch.full((4,), 1.5)
+    with torch.no_grad():
+        scales = net.coding_scales(z_hat, level)
+        assert scales.dtype == torch.float64
+        nudged = net.coding_scales(z_hat * (1 + 1e-7), level)
+        indexes = net.gaussian_conditional.build_indexes(scales)
+        changed = (net.gaussian_conditional.build_indexes(nudged) != indexes).float().mean().item()
+    assert changed < 1e-3
+    assert torch.equal(net.gaussian_conditional.build_indexes(net.coding_scales(z_hat, level)), indexes)
