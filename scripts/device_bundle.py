@@ -20,12 +20,13 @@ beside the working tree (64 MiB per call). It prints the calls to make, back to 
 and afterwards, while the INDEX.txt that comes back names a next batch, the call it names. Then here:
 ``python scripts/device_unpack.py FILES_AT_1 FILES_AT_2 … runs/zoo`` (the files_at folder of every call).
 
-Every call also sends the tracked tree, and results/ is most of it (reports, galleries: ~56 MiB by 2026-11), which
-leaves a few MiB per load. The machine needs none of it, so before bundling take it out of what travels and put it
-back after the lease (the files stay on disk throughout; nothing is committed in between):
+Every call also sends the tracked tree, and results/ and the shipped zoo are most of it (reports and galleries
+~56 MiB, ipr_bench/zoo 42 MiB by 2026-11-26): more than the 64 MiB a call may carry. The training machine needs
+neither, so before bundling take both out of what travels and put them back after the lease (the files stay on
+disk throughout; commit nothing in between):
 
-    git rm -r -q --cached results && echo /results/ >> .git/info/exclude      # before
-    git reset -q -- results && sed -i '\\|^/results/$|d' .git/info/exclude     # after
+    git rm -r -q --cached results ipr_bench/zoo && printf '/results/\\n/ipr_bench/zoo/\\n' >> .git/info/exclude
+    git reset -q -- results ipr_bench/zoo && sed -i '\\|^/results/$|d; \\|^/ipr_bench/zoo/$|d' .git/info/exclude
 
 Usage: python scripts/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
 """
@@ -124,8 +125,8 @@ def main() -> None:
         shutil.copy2(path, dst)
 
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    # results/ is no code: leaving it behind (see the docstring) does not make the checkpoints' commit dirty
-    status = ["git", "status", "--porcelain", "--", ".", ":!results"]
+    # results/ and the zoo are no training code: leaving them behind (see the docstring) keeps the commit clean
+    status = ["git", "status", "--porcelain", "--", ".", ":!results", ":!ipr_bench/zoo"]
     dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True).stdout.strip()
     (BUNDLE / "COMMIT").write_text(commit + ("-dirty" if dirty else "") + "\n")  # checkpoints made there record it
 
