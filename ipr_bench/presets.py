@@ -56,6 +56,17 @@ PRESETS: dict[str, Preset] = {
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
         out="results/lfw-ipr",
     ),
+    "lfw-ipr-quick": Preset(
+        description="The paper's claim on LFW View 2 folds 1–2 (1,583 images, 1,200 pairs; about 1.5 h on 2 cores "
+        "where lfw-ipr takes a day): the shipped ipr and mse (mse at levels 1/3/5) against HEVC CRF 18–48 and the "
+        "ROI baselines (hevc-roi, hevc-blur at CRF 23–38) × FaceNet (the training recognizer), ArcFace and dlib "
+        "(unseen); the store is committed in results/lfw-ipr-quick.",
+        codecs=("ipr", "mse", "hevc", "hevc-roi", "hevc-blur"),
+        qualities={"mse": (1, 3, 5), "hevc-roi": (23, 28, 33, 38), "hevc-blur": (23, 28, 33, 38)},
+        recognizers=("facenet", "arcface", "dlib"),
+        folds=(1, 2),
+        out="results/lfw-ipr-quick",
+    ),
     "lfw-roi-tuning": Preset(
         description="Choosing the ROI baselines' strength on LFW View 1 DevTest only (10 interleaved folds): HEVC, "
         "hevc-roi with background QP +12/+24/+51 and hevc-blur with σ 2/6 px at CRF 23–33 (HEVC also 18) × "

@@ -133,6 +133,18 @@ EXPERIMENTS = (
         readme_figures=("gallery_whole_matched", "bits_ipr"),
     ),
     Experiment(
+        "lfw-ipr-quick",
+        "LFW View 2 folds 1–2: the learned codecs against HEVC and the ROI baselines",
+        "results/lfw-ipr-quick",
+        (
+            ("run", "--preset", "lfw-ipr-quick"),
+            ("gallery", "--results", "results/lfw-ipr-quick", "--view", "whole"),
+            ("bits", "--results", "results/lfw-ipr-quick"),
+        ),
+        needs_codecs=("ipr", "mse"),
+        readme_figures=("gallery_whole_matched", "bits_ipr"),
+    ),
+    Experiment(
         "lfw-roi",
         "LFW View 2: is it more than ROI coding?",
         "results/lfw-roi",
