@@ -57,7 +57,7 @@ PRESETS: dict[str, Preset] = {
         out="results/lfw-ipr",
     ),
     "lfw-ipr-quick": Preset(
-        description="The paper's claim on LFW View 2 folds 1–2 (1,583 images, 1,200 pairs; about 1.5 h on 2 cores "
+        description="The paper's claim on LFW View 2 folds 1–2 (1,583 images, 1,200 pairs; about 2 h on 2 cores "
         "where lfw-ipr takes a day): the shipped ipr and mse (mse at levels 1/3/5) against HEVC CRF 18–48 and the "
         "ROI baselines (hevc-roi, hevc-blur at CRF 23–38) × FaceNet (the training recognizer), ArcFace and dlib "
         "(unseen); the store is committed in results/lfw-ipr-quick.",
