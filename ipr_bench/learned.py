@@ -397,20 +397,4 @@ def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", 
 
 
 def decompress_payload(model: Any, payload: bytes, device: str = "cpu", boost: float = 0.0) -> np.ndarray:
-    import torch
-
-    n_strings = 2 if hasattr(model, "h_a") else 1  # hyperprior models send z as well as y
-    h, w, strings = unpack(payload, n_strings)
-    shape = [-(-h // STRIDE), -(-w // STRIDE)]
-    with torch.no_grad():
-        if is_variable_rate(model):
-            level: Any = (peek_rate_point(payload) - 1) / LEVEL_STEPS
-            region = payload_region(payload)
-            if region is not None:
-                grid = (-(-h // STRIDE) * STRIDE // CELL, -(-w // STRIDE) * STRIDE // CELL)
-                level = _regions_map(level, [region], grid, boost, model.levels - 1).to(device)
-            x_hat = model.decompress([[s] for s in strings], shape, level)["x_hat"]
-        else:
-            x_hat = model.decompress([[s] for s in strings], shape)["x_hat"]
-    x_hat = x_hat[0, :, :h, :w].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0)
-    return np.ascontiguousarray(x_hat.cpu().numpy())
+    return decompress_payloads(model, [payload], device, boost)[0]

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ipr_bench.images import psnr
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "bench_codec.jsonl"
 
@@ -134,11 +136,6 @@ def main() -> None:
             "sha256": [hashlib.sha256(d.tobytes()).hexdigest() for d in batch_decoded],
         }
         atomic_write_bytes(args.save_payloads, json.dumps(saved).encode())
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return 10 * np.log10(255**2 / max(mse, 1e-12))
 
 
 def check_payloads(saved_file: Path, checkpoint: Path, device: str, images_root: Path | None) -> None:
