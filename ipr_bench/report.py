@@ -16,7 +16,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
-     "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_original"}],
+     "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
+                     "bd_rate_percent", "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "bpp", "ratio", "learned"}]}
                    (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
@@ -240,34 +241,49 @@ class Analysis:
         return out
 
     def learned_codecs(self) -> set[str]:
-        return {m["codec_config"]["codec"] for m in self.meta.values() if m.get("codec_config", {}).get("trained_with")}
+        """Codecs whose config records a training recognizer (None for a rate–distortion-only model, e.g. mse)."""
+        return {m["codec_config"]["codec"] for m in self.meta.values() if "trained_with" in m.get("codec_config", {})}
 
-    def robustness(self, parities: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """``parities``: the rows of parities(), when the caller has them already."""
-        trained: dict[str, str] = {}
+    def robustness(
+        self, parities: list[dict[str, Any]] | None = None, bd_rates: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per learned codec × recognizer, seen or unseen in training: parity bpp as a share of the anchor's bpp
+        (the paper's statistic) and of the anchor codec's own parity bpp, BD-rate at equal accuracy, and whether
+        the codec's advantage holds. ``parities`` / ``bd_rates``: the rows of parities() / bd_rates(), when the
+        caller has them already."""
+        trained: dict[str, str | None] = {}
         for m in self.meta.values():
             cfg = m.get("codec_config", {})
-            if cfg.get("trained_with"):
-                trained[cfg["codec"]] = str(cfg["trained_with"])
+            if "trained_with" in cfg:  # None: no identity term, the control every recognizer is unseen by
+                trained[cfg["codec"]] = cfg["trained_with"]
         rows = parities if parities is not None else self.parities()
-        parity = {(p["codec"], p["recognizer"]): p for p in rows if p["ref"] == "original"}
+        bds = bd_rates if bd_rates is not None else self.bd_rates()
+        parity = {(p["codec"], p["recognizer"], p["ref"]): p for p in rows}
+        bd = {(b["codec"], b["recognizer"]): b for b in bds if b["metric"] == "accuracy"}
         out = []
         for codec, seen_by in sorted(trained.items()):
             for rec in self.recognizers:
-                p = parity.get((codec, rec))
+                p = parity.get((codec, rec, "original"))
+                verdict, why = advantage_verdict(p, parity.get((self.anchor.codec, rec, "original")))
+                at_anchor = parity.get((codec, rec, "anchor"))
                 out.append(
                     {
                         "codec": codec,
                         "trained_with": seen_by,
                         "recognizer": rec,
-                        "seen": rec == seen_by or rec.startswith(seen_by + ":"),
+                        "seen": seen_by is not None and (rec == seen_by or rec.startswith(seen_by + ":")),
+                        "parity_ratio_anchor": at_anchor["ratio"] if at_anchor else None,
                         "parity_ratio_original": p["ratio"] if p else None,
+                        "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
+                        "advantage": verdict,
+                        "why": why,
                     }
                 )
         return out
 
     def to_json(self) -> dict[str, Any]:
         parities = self.parities()
+        bd_rates = self.bd_rates()
         return {
             "schema": SCHEMA_VERSION,
             "dataset": self.dataset,
@@ -276,11 +292,11 @@ class Analysis:
             "anchor": {"codec": self.anchor.codec, "quality": self.anchor.quality, "bpp": _num(self.anchor_bpp())},
             "reference": self.reference(),
             "curves": self.curves(),
-            "bd_rate": self.bd_rates(),
+            "bd_rate": bd_rates,
             "parity": parities,
             "bit_accounting": self.bit_accounting(),
             "codec_info": self.codec_info(),
-            "robustness": self.robustness(parities),
+            "robustness": self.robustness(parities, bd_rates),
             "against_roi": self.against_roi(parities),
         }
 
@@ -319,6 +335,29 @@ def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: flo
         "status": p.status,
         "ratio_to": ratio_to,
     }
+
+
+def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
+    """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
+    ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper
+    bound, so a ratio decides only in the direction the bound allows."""
+    if codec_parity is None or anchor_parity is None:
+        return "undecided", "no parity row"
+    if not codec_parity["reached"]:
+        if anchor_parity["reached"]:
+            return "does not hold", "never reaches parity in its measured range"
+        return "undecided", "neither reaches parity"
+    if not anchor_parity["reached"]:
+        return "holds", "the anchor codec never reaches parity"
+    ratio = codec_parity["bpp"] / anchor_parity["bpp"]
+    codec_bound = str(codec_parity["status"]).startswith("at or below")
+    anchor_bound = str(anchor_parity["status"]).startswith("at or below")
+    if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
+        return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
+    if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
+        return "does not hold", f"{ratio:.0%} of the anchor codec's parity bpp"
+    which = "both curves" if codec_bound and anchor_bound else "a curve"
+    return "undecided", f"{which} reach parity at their lowest measured rate (ratio {ratio:.0%} is only bounded)"
 
 
 def analyse(
@@ -408,10 +447,14 @@ def robustness_figure(analysis: Analysis, rows: list[dict[str, Any]]) -> Any | N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.65 * len(rows)), 3.5))
     labels = [f"{r['codec']}\n{r['recognizer']}{' (seen)' if r['seen'] else ''}" for r in rows]
     values = [r["parity_ratio_original"] if r["parity_ratio_original"] is not None else np.nan for r in rows]
-    ax.bar(range(len(rows)), values, color=["C0" if r["seen"] else "C1" for r in rows])
+    bars = ax.bar(range(len(rows)), values, color=["C0" if r["seen"] else "C1" for r in rows])
+    for bar, r in zip(bars, rows, strict=True):
+        if r.get("advantage") == "undecided":  # a ratio of bounds: hatched
+            bar.set_hatch("//")
+    ax.axhline(1.0, color="0.3", linewidth=0.8)  # below: fewer bits than the anchor codec at parity
     ax.set_xticks(range(len(rows)), labels, fontsize=7)
     ax.set_ylabel(f"parity bpp / {analysis.anchor.codec}'s parity bpp")
     fig.tight_layout()
@@ -523,19 +566,41 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         t["against_roi"] = "\n".join(lines)
 
     if data["robustness"]:
+        anchor_name = f"{data['anchor']['codec']}:{_fmt(data['anchor']['quality'], 'g')}"
         lines = [
-            "| codec | trained with | evaluated by | seen? | parity bpp / anchor codec's |",
-            "|---|---|---|---|---|",
+            f"| codec | trained with | evaluated by | seen? | parity bpp / {anchor_name} bpp | "
+            f"parity bpp / {data['anchor']['codec']}'s parity bpp | BD-rate vs {data['anchor']['codec']} | "
+            "advantage | why |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in data["robustness"]:
+            bd = r.get("bd_rate_percent")
             lines.append(
-                f"| {r['codec']} | {r['trained_with']} | {r['recognizer']} | {'seen' if r['seen'] else 'unseen'} | "
-                f"{_fmt(r['parity_ratio_original'], '.1%')} |"
+                f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
+                f"{'seen' if r['seen'] else 'unseen'} | {_fmt(r.get('parity_ratio_anchor'), '.1%')} | "
+                f"{_fmt(r['parity_ratio_original'], '.1%')} | "
+                f"{_fmt(bd, '+.1f')}{' %' if bd is not None else ''} | {r.get('advantage', '—')} | {r.get('why', '')} |"
             )
+        lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
         t["robustness"] = "\n".join(lines)
     else:
         t["robustness"] = "No codec in this store records the recognizer it was trained with (no learned codecs)."
     return t
+
+
+def robustness_verdict(rows: list[dict[str, Any]], anchor_codec: str) -> str:
+    """The plain statement the robustness table exists for: under which recognizers each learned codec's
+    advantage over the anchor codec (fewer bits at parity with the originals) holds."""
+    parts = []
+    for codec in dict.fromkeys(r["codec"] for r in rows):
+        groups: dict[str, list[str]] = {}
+        for r in rows:
+            if r["codec"] == codec:
+                label = f"{r['recognizer']} ({'seen' if r['seen'] else 'unseen'})"
+                groups.setdefault(r.get("advantage", "undecided"), []).append(label)
+        said = [f"{'is undecided' if k == 'undecided' else k} under {', '.join(v)}" for k, v in groups.items()]
+        parts.append(f"{codec}'s advantage over {anchor_codec} at parity with the originals " + "; ".join(said) + ".")
+    return " ".join(parts)
 
 
 def roi_verdict(rows: list[dict[str, Any]]) -> str:

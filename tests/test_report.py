@@ -234,3 +234,38 @@ def test_whole_view_outlines_the_face_region_inside_the_image() -> None:
     assert np.array_equal(outlined(image, None), image)
     with pytest.raises(IprBenchError, match="choose one of face, whole"):
         build_gallery("no-store", view="thumbnails")
+
+
+def _parity(bpp: float | None, status: str = "interpolated") -> dict:
+    return {"reached": bpp is not None, "bpp": bpp, "status": status if bpp is not None else "not reached"}
+
+
+def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> None:
+    from ipr_bench.report import advantage_verdict
+
+    low = "at or below the lowest measured rate"
+    assert advantage_verdict(_parity(0.20), _parity(0.30))[0] == "holds"
+    assert advantage_verdict(_parity(0.45), _parity(0.30))[0] == "does not hold"
+    # the codec's parity is an upper bound: below the anchor's, it holds; above it, nothing is decided
+    assert advantage_verdict(_parity(0.22, low), _parity(0.25))[0] == "holds"
+    assert advantage_verdict(_parity(0.22, low), _parity(0.17))[0] == "undecided"
+    # the anchor codec's parity is an upper bound: above it the codec loses; below it, nothing is decided
+    assert advantage_verdict(_parity(0.30), _parity(0.17, low))[0] == "does not hold"
+    verdict, why = advantage_verdict(_parity(0.15), _parity(0.17, low))
+    assert verdict == "undecided" and "bounded" in why
+    assert advantage_verdict(_parity(None), _parity(0.3))[0] == "does not hold"
+    assert advantage_verdict(_parity(0.3), _parity(None))[0] == "holds"
+    assert advantage_verdict(_parity(None), _parity(None))[0] == "undecided"
+
+
+def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
+    from ipr_bench.report import robustness_verdict
+
+    rows = [
+        {"codec": "ipr", "recognizer": "facenet", "seen": True, "advantage": "does not hold"},
+        {"codec": "ipr", "recognizer": "dlib", "seen": False, "advantage": "holds"},
+        {"codec": "ipr", "recognizer": "arcface", "seen": False, "advantage": "undecided"},
+    ]
+    text = robustness_verdict(rows, "hevc")
+    assert "does not hold under facenet (seen)" in text
+    assert "holds under dlib (unseen)" in text and "is undecided under arcface (unseen)" in text
