@@ -92,6 +92,28 @@ def nme_table(n: int) -> dict[tuple[str, str], float]:
     return out
 
 
+def best_source_lines(acc: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
+    """Per recognizer: the landmarker it scores best with, against the one its spec uses by default."""
+    from ipr_bench.registry import create_recognizer
+
+    out = []
+    for rec in [*RECOGNIZERS, "dlib"]:
+        scored = {name: acc[name][rec] for name in LANDMARKERS if rec in acc[name]}
+        if not scored:
+            continue
+        best = max(scored, key=lambda name: scored[name][0])
+        default = create_recognizer(rec).spec.landmarker
+        if default not in scored:
+            out.append(f"- {rec}: best with {best} ({scored[best][0]:.2f}%); its default {default} was not measured.")
+            continue
+        gap = scored[best][0] - scored[default][0]
+        spread = max(scored[best][1], scored[default][1])
+        keep = "is the default" if best == default else f"beats the default {default} by {gap:.2f} pp"
+        within = " (within one fold std, " + f"{spread:.2f})" if best != default and gap < spread else ""
+        out.append(f"- {rec}: best with {best} ({scored[best][0]:.2f}%), which {keep}{within}.")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -115,6 +137,7 @@ def main() -> None:
             f"{acc[name][r][0]:.2f} ± {acc[name][r][1]:.2f}" if r in acc[name] else "—" for r in [*RECOGNIZERS, "dlib"]
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", *best_source_lines(acc)]
     lines += [
         "",
         f"Disagreement (NME: mean point distance / the row source's inter-ocular distance, first {args.nme_images} "
