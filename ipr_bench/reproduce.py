@@ -253,11 +253,17 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
         else:
             bd_text = f"{b['bd_rate_percent']:+.1f}% ({_fmt(b['overlap'], '.0%')})"
         ratio = _fmt(p["ratio"], ".0%") if p["reached"] else "not reached"
-        lines.append(f"| {p['codec']} | {p['recognizer']} | {_fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
+        # reached at the curve's lowest measured rate: the parity bpp is only an upper bound
+        bound = "≤ " if str(p.get("status", "")).startswith("at or below") else ""
+        lines.append(f"| {p['codec']} | {p['recognizer']} | {bound}{_fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
     if data.get("against_roi"):
         from ipr_bench.report import roi_verdict
 
         lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
+    if data.get("robustness"):
+        from ipr_bench.report import robustness_verdict
+
+        lines += ["", "Seen and unseen recognizers: " + robustness_verdict(data["robustness"], anchor["codec"])]
     anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["reached"]]
     if anchor_parity:
         by_codec: dict[str, list[str]] = {}
