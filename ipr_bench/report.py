@@ -17,7 +17,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
-                     "bd_rate_percent", "advantage": "holds"|"does not hold"|"undecided", "why"}],
+                     "bd_rate_percent", "bd_overlap", "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "bpp", "ratio", "learned"}]}
                    (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
@@ -158,6 +158,8 @@ class Analysis:
             own_anchor = parity_rate(self.curve(self.anchor.codec, rec), reference.get(rec, math.nan) - self.epsilon)
             for codec in self.codecs:
                 curve = self.curve(codec, rec)
+                if not len(curve.rate):  # not measured with this recognizer (a store grown by several runs)
+                    continue
                 if a_row is not None:
                     target = float(a_row["accuracy"]) - self.epsilon
                     p = parity_rate(curve, target)
@@ -232,8 +234,9 @@ class Analysis:
                         "baseline": best["codec"] if best else None,
                         "baseline_bpp": best["bpp"] if best else None,
                         # "at or below the lowest measured rate": the parity bpp is an upper bound
-                        "baseline_bound": bool(best and str(best.get("status", "")).startswith("at or below")),
+                        "baseline_bound": bool(best and _is_bound(best)),
                         "bpp": p["bpp"],
+                        "bound": bool(p["reached"] and _is_bound(p)),
                         "ratio": ratio,
                         "learned": codec in self.learned_codecs(),
                     }
@@ -264,6 +267,8 @@ class Analysis:
         for codec, seen_by in sorted(trained.items()):
             for rec in self.recognizers:
                 p = parity.get((codec, rec, "original"))
+                if p is None:  # not measured with this recognizer
+                    continue
                 verdict, why = advantage_verdict(p, parity.get((self.anchor.codec, rec, "original")))
                 at_anchor = parity.get((codec, rec, "anchor"))
                 out.append(
@@ -275,6 +280,7 @@ class Analysis:
                         "parity_ratio_anchor": at_anchor["ratio"] if at_anchor else None,
                         "parity_ratio_original": p["ratio"] if p else None,
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
+                        "bd_overlap": (bd.get((codec, rec)) or {}).get("overlap"),
                         "advantage": verdict,
                         "why": why,
                     }
@@ -337,6 +343,11 @@ def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: flo
     }
 
 
+def _is_bound(parity: dict[str, Any]) -> bool:
+    """Parity found at a curve's lowest measured rate: its bpp is only an upper bound."""
+    return str(parity.get("status", "")).startswith("at or below")
+
+
 def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
     """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
     ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper
@@ -350,14 +361,13 @@ def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[s
     if not anchor_parity["reached"]:
         return "holds", "the anchor codec never reaches parity"
     ratio = codec_parity["bpp"] / anchor_parity["bpp"]
-    codec_bound = str(codec_parity["status"]).startswith("at or below")
-    anchor_bound = str(anchor_parity["status"]).startswith("at or below")
+    codec_bound, anchor_bound = _is_bound(codec_parity), _is_bound(anchor_parity)
     if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
         return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
     if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
         return "does not hold", f"{ratio:.0%} of the anchor codec's parity bpp"
-    which = "both curves" if codec_bound and anchor_bound else "a curve"
-    return "undecided", f"{which} reach parity at their lowest measured rate (ratio {ratio:.0%} is only bounded)"
+    which = "both curves reach" if codec_bound and anchor_bound else "a curve reaches"
+    return "undecided", f"{which} parity at the lowest measured rate (ratio {ratio:.0%} is only bounded)"
 
 
 def analyse(
@@ -575,11 +585,12 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         ]
         for r in data["robustness"]:
             bd = r.get("bd_rate_percent")
+            bd_text = f"{bd:+.1f} %" if bd is not None else f"n/a (overlap {_fmt(r.get('bd_overlap'), '.0%')})"
             lines.append(
                 f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
                 f"{'seen' if r['seen'] else 'unseen'} | {_fmt(r.get('parity_ratio_anchor'), '.1%')} | "
                 f"{_fmt(r['parity_ratio_original'], '.1%')} | "
-                f"{_fmt(bd, '+.1f')}{' %' if bd is not None else ''} | {r.get('advantage', '—')} | {r.get('why', '')} |"
+                f"{bd_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
             )
         lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
         t["robustness"] = "\n".join(lines)
@@ -620,16 +631,24 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
             "not answered here."
             + (" The bar it has to clear (parity with the originals): " + "; ".join(bar) + "." if bar else "")
         )
+    verbs = {"holds": "beats", "does not hold": "does not beat", "undecided": "is undecided against"}
     parts = []
     for r in learned:
-        if r["ratio"] is None:
-            parts.append(f"{r['codec']} under {r['recognizer']}: no comparison (a parity not reached)")
-        else:
-            verb = "beats" if r["ratio"] < 1 else "does not beat"
-            parts.append(
-                f"{r['codec']} {verb} {r['baseline']} under {r['recognizer']} "
-                f"({r['bpp']:.3f} vs {r['baseline_bpp']:.3f} bpp at parity, {r['ratio']:.0%})"
-            )
+        if r["baseline"] is None:
+            parts.append(f"{r['codec']} under {r['recognizer']}: no comparison (no ROI baseline reaches parity)")
+            continue
+        mine = {"reached": r["bpp"] is not None, "bpp": r["bpp"], "status": "at or below" if r.get("bound") else ""}
+        theirs = {"reached": True, "bpp": r["baseline_bpp"], "status": "at or below" if r["baseline_bound"] else ""}
+        verdict, why = advantage_verdict(mine, theirs)
+        if r["bpp"] is None:
+            parts.append(f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} ({why})")
+            continue
+        bound = "; a parity at a lowest measured rate only bounds the ratio" if verdict == "undecided" else ""
+        parts.append(
+            f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} "
+            f"({'≤ ' if r.get('bound') else ''}{r['bpp']:.3f} vs {'≤ ' if r['baseline_bound'] else ''}"
+            f"{r['baseline_bpp']:.3f} bpp at parity, {r['ratio']:.0%}{bound})"
+        )
     return "; ".join(parts) + "."
 
 

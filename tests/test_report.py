@@ -269,3 +269,24 @@ def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
     text = robustness_verdict(rows, "hevc")
     assert "does not hold under facenet (seen)" in text
     assert "holds under dlib (unseen)" in text and "is undecided under arcface (unseen)" in text
+
+
+def test_parity_leaves_out_a_codec_never_measured_with_a_recognizer() -> None:
+    import pandas as pd
+
+    from ipr_bench.report import Analysis, Anchor
+
+    table = pd.DataFrame(
+        {
+            "codec": ["original", "hevc", "hevc", "ipr", "original", "hevc", "hevc"],
+            "recognizer": ["a"] * 4 + ["b"] * 3,  # ipr was run with recognizer a only
+            "quality": [np.nan, 23, 33, 1, np.nan, 23, 33],
+            "bpp": [np.nan, 0.4, 0.2, 0.25, np.nan, 0.4, 0.2],
+            "accuracy": [99.0, 99.0, 98.0, 99.0, 98.0, 98.0, 96.0],
+            "accuracy_std": [0.1] * 7,
+        }
+    )
+    analysis = Analysis("toy", table, Anchor("hevc", 23), 0.5)
+    rows = {(p["codec"], p["recognizer"]) for p in analysis.parities()}
+    assert ("ipr", "a") in rows and ("hevc", "b") in rows
+    assert ("ipr", "b") not in rows  # no points: neither "reached" nor "not reached"
