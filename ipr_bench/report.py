@@ -472,10 +472,14 @@ def robustness_figure(analysis: Analysis, rows: list[dict[str, Any]]) -> Any | N
 
 
 def _save(fig: Any, stem: Path) -> tuple[bytes, str]:
-    png, svg = io.BytesIO(), io.StringIO()
-    fig.savefig(png, format="png", dpi=110)
-    fig.savefig(svg, format="svg")
+    import matplotlib
     import matplotlib.pyplot as plt
+
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=110, metadata={"Software": None})
+    # a fixed id salt and no date: the same store gives byte-identical SVGs, so regenerating a report adds no churn
+    with matplotlib.rc_context({"svg.hashsalt": "ipr-bench"}):
+        fig.savefig(svg, format="svg", metadata={"Date": None})
 
     plt.close(fig)
     atomic_write_bytes(stem.with_suffix(".png"), png.getvalue())
