@@ -568,13 +568,16 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
 
     if data["against_roi"]:
         lines = [
-            "| recognizer | codec | parity bpp | best ROI baseline (parity bpp) | ratio |",
+            "| recognizer | codec | parity bpp (≤: at its lowest measured rate) | best ROI baseline (parity bpp) "
+            "| ratio |",
             "|---|---|---|---|---|",
         ]
         for r in data["against_roi"]:
-            base = f"{r['baseline']} ({_fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches parity"
+            le, base_le = ("≤ " if r.get("bound") else ""), ("≤ " if r.get("baseline_bound") else "")
+            base = f"{r['baseline']} ({base_le}{_fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
             lines.append(
-                f"| {r['recognizer']} | {r['codec']} | {_fmt(r['bpp'], '.3f')} | {base} | {_fmt(r['ratio'], '.0%')} |"
+                f"| {r['recognizer']} | {r['codec']} | {le}{_fmt(r['bpp'], '.3f')} | {base} | "
+                f"{_fmt(r['ratio'], '.0%')} |"
             )
         lines += ["", roi_verdict(data["against_roi"])]
         t["against_roi"] = "\n".join(lines)
