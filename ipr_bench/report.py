@@ -18,7 +18,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                    of images a region-of-interest codec coded with a face region; the rest fell back),
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
                      "bd_rate_percent", "bd_overlap", "advantage": "holds"|"does not hold"|"undecided", "why"}],
-     "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "bpp", "ratio", "learned"}]}
+     "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
+                      "learned"}]}  (bound: parity found at the curve's lowest measured rate, an upper bound)
                    (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
@@ -278,7 +279,7 @@ class Analysis:
                         "recognizer": rec,
                         "seen": seen_by is not None and (rec == seen_by or rec.startswith(seen_by + ":")),
                         "parity_ratio_anchor": at_anchor["ratio"] if at_anchor else None,
-                        "parity_ratio_original": p["ratio"] if p else None,
+                        "parity_ratio_original": p["ratio"],
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
                         "bd_overlap": (bd.get((codec, rec)) or {}).get("overlap"),
                         "advantage": verdict,
