@@ -62,7 +62,7 @@ PRESETS: dict[str, Preset] = {
         "ROI baseline hevc-roi (CRF 23–38) × FaceNet (the training recognizer) and four unseen ones (ArcFace, "
         "dlib, faceplugin, mobilefacenet192); the store is committed in results/lfw-ipr-quick.",
         # hevc-blur is left to lfw-roi: on View 2 it reached parity at more bits than hevc-roi under all three of
-        # ArcFace, dlib and FaceNet (results/lfw-roi), so the weaker ROI baseline adds an hour and no answer here
+        # ArcFace, dlib and FaceNet (results/lfw-roi), so the weaker ROI baseline adds CPU time and no answer here
         codecs=("ipr", "mse", "hevc", "hevc-roi"),
         qualities={"mse": (1, 3, 5), "hevc-roi": (23, 28, 33, 38)},
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
