@@ -19,7 +19,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
                      "bd_rate_percent", "bd_overlap", "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
-                      "learned"}]}  (bound: parity found at the curve's lowest measured rate, an upper bound)
+                      "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}]}
+                   (bound: parity found at the curve's lowest measured rate, an upper bound)
                    (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
@@ -219,6 +220,7 @@ class Analysis:
         if not baselines:
             return []
         parity = {(p["codec"], p["recognizer"]): p for p in parities if p["ref"] == "original"}
+        learned = self.learned_codecs()
         out = []
         for rec in self.recognizers:
             reached = [parity[(b, rec)] for b in baselines if (b, rec) in parity and parity[(b, rec)]["reached"]]
@@ -228,6 +230,7 @@ class Analysis:
                 if p is None or codec == (best or {}).get("codec"):
                     continue
                 ratio = p["bpp"] / best["bpp"] if best and p["reached"] else None
+                verdict, why = advantage_verdict(p, best) if best else (None, "no ROI baseline reaches parity")
                 out.append(
                     {
                         "codec": codec,
@@ -235,11 +238,13 @@ class Analysis:
                         "baseline": best["codec"] if best else None,
                         "baseline_bpp": best["bpp"] if best else None,
                         # "at or below the lowest measured rate": the parity bpp is an upper bound
-                        "baseline_bound": bool(best and _is_bound(best)),
+                        "baseline_bound": bool(best and is_bound(best)),
                         "bpp": p["bpp"],
-                        "bound": bool(p["reached"] and _is_bound(p)),
+                        "bound": bool(p["reached"] and is_bound(p)),
                         "ratio": ratio,
-                        "learned": codec in self.learned_codecs(),
+                        "verdict": verdict,  # fewer bits than the baseline: holds / does not hold / undecided
+                        "why": why,
+                        "learned": codec in learned,
                     }
                 )
         return out
@@ -344,7 +349,7 @@ def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: flo
     }
 
 
-def _is_bound(parity: dict[str, Any]) -> bool:
+def is_bound(parity: dict[str, Any]) -> bool:
     """Parity found at a curve's lowest measured rate: its bpp is only an upper bound."""
     return str(parity.get("status", "")).startswith("at or below")
 
@@ -362,7 +367,7 @@ def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[s
     if not anchor_parity["reached"]:
         return "holds", "the anchor codec never reaches parity"
     ratio = codec_parity["bpp"] / anchor_parity["bpp"]
-    codec_bound, anchor_bound = _is_bound(codec_parity), _is_bound(anchor_parity)
+    codec_bound, anchor_bound = is_bound(codec_parity), is_bound(anchor_parity)
     if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
         return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
     if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
@@ -645,9 +650,7 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
         if r["baseline"] is None:
             parts.append(f"{r['codec']} under {r['recognizer']}: no comparison (no ROI baseline reaches parity)")
             continue
-        mine = {"reached": r["bpp"] is not None, "bpp": r["bpp"], "status": "at or below" if r.get("bound") else ""}
-        theirs = {"reached": True, "bpp": r["baseline_bpp"], "status": "at or below" if r["baseline_bound"] else ""}
-        verdict, why = advantage_verdict(mine, theirs)
+        verdict, why = r["verdict"], r["why"]
         if r["bpp"] is None:
             parts.append(f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} ({why})")
             continue

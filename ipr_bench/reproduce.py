@@ -191,6 +191,8 @@ def _fmt(x: Any, spec: str) -> str:
 
 def store_section(root: Path, experiment: Experiment) -> list[str]:
     """The README lines for one experiment, from its store's summary.json; [] when it has none yet."""
+    from ipr_bench.report import is_bound, robustness_verdict, roi_verdict
+
     path = root / experiment.store / "summary.json"
     if not path.is_file():
         return []
@@ -253,16 +255,11 @@ def store_section(root: Path, experiment: Experiment) -> list[str]:
         else:
             bd_text = f"{b['bd_rate_percent']:+.1f}% ({_fmt(b['overlap'], '.0%')})"
         ratio = _fmt(p["ratio"], ".0%") if p["reached"] else "not reached"
-        # reached at the curve's lowest measured rate: the parity bpp is only an upper bound
-        bound = "≤ " if str(p.get("status", "")).startswith("at or below") else ""
+        bound = "≤ " if is_bound(p) else ""  # reached at the lowest measured rate: an upper bound
         lines.append(f"| {p['codec']} | {p['recognizer']} | {bound}{_fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
     if data.get("against_roi"):
-        from ipr_bench.report import roi_verdict
-
         lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
     if data.get("robustness"):
-        from ipr_bench.report import robustness_verdict
-
         lines += ["", "Seen and unseen recognizers: " + robustness_verdict(data["robustness"], anchor["codec"])]
     anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["reached"]]
     if anchor_parity:

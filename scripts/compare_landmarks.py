@@ -117,7 +117,7 @@ def best_source_lines(acc: dict[str, dict[str, tuple[float, float]]]) -> list[st
         gap = scored[best][0] - scored[default][0]
         spread = max(scored[best][1], scored[default][1])
         keep = "is the default" if best == default else f"beats the default {default} by {gap:.2f} pp"
-        within = " (within one fold std, " + f"{spread:.2f})" if best != default and gap < spread else ""
+        within = f" (within one fold std, {spread:.2f})" if best != default and gap < spread else ""
         out.append(f"- {rec}: best with {best} ({scored[best][0]:.2f}%), which {keep}{within}.")
     return out
 
