@@ -39,8 +39,8 @@ class IdentityPreservingLoss(nn.Module):
         identity: Literal["cosine", "l2"] = "cosine",
         bf16: bool = False,
     ) -> None:
-        """``bf16``: run the frozen recognizer under bfloat16 autocast on a GPU (its input and the distance stay
-        float32; the codec is never autocast: its likelihoods need float32)."""
+        """``bf16``: run the frozen recognizer under bfloat16 autocast (its input and the distance stay float32;
+        the codec's autocast, if any, is the trainer's: ipr_bench.precision)."""
         super().__init__()
         if identity_weight and not recognizers:
             raise ValueError("an identity weight needs at least one differentiable recognizer")
@@ -68,7 +68,7 @@ class IdentityPreservingLoss(nn.Module):
                     target = nn.functional.normalize(recognizer(x * 255, m), dim=1)
             else:
                 target = targets[k]
-            with torch.autocast(x_hat.device.type, torch.bfloat16, enabled=self.bf16 and x_hat.is_cuda):
+            with torch.autocast(x_hat.device.type, torch.bfloat16, enabled=self.bf16):
                 pred = recognizer(x_hat * 255, m)
             pred = nn.functional.normalize(pred.float(), dim=1)
             if self.identity == "cosine":

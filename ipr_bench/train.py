@@ -32,7 +32,16 @@ from ipr_bench.registry import register_producer
 
 STATE_FILE = "train_state.json"
 # how long and where to train, how often to look: a resumed run may change these, not what it learns
-NOT_SETTINGS = ("steps", "device", "checkpoint_every", "validate_every", "compile")
+NOT_SETTINGS = (
+    "steps",
+    "device",
+    "checkpoint_every",
+    "validate_every",
+    "compile",
+    "precision",
+    "channels_last",
+    "threads",
+)
 # a setting missing from an older run's saved state had, in that run, its default — except these, whose default
 # changed when they became settings: older run directories still resume as what they were
 LEGACY_DEFAULTS = {"loop": "naive"}
@@ -71,6 +80,13 @@ class TrainConfig:
     device: str = "cpu"
     loop: str = "resident"  # see LOOPS and the module docstring
     compile: bool = False  # torch.compile the codec's training forward (how it runs, not what it learns)
+    # how a step runs (ipr_bench.precision): fp32 or bf16 autocast of the transforms and the recognizer,
+    # channels_last memory layout, torch's intra-op threads (None: torch's choice)
+    precision: str = "fp32"
+    channels_last: bool = False
+    threads: int | None = None
+    # start from these weights (ipr_bench.finetune: zoo:NAME or a run), fresh optimizer; levels may be added below
+    init_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,8 +119,8 @@ def training_data(config: TrainConfig) -> Any:
     from ipr_bench.registry import create_recognizer
     from ipr_bench.training_data import load_training_data
 
-    recognizers = config.recognizers if config.identity_weight else ()  # α = 0 uses no recognizer
-    landmarkers = sorted({create_recognizer(r).spec.landmarker for r in recognizers} or {"mtcnn"})
+    # α = 0 trains without a recognizer but is still validated with them (the paired arms compare cosines)
+    landmarkers = sorted({create_recognizer(r).spec.landmarker for r in config.recognizers} or {"mtcnn"})
     return load_training_data(config.data, landmarkers, config.exclude_views, config.max_images, config.max_validation)
 
 
@@ -140,10 +156,19 @@ class Trainer:
                 raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
         if config.face_boost and (not config.rate_lambdas or config.loop != "resident"):
             raise OptionError("a face boost needs a variable-rate model (rate λs) and the resident loop")
+        from ipr_bench.precision import autocast_transforms, check_precision, configure_threads
+
+        check_precision(config.precision)
+        configure_threads(config.threads)
         self.config = config
         self.out = Path(out)
+        self.base: dict[str, Any] | None = None  # what --init-from started the run from (ipr_bench.finetune)
         torch.manual_seed(config.seed)
         self.model = build_model(config.architecture, list(config.args)).to(config.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        if config.precision == "bf16":
+            autocast_transforms(self.model, torch.device(config.device).type)
         self.recognizers = [create_recognizer(r) for r in config.recognizers] if config.identity_weight else []
         fast = config.loop == "resident"
         self.criterion = IdentityPreservingLoss(
@@ -151,7 +176,8 @@ class Trainer:
             config.identity_weight,
             [r.differentiable().to(config.device) for r in self.recognizers],
             config.identity,  # type: ignore[arg-type]
-            bf16=fast,  # only ever applied on a GPU
+            # bf16 recognizer: asked for, or (as before precision was a setting) the resident loop on a GPU
+            bf16=config.precision == "bf16" or (fast and str(config.device).startswith("cuda")),
         )
         data = training_data(config)
         self.items, self.images, self.landmarks = data.train.items, data.train.images, data.train.landmarks
@@ -217,6 +243,8 @@ class Trainer:
             x, matrices, targets = self.resident.batch(self.step)
         else:
             x, matrices = self.batch(self.step)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad()
         self.aux_optimizer.zero_grad()
         matrices = matrices if self.recognizers else None
@@ -309,6 +337,9 @@ class Trainer:
             # from the train steps alone (on a GPU the last ones may still be queued: a slight overestimate)
             "images_per_s": f"{(self.step - first_step) * self.config.batch_size / max(training_seconds, 1e-9):.2f}",
             "loop": self.config.loop,
+            "precision": self.config.precision + (" channels_last" if self.config.channels_last else ""),
+            "threads": torch.get_num_threads(),
+            "init_from": self.base_label(),
             "validation_step": int(validation.get("step", 0)) if validation else "",
             # every figure of the last validation (real bitstreams): bpp, psnr, cosine_<recognizer>, per level
             "validation": "; ".join(f"{k}={v:.4g}" for k, v in validation.items() if k not in ("step", "n_images")),
@@ -338,6 +369,18 @@ class Trainer:
                 record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
         return record
 
+    def _judges(self) -> list[tuple[Any, Any]]:
+        """(recognizer, frozen module) pairs validation measures identity with: the training recognizers, or for
+        an α = 0 run the ones named in its settings (built on first use)."""
+        if self.recognizers:
+            return list(zip(self.recognizers, self.criterion.recognizers, strict=True))
+        if not hasattr(self, "_validation_judges"):
+            from ipr_bench.registry import create_recognizer
+
+            recognizers = [create_recognizer(r) for r in self.config.recognizers]
+            self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
+        return self._validation_judges
+
     def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
         import torch
 
@@ -345,7 +388,8 @@ class Trainer:
 
         device = self.config.device
         bits, sq_err, pixels = 0, 0.0, 0
-        cosines: list[list[float]] = [[] for _ in self.recognizers]
+        judges = self._judges()
+        cosines: list[list[float]] = [[] for _ in judges]
         # one image at a time: validation images may differ in size
         boost = self.config.face_boost
         for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
@@ -362,14 +406,14 @@ class Trainer:
             pixels += image.shape[0] * image.shape[1]
             sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
             pair = torch.from_numpy(np.stack([image, decoded])).permute(0, 3, 1, 2).float().to(device)
-            for j, rec in enumerate(self.recognizers):
+            for j, (rec, module) in enumerate(judges):
                 m = torch.from_numpy(rec.alignment_matrix(marks[rec.spec.landmarker], image.shape)).float().to(device)
                 with torch.no_grad():
-                    e = torch.nn.functional.normalize(self.criterion.recognizers[j](pair, m.expand(2, 2, 3)), dim=1)
+                    e = torch.nn.functional.normalize(module(pair, m.expand(2, 2, 3)), dim=1)
                 cosines[j].append(float((e[0] * e[1]).sum()))
         mse = sq_err / (3 * pixels)
         record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
-        for rec, values in zip(self.recognizers, cosines, strict=True):
+        for (rec, _), values in zip(judges, cosines, strict=True):
             record[f"cosine_{rec.name}"] = float(np.mean(values))
         return record
 
@@ -394,6 +438,7 @@ class Trainer:
             "steps": self.step,
             "training_data": self.data_description,
             "validation": self.history[-1] if self.history else None,
+            "init_from": self.base,
             "git_commit": self.git_commit,
         }
         tensors: dict[str, Any] = {}
@@ -407,7 +452,13 @@ class Trainer:
         # the optimizer state first: a checkpoint whose weights are newer than its optimizer is never read back
         atomic_write_bytes(last / OPTIMIZER_FILE, save(tensors))
         save_checkpoint(self.model, last, meta)
-        state = {"step": self.step, "config": asdict(self.config), "param_groups": groups, "history": self.history}
+        state = {
+            "step": self.step,
+            "config": asdict(self.config),
+            "param_groups": groups,
+            "history": self.history,
+            "init_from": self.base,
+        }
         atomic_write_bytes(last / STATE_FILE, (json.dumps(state, indent=1) + "\n").encode())
         return last
 
@@ -421,6 +472,7 @@ class Trainer:
 
         last = self.out / "last"
         if not (last / STATE_FILE).is_file():
+            self._initialise()
             return False
         state = json.loads((last / STATE_FILE).read_text())
         saved = {k: v for k, v in _completed(state["config"]).items() if k not in NOT_SETTINGS}
@@ -430,7 +482,9 @@ class Trainer:
             raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
         from ipr_bench.learned import WEIGHTS_FILE
 
+        self.base = state.get("init_from")
         if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
+            self._initialise()
             return False  # a fresh run sent as its settings alone (scripts/device_bundle.py): start it here
         model, meta = load_checkpoint(last, self.config.device)
         if meta["steps"] != state["step"]:
@@ -450,6 +504,25 @@ class Trainer:
         self.step = int(state["step"])
         self.history = list(state.get("history", []))
         return True
+
+    def _initialise(self) -> None:
+        """A fresh run with --init-from: the base's weights (levels extended below if asked), fresh optimizer."""
+        if not self.config.init_from:
+            return
+        import torch
+
+        from ipr_bench.finetune import base_state, describe_base
+
+        self.base = describe_base(self.config.init_from)
+        state = base_state(self.config.init_from, self.config.architecture, self.config.args, self.config.rate_lambdas)
+        self.model.load_state_dict(state)
+        if self.config.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    def base_label(self) -> str:
+        if not self.base:
+            return ""
+        return f"{self.base['source']} (sha256 {self.base['sha256'][:12]}, {self.base['steps']} steps)"
 
 
 def continue_training(out: Path | str, steps: int, device: str, max_seconds: float | None = None) -> Trainer:

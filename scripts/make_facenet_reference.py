@@ -38,6 +38,11 @@ def opencv_embeddings(faces: np.ndarray) -> np.ndarray:
 
     from ipr_bench.recognizers.facenet import graph_path
 
+    if not hasattr(getattr(cv2, "dnn", None), "readNetFromTensorflow"):
+        raise SystemExit(
+            f"OpenCV {cv2.__version__} has no cv2.dnn.readNetFromTensorflow (OpenCV 5.1 dropped the TensorFlow "
+            "importer): pip install 'opencv-python-headless<5.1' in a scratch venv to regenerate the reference"
+        )
     net = cv2.dnn.readNetFromTensorflow(str(graph_path()))
     out = []
     for face in faces:

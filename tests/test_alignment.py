@@ -84,7 +84,13 @@ def test_torch_warp_equals_the_opencv_warp(kind: str) -> None:
     x = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
     got = warp_torch(x, torch.from_numpy(m)[None], spec.input_size)[0].permute(1, 2, 0).numpy()
     assert got.shape == expected.shape
-    assert np.abs(got - expected).max() <= 1.0  # OpenCV rounds to uint8 and to 1/32 px; torch does not
+    # OpenCV rounds to uint8 (≤ 0.5) and each source position to 1/32 px (≤ 1/64 px per axis, i.e. the image's
+    # steepest step per pixel × 1/64 per axis); torch does neither. A bound from the image, not a magic number:
+    # OpenCV 4.14 and 5.x differ by up to 1.05 on this image, within the bound.
+    steepest = image.astype(float)
+    bound = 0.5 + (np.abs(np.diff(steepest, axis=0)).max() + np.abs(np.diff(steepest, axis=1)).max()) / 64 + 0.01
+    assert np.abs(got - expected).max() <= bound
+    assert np.abs(got - expected).mean() < 0.5  # and on average not more than the uint8 rounding
 
 
 @needs_lfw

@@ -52,8 +52,9 @@ def test_embeddings_equal_the_committed_opencv_reference(faces: np.ndarray) -> N
 
 def test_embeddings_equal_opencv_running_the_same_graph(faces: np.ndarray) -> None:
     cv2 = pytest.importorskip("cv2")
-    if not hasattr(cv2, "dnn"):
-        pytest.skip("this OpenCV has no dnn module")
+    if not hasattr(getattr(cv2, "dnn", None), "readNetFromTensorflow"):
+        # OpenCV 5.1 dropped the TensorFlow importer; the committed-reference test above still checks the graph
+        pytest.skip(f"OpenCV {cv2.__version__} has no cv2.dnn.readNetFromTensorflow (the TensorFlow importer)")
     from make_facenet_reference import opencv_embeddings
 
     from ipr_bench.registry import create_recognizer

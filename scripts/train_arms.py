@@ -1,0 +1,194 @@
+"""The paired fine-tuning arms, trained round-robin on this machine's CPU cores (resumable, run it again to go on).
+
+Three arms from one base (the shipped ``mse``, gained hyperprior 128/192, 10,327 steps), same data, seeds,
+batches, λs and step counts; they differ only in the loss:
+
+    mse-ft       α = 0                      (the control: continued MSE training)
+    ipr-ft       α = 600, FaceNet           (the paper's identity-preserving loss)
+    ipr-roi-ft   α = 600, FaceNet, face maps (the face region coded one level higher)
+
+Each gets three levels below the base's lowest λ (0.00025, 0.0005, 0.0009; ipr_bench.finetune), so the learned
+codecs reach the rates where face-ROI HEVC keeps parity. One process runs them in turn, ``--chunk`` steps each,
+so at every moment their step counts differ by less than one chunk, and a comparison at a step is paired.
+Every ``--validate-every`` steps each arm is validated on the held-out people (real bitstreams, every level);
+checkpoints every ``--save-every`` steps and when the run ends (``--max-seconds``, SIGTERM or Ctrl-C), each arm
+then gets its ledger row (runs/arms/NAME/last/ledger.csv).
+
+    nice -n 10 python scripts/train_arms.py --max-seconds 7200      # in the background while working
+    python scripts/train_arms.py --table                            # results/training/arms.md from the runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "runs" / "arms"
+BASE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025)  # the shipped mse's
+NEW_LAMBDAS = (0.00025, 0.0005, 0.0009)
+
+
+def arm_configs() -> dict[str, object]:
+    from ipr_bench.learned import VARIABLE_RATE
+    from ipr_bench.train import TrainConfig
+
+    lambdas = NEW_LAMBDAS + BASE_LAMBDAS
+    common = TrainConfig(
+        architecture=VARIABLE_RATE,
+        args=(128, 192, len(lambdas)),
+        lmbda=lambdas[-1],
+        rate_lambdas=lambdas,
+        recognizers=("facenet",),
+        crop=192,
+        batch_size=8,
+        lr=1e-4,
+        seed=0,
+        steps=10**9,
+        checkpoint_every=10**9,  # this script saves
+        validate_every=10**9,  # and validates
+        init_from="zoo:mse",
+        precision="bf16",
+        channels_last=True,
+    )
+    return {
+        "mse-ft": replace(common, identity_weight=0.0),
+        "ipr-ft": replace(common, identity_weight=600.0),
+        "ipr-roi-ft": replace(common, identity_weight=600.0, face_boost=1.0),
+    }
+
+
+def train(args: argparse.Namespace) -> None:
+    from ipr_bench.precision import configure_threads
+    from ipr_bench.train import Trainer
+
+    stop = {"now": False}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop["now"] = True
+        print(f"signal {signum}: finishing the current chunk, then saving every arm", flush=True)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    configs = {k: v for k, v in arm_configs().items() if not args.arms or k in args.arms.split(",")}
+    trainers = {}
+    for name, config in configs.items():
+        trainer = Trainer(replace(config, threads=args.threads), args.runs / name)
+        resumed = trainer.resume()
+        print(f"{name}: {'resumed at step ' + str(trainer.step) if resumed else 'from ' + trainer.base_label()}")
+        trainers[name] = trainer
+    configure_threads(args.threads)
+    t0 = time.monotonic()
+    first = {n: t.step for n, t in trainers.items()}
+    busy = dict.fromkeys(trainers, 0.0)
+
+    def save_all(validate: bool) -> None:
+        for name, trainer in trainers.items():
+            if validate and (not trainer.history or trainer.history[-1]["step"] != trainer.step):
+                tv = time.monotonic()
+                trainer.history.append(trainer.validate())
+                shown = {k: round(v, 4) for k, v in trainer.history[-1].items() if "@q" in k}
+                print(f"{name} step {trainer.step} validation ({time.monotonic() - tv:.0f} s): {shown}", flush=True)
+            trainer.save()
+
+    def boundary(step: int, every: int) -> int:
+        return step // every * every
+
+    if any(not t.history for t in trainers.values()):
+        save_all(validate=True)  # where each arm starts from: the base, with its new levels extrapolated
+    validated = boundary(min(first.values()), args.validate_every)
+    saved = boundary(min(first.values()), args.save_every)
+    while not stop["now"] and time.monotonic() - t0 < args.max_seconds:
+        for name, trainer in trainers.items():
+            ts = time.monotonic()
+            for _ in range(args.chunk):
+                logs = trainer.train_step()
+            busy[name] += time.monotonic() - ts
+        steps = min(t.step for t in trainers.values())
+        elapsed = time.monotonic() - t0
+        done = sum(t.step - first[n] for n, t in trainers.items())
+        rate = done * next(iter(configs.values())).batch_size / max(sum(busy.values()), 1e-9)
+        left = args.max_seconds - elapsed
+        print(
+            f"[arms] step {steps}: {done} steps this session in {elapsed / 60:.1f} min, {rate:.2f} images/s "
+            f"while training; last loss {float(logs['loss']):.4g}; stops in {left / 60:.0f} min",
+            flush=True,
+        )
+        if boundary(steps, args.validate_every) > validated:
+            validated = saved = boundary(steps, args.validate_every)
+            save_all(validate=True)
+        elif boundary(steps, args.save_every) > saved:
+            saved = boundary(steps, args.save_every)
+            save_all(validate=False)
+    save_all(validate=True)
+    for name, trainer in trainers.items():
+        if trainer.step > first[name]:
+            trainer.record_session(first[name], time.monotonic() - t0, busy[name])
+    print(f"stopped: {', '.join(f'{n} at step {t.step}' for n, t in trainers.items())}", flush=True)
+
+
+def table(runs: Path, out: Path) -> None:
+    """results/training/arms.md: per arm, its last validation at each level, and the base's."""
+    from ipr_bench.cache import atomic_write_bytes
+
+    lines = [
+        "# Paired fine-tuning arms (scripts/train_arms.py)",
+        "",
+        "Generated by `python scripts/train_arms.py --table` from each run's saved state. Validation: the 78 held-out",
+        "LFW training-pool images (real bitstreams; bpp = 8 × payload bytes / pixels; FaceNet cosine between the",
+        "original's and the decoded image's embeddings).",
+        "",
+    ]
+    for name in ("mse-ft", "ipr-ft", "ipr-roi-ft"):
+        path = runs / name / "last" / "train_state.json"
+        if not path.is_file():
+            continue
+        state = json.loads(path.read_text())
+        history = state.get("history") or []
+        ledger = runs / name / "last" / "ledger.csv"
+        cpu_s = 0.0
+        if ledger.is_file():
+            import csv
+
+            cpu_s = sum(float(r["training_seconds"] or 0) for r in csv.DictReader(ledger.open()))
+        lines += [f"## {name}: step {state['step']}, {cpu_s / 3600:.2f} h of training time", ""]
+        if not history:
+            lines += ["(not validated yet)", ""]
+            continue
+        last = history[-1]
+        levels = sorted({int(k.split("@q")[1]) for k in last if "@q" in k})
+        lines += ["| level | bpp | PSNR | FaceNet cos |", "|---|---|---|---|"]
+        for q in levels:
+            cos = last.get(f"cosine_facenet@q{q}")
+            lines.append(
+                f"| q{q} | {last[f'bpp@q{q}']:.4f} | {last[f'psnr@q{q}']:.2f} | {'' if cos is None else f'{cos:.4f}'} |"
+            )
+        lines.append("")
+    atomic_write_bytes(out, ("\n".join(lines) + "\n").encode())
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-seconds", type=float, default=3600.0)
+    parser.add_argument("--chunk", type=int, default=25, help="steps per arm per turn")
+    parser.add_argument("--validate-every", type=int, default=1000)
+    parser.add_argument("--save-every", type=int, default=250)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--arms", default="", help="comma-separated subset (default: all three)")
+    parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--table", action="store_true", help="only write results/training/arms.md")
+    args = parser.parse_args()
+    if args.table:
+        table(args.runs, ROOT / "results" / "training" / "arms.md")
+        return
+    train(args)
+
+
+if __name__ == "__main__":
+    main()
