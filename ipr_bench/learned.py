@@ -186,6 +186,21 @@ def save_checkpoint(model: Any, directory: Path | str, meta: dict[str, Any]) -> 
     return directory
 
 
+def load_weights(model: Any, state: dict[str, Any]) -> Any:
+    """Load a state dict into a model whose entropy coders may already hold CDF tables of another size.
+
+    CompressAI resizes those buffers only when they are empty (a fresh model); a model that was loaded or
+    updated once must have them resized to the incoming tables first."""
+    from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+    from compressai.models.utils import update_registered_buffers
+
+    for name, module in model.named_modules():
+        if isinstance(module, EntropyBottleneck | GaussianConditional) and f"{name}._quantized_cdf" in state:
+            update_registered_buffers(module, name, ["_quantized_cdf", "_offset", "_cdf_length"], state, "resize")
+    model.load_state_dict(state)
+    return model
+
+
 def read_meta(directory: Path) -> dict[str, Any]:
     path = directory / META_FILE
     try:

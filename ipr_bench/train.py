@@ -207,6 +207,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
         self.git_commit = provenance()["git_commit"]  # the code cannot change under a running trainer
+        self._initialise()  # --init-from: the base's weights (resume() then replaces them with a saved state's)
 
     # ----------------------------------------------------------------------------------------- data
     def batch(self, step: int) -> tuple[Any, list[Any]]:
@@ -468,11 +469,10 @@ class Trainer:
         from safetensors.torch import load_file
 
         from ipr_bench.errors import UnavailableError
-        from ipr_bench.learned import load_checkpoint
+        from ipr_bench.learned import load_checkpoint, load_weights
 
         last = self.out / "last"
         if not (last / STATE_FILE).is_file():
-            self._initialise()
             return False
         state = json.loads((last / STATE_FILE).read_text())
         saved = {k: v for k, v in _completed(state["config"]).items() if k not in NOT_SETTINGS}
@@ -484,12 +484,11 @@ class Trainer:
 
         self.base = state.get("init_from")
         if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
-            self._initialise()
             return False  # a fresh run sent as its settings alone (scripts/device_bundle.py): start it here
         model, meta = load_checkpoint(last, self.config.device)
         if meta["steps"] != state["step"]:
             raise UnavailableError(f"{last}: weights at step {meta['steps']} but optimizer at {state['step']}")
-        self.model.load_state_dict(model.state_dict())
+        load_weights(self.model, model.state_dict())
         tensors = load_file(str(last / OPTIMIZER_FILE))
         for name, opt in (("main", self.optimizer), ("aux", self.aux_optimizer)):
             per_param: dict[int, dict[str, torch.Tensor]] = {}
@@ -506,16 +505,17 @@ class Trainer:
         return True
 
     def _initialise(self) -> None:
-        """A fresh run with --init-from: the base's weights (levels extended below if asked), fresh optimizer."""
+        """With --init-from: the base's weights (levels extended below if asked); the optimizer stays fresh."""
         if not self.config.init_from:
             return
         import torch
 
         from ipr_bench.finetune import base_state, describe_base
+        from ipr_bench.learned import load_weights
 
         self.base = describe_base(self.config.init_from)
         state = base_state(self.config.init_from, self.config.architecture, self.config.args, self.config.rate_lambdas)
-        self.model.load_state_dict(state)
+        load_weights(self.model, state)
         if self.config.channels_last:
             self.model.to(memory_format=torch.channels_last)
 

