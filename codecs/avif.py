@@ -1,7 +1,8 @@
 """AVIF (AV1 intra) through Pillow's libavif."""
 
-from ipr_bench.codec import Availability, PillowCodec
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import PillowCodec
+from ipr_bench.core.errors import Availability
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("avif")

@@ -18,16 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ipr_bench.core.errors import Availability
+
 if TYPE_CHECKING:
-    from ipr_bench.landmarks import FaceLandmarks
+    from ipr_bench.face.landmarks import FaceLandmarks
 
 Quality = int | float
-
-
-@dataclass(frozen=True)
-class Availability:
-    ok: bool
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ class PillowCodec(Codec):
         return Encoded(buf.getvalue())
 
     def decode(self, payload: bytes) -> np.ndarray:
-        from ipr_bench.images import decode_rgb_bytes
+        from ipr_bench.core.images import decode_rgb_bytes
 
         self._register_plugin()
         return decode_rgb_bytes(payload, f"{self.name} payload")

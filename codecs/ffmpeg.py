@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ipr_bench.codec import Codec, Encoded, Quality
-from ipr_bench.errors import UnavailableError
+from ipr_bench.codecs.base import Codec, Encoded, Quality
+from ipr_bench.core.errors import UnavailableError
 
 if TYPE_CHECKING:
-    from ipr_bench.landmarks import FaceLandmarks
+    from ipr_bench.face.landmarks import FaceLandmarks
 
 FIX = "pip install 'imageio-ffmpeg>=0.6' (its static ffmpeg has libx265 and libvvenc)"
 

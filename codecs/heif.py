@@ -1,7 +1,7 @@
 """HEIF (HEVC intra in an ISOBMFF container) through pillow-heif's bundled libheif + x265."""
 
-from ipr_bench.codec import PillowCodec
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import PillowCodec
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("heif")

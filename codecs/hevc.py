@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipr_bench.codec import Availability, Encoded, Quality
-from ipr_bench.errors import OptionError
-from ipr_bench.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import Encoded, Quality
+from ipr_bench.codecs.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
+from ipr_bench.core.errors import Availability, OptionError
+from ipr_bench.core.registry import register_codec
 
 HEVC_PREFIX_SEI = 39
 SEI_USER_DATA_UNREGISTERED = 5

@@ -1,7 +1,7 @@
 """HEVC after a background pre-filter: blur everything outside the face, then plain x265. No side information.
 
 Each original is blended with a Gaussian-blurred copy (σ = ``sigma`` px) under a soft mask that is 1 on the face
-region (``ipr_bench.roi``: the face box grown by ``margin``) and falls off over ``feather`` px outside it, then coded
+region (``ipr_bench.face.roi``: face box grown by ``margin``) and falls off over ``feather`` px outside it, then coded
 exactly as ``hevc`` codes an image. Flat background costs x265 few bits. Knob: CRF; ``hevc-blur:SIGMA`` sets the
 strength. The default σ is chosen on LFW View 1 only (``scripts/tune_roi.py``; ``results/lfw-roi/tuning.json``).
 
@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.codec import Encoded, Quality
+from ipr_bench.codecs.base import Encoded, Quality
 from ipr_bench.codecs.hevc import HevcCodec
-from ipr_bench.errors import OptionError
-from ipr_bench.landmarks import FaceLandmarks
-from ipr_bench.registry import register_codec
-from ipr_bench.roi import DEFAULT_MARGIN, face_region, soft_mask, spec_argument
+from ipr_bench.core.errors import OptionError
+from ipr_bench.core.registry import register_codec
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.roi import DEFAULT_MARGIN, face_region, soft_mask, spec_argument
 
 # Chosen on LFW View 1 DevTest only (scripts/tune_roi.py: FaceNet, lowest BD-rate vs HEVC at equal identity
 # cosine; σ 2: −15.4%, σ 6: −23.6%), recorded in results/lfw-roi/tuning.json; a test holds this default to it.

@@ -1,6 +1,6 @@
 """HEVC with a face region of interest: x265 (ffmpeg's libx265) spends fewer bits outside the face.
 
-The face region (``ipr_bench.roi``: the original's face box grown by ``margin``) and the whole frame are given to
+The face region (``ipr_bench.face.roi``: the original's face box grown by ``margin``) and the whole frame are given to
 ffmpeg's ``addroi`` filter, face first (libx265 lets the first listed region win where regions overlap); libx265
 turns them into x265's per-16×16-block QP offsets (``quantOffsets``, needs adaptive quantisation, on in x265's
 presets): ``background_qp`` added outside the face, ``face_qp`` (≤ 0) inside. The QP of every block is coded in
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from ipr_bench.codecs.hevc import HevcCodec
-from ipr_bench.errors import OptionError
-from ipr_bench.landmarks import FaceLandmarks
-from ipr_bench.registry import register_codec
-from ipr_bench.roi import DEFAULT_MARGIN, face_region, spec_argument
+from ipr_bench.core.errors import OptionError
+from ipr_bench.core.registry import register_codec
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.roi import DEFAULT_MARGIN, face_region, spec_argument
 
 QP_RANGE = 51  # libx265 scales addroi's qoffset (−1…1) by 51 for 8-bit video
 

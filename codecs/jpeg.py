@@ -1,7 +1,7 @@
 """Baseline JPEG through Pillow's libjpeg (4:2:0, optimised Huffman tables)."""
 
-from ipr_bench.codec import PillowCodec
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import PillowCodec
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("jpeg")

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from ipr_bench.codec import PillowCodec, Quality
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import PillowCodec, Quality
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("jxl")

@@ -1,7 +1,7 @@
-"""Any trained CompressAI checkpoint directory as a codec: ``learned:DIR`` (see ipr_bench.learned).
+"""Any trained CompressAI checkpoint directory as a codec: ``learned:DIR`` (see ipr_bench.learned.coding).
 
 Quality k is the k-th rate point of DIR (its checkpoint subdirectories in increasing λ; a single checkpoint
-is quality 1). A variable-rate checkpoint (ipr_bench.variable_rate) is one model with qualities 1…K, and any
+is quality 1). A variable-rate checkpoint (ipr_bench.learned.variable_rate) is one model with qualities 1…K, and any
 quarter step between them; one trained with face maps is face-aware: given the original's landmarks (MTCNN),
 it codes the face region (the box grown by 25%, as hevc-roi's) its boost higher and sends that region in the
 payload (8 bytes); without a face it codes the plain level. The GPU is used when present; ``device=cpu``
@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.codec import Availability, Codec, Encoded, Quality
-from ipr_bench.errors import UnavailableError
-from ipr_bench.learned import (
+from ipr_bench.codecs.base import Codec, Encoded, Quality
+from ipr_bench.core.errors import Availability, UnavailableError
+from ipr_bench.core.registry import register_codec
+from ipr_bench.learned.coding import (
     CELL,
     HEADER,
     checkpoint_digest,
@@ -32,7 +33,6 @@ from ipr_bench.learned import (
     read_meta,
     region_cells,
 )
-from ipr_bench.registry import register_codec
 
 BATCH = 16
 
@@ -104,7 +104,7 @@ class LearnedCodec(Codec):
         """Each image's face region in latent cells (None: no face), for a face-map model; else None."""
         if not self.boost:
             return None
-        from ipr_bench.roi import face_region
+        from ipr_bench.face.roi import face_region
 
         regions = []
         for k, image in enumerate(images):
@@ -157,7 +157,7 @@ class LearnedCodec(Codec):
 
     def bit_map(self, image: np.ndarray, quality: Quality, face: Any = None) -> np.ndarray:
         """Where this codec spends its bits on ``image`` at ``quality``: [H', W'] bits per pixel of the padded
-        input, from the entropy model (ipr_bench.bitmaps); ``face``: the original's landmarks, for face-aware
+        input, from the entropy model (ipr_bench.analysis.bitmaps); ``face``: the original's landmarks, for face-aware
         checkpoints (the region they code higher)."""
         regions = self._regions([image], [face])
         model = self._model(quality)[0]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipr_bench.codec import Availability, Quality
-from ipr_bench.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import Quality
+from ipr_bench.codecs.ffmpeg import FIX, FfmpegVideoCodec, has_encoder
+from ipr_bench.core.errors import Availability
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("vvc")

@@ -1,7 +1,7 @@
 """Lossy WebP through Pillow's libwebp at its slowest, best-compressing method."""
 
-from ipr_bench.codec import PillowCodec
-from ipr_bench.registry import register_codec
+from ipr_bench.codecs.base import PillowCodec
+from ipr_bench.core.registry import register_codec
 
 
 @register_codec("webp")

@@ -6,8 +6,8 @@ dlib's eye centres (results/lfw-recognizers/alignment-view1.md).
 
 from __future__ import annotations
 
+from ipr_bench.core.registry import register_recognizer
 from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
-from ipr_bench.registry import register_recognizer
 
 
 @register_recognizer("arcface")

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import asdict, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ipr_bench.alignment import alignment_matrix, warp
-from ipr_bench.codec import Availability
-from ipr_bench.errors import UnavailableError
-from ipr_bench.landmarks import FaceLandmarks
-
-
-@dataclass(frozen=True)
-class FaceSpec:
-    input_size: tuple[int, int]  # (H, W)
-    template: str = "arcface"
-    channel_order: Literal["RGB", "BGR"] = "RGB"
-    scale: float = 1 / 127.5  # network input = pixel * scale + offset
-    offset: float = -1.0
-    layout: Literal["NCHW", "NHWC"] = "NCHW"
-    embedding_dim: int = 512
-    metric: Literal["cosine", "euclidean"] = "cosine"
-    landmarker: str = "mtcnn"  # registry name of the landmarker: MTCNN's five points are the templates' five
-    box_margin: float | None = None  # set: crop the detector box with this margin instead of the template warp
-
-
-ALIGNMENT_OPTIONS = ("landmarker", "template", "box_margin")
+from ipr_bench.core.errors import Availability, UnavailableError
+from ipr_bench.face.alignment import alignment_matrix, warp
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.spec import ALIGNMENT_OPTIONS, FaceSpec
 
 
 class Recognizer(ABC):
@@ -83,8 +66,8 @@ class Recognizer(ABC):
 
     def differentiable(self) -> Any:
         """This recognizer as a differentiable torch module over whole images and alignment matrices
-        (ipr_bench.differentiable), for training losses; UnavailableError for evaluation-only recognizers."""
-        from ipr_bench.differentiable import DifferentiableRecognizer
+        (ipr_bench.recognizers.differentiable), for training losses; UnavailableError if evaluation-only."""
+        from ipr_bench.recognizers.differentiable import DifferentiableRecognizer
 
         module = self.torch_module()
         if module is None:

@@ -42,11 +42,11 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.codec import Availability
-from ipr_bench.errors import OptionError, UnavailableError
-from ipr_bench.landmarks import FaceLandmarks
-from ipr_bench.recognizer import FaceSpec, Recognizer
-from ipr_bench.registry import register_recognizer
+from ipr_bench.core.errors import Availability, OptionError, UnavailableError
+from ipr_bench.core.registry import register_recognizer
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.recognizers.base import Recognizer
 
 DEEPFACE_VERSION = "0.0.103"
 INSTALL = (
@@ -231,7 +231,7 @@ def missing_weights_message(name: str, path: Path, engine: str) -> str:
     )
     if name == "Dlib":
         with contextlib.suppress(Exception):
-            from ipr_bench.landmarks import dlib_model_path
+            from ipr_bench.landmarkers.dlib import dlib_model_path
 
             where = f"; offline: cp {dlib_model_path(m.files[ANY])} {path}"
     return (
@@ -394,7 +394,7 @@ class DeepFaceRecognizer(Recognizer):
 
     def config(self) -> dict[str, Any]:
         if self._sha256 is None:
-            from ipr_bench.cache import file_sha256
+            from ipr_bench.core.cache import file_sha256
 
             self._sha256 = file_sha256(self.weights)
         return {

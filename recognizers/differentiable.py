@@ -1,7 +1,7 @@
 """A recognizer as a differentiable function of whole images, for identity losses in training.
 
 The same preprocessing as evaluation: the alignment matrix of each *original* image (fixed, from its
-landmarks) warps the batch with ``grid_sample`` (ipr_bench.alignment.warp_torch), then the recognizer's
+landmarks) warps the batch with ``grid_sample`` (ipr_bench.face.alignment.warp_torch), then the recognizer's
 channel order, scale and offset, then its frozen network. Gradients flow to the input pixels; the network's
 parameters stay frozen.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ipr_bench.alignment import warp_torch
-from ipr_bench.recognizer import FaceSpec
+from ipr_bench.face.alignment import warp_torch
+from ipr_bench.face.spec import FaceSpec
 
 
 class DifferentiableRecognizer(nn.Module):

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.codec import Availability
-from ipr_bench.errors import UnavailableError
-from ipr_bench.landmarks import FaceLandmarks, dlib_model_path
-from ipr_bench.recognizer import FaceSpec, Recognizer
-from ipr_bench.registry import register_recognizer
+from ipr_bench.core.errors import Availability, UnavailableError
+from ipr_bench.core.registry import register_recognizer
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.landmarkers.dlib import dlib_model_path
+from ipr_bench.recognizers.base import Recognizer
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25  # dlib's default for get_face_chip, the framing its descriptor was trained on

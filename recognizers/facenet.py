@@ -25,12 +25,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ipr_bench.cache import atomic_write_bytes, default_cache_dir, file_sha256
-from ipr_bench.codec import Availability
-from ipr_bench.errors import UnavailableError
-from ipr_bench.recognizer import FaceSpec, Recognizer
-from ipr_bench.registry import register_recognizer
-from ipr_bench.weights import weights_dir
+from ipr_bench.core.cache import atomic_write_bytes, default_cache_dir, file_sha256
+from ipr_bench.core.errors import Availability, UnavailableError
+from ipr_bench.core.registry import register_recognizer
+from ipr_bench.core.weights import weights_dir
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.recognizers.base import Recognizer
 
 COMPACT_FILE = "facenet/facenet-casia-20180408-int8.safetensors"  # under the weights folder (compact_weights)
 GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"

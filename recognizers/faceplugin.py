@@ -5,8 +5,8 @@ undocumented 112×112 embedder, used as an *unseen* recognizer. Preprocessing as
 
 from __future__ import annotations
 
+from ipr_bench.core.registry import register_recognizer
 from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
-from ipr_bench.registry import register_recognizer
 
 
 @register_recognizer("faceplugin")

@@ -5,8 +5,8 @@ does not align; we use the ArcFace 5-point template, like the other 112×112 mod
 
 from __future__ import annotations
 
+from ipr_bench.core.registry import register_recognizer
 from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
-from ipr_bench.registry import register_recognizer
 
 
 @register_recognizer("mobilefacenet192")

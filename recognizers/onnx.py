@@ -5,7 +5,7 @@ Sidecar keys (all optional but ``input_size``)::
     {"input_size": [112, 112], "channel_order": "RGB", "scale": 0.0078125, "offset": -0.99609375,
      "layout": "NCHW", "template": "arcface", "embedding_dim": 512, "metric": "cosine", "fixed_batch": null}
 
-``template`` is one of the named templates in ipr_bench.alignment (arcface, sphereface, facenet);
+``template`` is one of the named templates in ipr_bench.face.alignment (arcface, sphereface, facenet);
 ``landmarker`` (default ``mtcnn``, whose five points are the template's) and ``box_margin`` (crop the detector box
 with this margin instead of the template warp) choose the alignment, as for every recognizer;
 ``fixed_batch`` is for models whose batch size is baked in (inputs are padded and outputs sliced).
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.codec import Availability
-from ipr_bench.errors import UnavailableError
-from ipr_bench.recognizer import FaceSpec, Recognizer
-from ipr_bench.registry import register_recognizer
-from ipr_bench.weights import checked_weight_file, weight_file
+from ipr_bench.core.errors import Availability, UnavailableError
+from ipr_bench.core.registry import register_recognizer
+from ipr_bench.core.weights import checked_weight_file, weight_file
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.recognizers.base import Recognizer
 
 SPEC_KEYS = {f for f in FaceSpec.__dataclass_fields__}
 BATCH = 64

@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ipr_bench.core.registry import register_recognizer
+from ipr_bench.core.weights import checked_file
 from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
-from ipr_bench.registry import register_recognizer
-from ipr_bench.weights import checked_file
 
 SFACE_SHA256 = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79"
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.images import psnr
+from ipr_bench.core.images import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "bench_codec.jsonl"
@@ -37,8 +37,8 @@ OUT = ROOT / "results" / "bench" / "bench_codec.jsonl"
 
 def lfw_images(n: int, root: Path | None) -> list[np.ndarray]:
     """The first ``n`` 250×250 LFW images under ``root`` (default: the data root's lfw/), sorted by path."""
-    from ipr_bench.datasets.base import data_root
-    from ipr_bench.images import read_rgb
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.core.paths import data_root
 
     paths = sorted((root or data_root() / "lfw").rglob("*.jpg"))[:n]
     if len(paths) < n:
@@ -64,9 +64,9 @@ def main() -> None:
     import compressai
     import torch
 
-    from ipr_bench.cache import atomic_write_bytes
-    from ipr_bench.learned import checkpoint_digest
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.cache import atomic_write_bytes
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.learned.coding import checkpoint_digest
 
     images = lfw_images(args.n, args.images)
     codec = create_codec(f"learned:{args.checkpoint}", device=args.device)
@@ -141,7 +141,7 @@ def main() -> None:
 def check_payloads(saved_file: Path, checkpoint: Path, device: str, images_root: Path | None) -> None:
     """Decode payloads saved on another device here: how many decode to the same pixels, and the largest PSNR
     drop (a stream that decodes to other symbols — mismatched entropy-model indexes — drops by many dB)."""
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
 
     saved = json.loads(saved_file.read_text())
     images = lfw_images(len(saved["payloads"]), images_root)

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ipr_bench.cache import Cache
+from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.datasets.base import Dataset
-from ipr_bench.registry import create_codec, create_dataset, create_recognizer
-from ipr_bench.runner import Runner, RunSpec
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "bench" / "bench_executor.jsonl"
 

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.cache import Cache
+from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench.codecs.ffmpeg import ffmpeg_exe, run_ffmpeg
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.datasets.base import Dataset
-from ipr_bench.ffmpeg import ffmpeg_exe, run_ffmpeg
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import detect_landmarks
-from ipr_bench.registry import create_codec, create_dataset, create_recognizer
-from ipr_bench.runner import Runner, RunSpec
+from ipr_bench.landmarkers.base import detect_landmarks
 
 CRFS = [18, 23, 28, 33, 38, 43, 48]
 

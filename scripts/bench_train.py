@@ -1,7 +1,7 @@
 """Training throughput, naive loop vs the fast one, for the MSE-only loss and with the identity term.
 
 In one run on one device: for each loss (α = 0; α > 0 with the frozen FaceNet), the naive loop (numpy crops,
-the originals' embeddings recomputed every step) and the resident loop (ipr_bench.resident: data, alignment and
+the originals' embeddings recomputed every step) and the resident loop (ipr_bench.training.resident: data, alignment and
 the originals' embeddings on the device; on a GPU also fused Adam, bfloat16 recognizer, optionally
 torch.compile and larger batches), timed in its steady state (the originals embedded during set-up, as they
 are after a run's first epoch). Each variant is a real Trainer on the real LFW training images (the first
@@ -41,7 +41,7 @@ def device_name(device: str) -> str:
 def measure(config, warmup: int, steps: int) -> dict:
     import torch
 
-    from ipr_bench.train import Trainer
+    from ipr_bench.training.train import Trainer
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
@@ -88,8 +88,8 @@ def main() -> None:
 
     import torch
 
-    from ipr_bench.provenance import provenance
-    from ipr_bench.train import TrainConfig
+    from ipr_bench.bench.provenance import provenance
+    from ipr_bench.training.train import TrainConfig
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     base = TrainConfig(
@@ -143,7 +143,7 @@ def main() -> None:
 
 def write_table(jsonl: Path) -> Path:
     """bench_train.md beside the JSONL: one table per benchmark run (date, device), every variant a row."""
-    from ipr_bench.cache import atomic_write_bytes
+    from ipr_bench.core.cache import atomic_write_bytes
 
     rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
     runs: dict[tuple[str, str], list[dict]] = {}

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ipr_bench.metrics import accuracy_at, best_threshold, roc_auc, tar_at_far
-from ipr_bench.store import ResultStore
+from ipr_bench.analysis.metrics import accuracy_at, best_threshold, roc_auc, tar_at_far
+from ipr_bench.store.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "lfw-recognizers"

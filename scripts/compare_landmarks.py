@@ -62,8 +62,8 @@ def run_accuracy(landmarker: str, workers: int) -> None:
 
 
 def accuracy(landmarker: str) -> dict[str, tuple[float, float]]:
-    from ipr_bench.store import ResultStore
-    from ipr_bench.summary import summarize
+    from ipr_bench.analysis.summary import summarize
+    from ipr_bench.store.results import ResultStore
 
     table = summarize(ResultStore(store(landmarker)), ["original"], list(RECOGNIZERS), protocols=("lfw10fold",))
     out = {r["recognizer"]: (r["accuracy"], r["accuracy_std"]) for _, r in table.iterrows()}
@@ -79,9 +79,9 @@ def comparable(a: str, b: str) -> list[int]:
 
 
 def nme_table(n: int) -> dict[tuple[str, str], float]:
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.core.registry import create_landmarker
     from ipr_bench.datasets.lfw import lfw
-    from ipr_bench.images import read_rgb
-    from ipr_bench.registry import create_landmarker
 
     items = lfw().items[:n]
     images = [read_rgb(i.path) for i in items]
@@ -102,7 +102,7 @@ def nme_table(n: int) -> dict[tuple[str, str], float]:
 
 def best_source_lines(acc: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
     """Per recognizer: the landmarker it scores best with, against the one its spec uses by default."""
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     out = []
     for rec in [*RECOGNIZERS, "dlib"]:

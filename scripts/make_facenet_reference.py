@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.alignment import template_matrix, warp
-from ipr_bench.datasets.base import data_root
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import detect_landmarks
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.paths import data_root
+from ipr_bench.face.alignment import template_matrix, warp
+from ipr_bench.landmarkers.base import detect_landmarks
 
 FACES = [
     "Aaron_Peirsol/Aaron_Peirsol_0001.jpg",

@@ -1,6 +1,6 @@
 """What per-block statistics does the bundled ffmpeg/x265 expose? (issue 14: where do x265's bits go?)
 
-The learned codecs' bit maps come from their entropy model (``ipr_bench.bitmaps``). For x265 the same map would
+The learned codecs' bit maps come from their entropy model (``ipr_bench.analysis.bitmaps``). For x265 the same map would
 need per-CTU bits, or at least per-block QP, from the encoder or the decoder. This probe checks, on one LFW image
 at CRF 28, every route the bundled build offers, with x264 as the control that shows a route works when the
 codec supports it:
@@ -31,14 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def ffmpeg(*args: str) -> None:
-    from ipr_bench.ffmpeg import ffmpeg_exe
+    from ipr_bench.codecs.ffmpeg import ffmpeg_exe
 
     subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", *args], check=True)
 
 
 def qp_drawing_changes_pixels(encoded: Path, work: Path) -> int:
     """Largest pixel change made by drawing the decoder's QP map (0: the decoder exported none)."""
-    from ipr_bench.images import read_rgb
+    from ipr_bench.core.images import read_rgb
 
     plain, drawn = work / "plain.png", work / "drawn.png"
     ffmpeg("-i", str(encoded), "-frames:v", "1", str(plain))
@@ -49,8 +49,8 @@ def qp_drawing_changes_pixels(encoded: Path, work: Path) -> int:
 
 
 def main() -> None:
-    from ipr_bench.ffmpeg import ffmpeg_exe
-    from ipr_bench.registry import create_dataset
+    from ipr_bench.codecs.ffmpeg import ffmpeg_exe
+    from ipr_bench.core.registry import create_dataset
 
     image = create_dataset("lfw").items[0].path
     banner = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout.splitlines()[0]

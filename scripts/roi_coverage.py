@@ -1,6 +1,6 @@
 """How much of each recognizer's input crop lies inside the ROI baselines' face region, per margin.
 
-The face region (ipr_bench.roi) is what hevc-roi / hevc-blur protect; a recognizer whose crop reaches outside it
+The face region (ipr_bench.face.roi) is what hevc-roi / hevc-blur protect; a recognizer whose crop reaches outside it
 sees degraded background. For each LFW View 1 DevTest image (View 2 is never used for choices) and each
 recognizer, the crop's footprint in the image (the output pixel grid mapped back through the alignment) is
 compared with the region at several margins. Writes a markdown table to stdout.
@@ -14,10 +14,10 @@ import argparse
 
 import numpy as np
 
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import create_landmarker, create_recognizer
 from ipr_bench.datasets.lfw import lfw
-from ipr_bench.images import read_rgb
-from ipr_bench.registry import create_landmarker, create_recognizer
-from ipr_bench.roi import face_region
+from ipr_bench.face.roi import face_region
 
 
 def footprint(recognizer, marks, shape) -> np.ndarray:

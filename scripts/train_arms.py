@@ -7,7 +7,7 @@ batches, λs and step counts; they differ only in the loss:
     ipr-ft       α = 600, FaceNet           (the paper's identity-preserving loss)
     ipr-roi-ft   α = 600, FaceNet, face maps (the face region coded one level higher)
 
-Each gets three levels below the base's lowest λ (0.00025, 0.0005, 0.0009; ipr_bench.finetune), so the learned
+Each gets three levels below the base's lowest λ (0.00025, 0.0005, 0.0009; ipr_bench.training.finetune), so the learned
 codecs reach the rates where face-ROI HEVC keeps parity. One process runs them in turn, ``--chunk`` steps each,
 so at every moment their step counts differ by less than one chunk, and a comparison at a step is paired.
 Every ``--validate-every`` steps each arm is validated on the held-out people (real bitstreams, every level);
@@ -34,8 +34,8 @@ NEW_LAMBDAS = (0.00025, 0.0005, 0.0009)
 
 
 def arm_configs() -> dict[str, object]:
-    from ipr_bench.learned import VARIABLE_RATE
-    from ipr_bench.train import TrainConfig
+    from ipr_bench.learned.coding import VARIABLE_RATE
+    from ipr_bench.training.train import TrainConfig
 
     lambdas = NEW_LAMBDAS + BASE_LAMBDAS
     common = TrainConfig(
@@ -63,8 +63,8 @@ def arm_configs() -> dict[str, object]:
 
 
 def train(args: argparse.Namespace) -> None:
-    from ipr_bench.precision import configure_threads
-    from ipr_bench.train import Trainer
+    from ipr_bench.training.precision import configure_threads
+    from ipr_bench.training.train import Trainer
 
     stop = {"now": False}
 
@@ -134,7 +134,7 @@ def train(args: argparse.Namespace) -> None:
 
 def table(runs: Path, out: Path) -> None:
     """results/training/arms.md: per arm, its last validation at each level, and the base's."""
-    from ipr_bench.cache import atomic_write_bytes
+    from ipr_bench.core.cache import atomic_write_bytes
 
     lines = [
         "# Paired fine-tuning arms (scripts/train_arms.py)",

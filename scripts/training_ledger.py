@@ -1,6 +1,6 @@
 """results/training/ledger.csv: every training session of the given runs, one row each, oldest first.
 
-Each run keeps its own ledger in RUN/last/ledger.csv (ipr_bench.train writes a row when a session ends: a GPU
+Each run keeps its own ledger in RUN/last/ledger.csv (ipr_bench.training.train writes a row when a session ends: a GPU
 lease, a CPU run); this gathers them with the run's name, so the project's record says which lease trained what:
 
     python scripts/training_ledger.py runs/zoo/ipr-q3 runs/zoo/mse-q3 [--out results/training/ledger.csv]
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def gather(runs: list[Path]) -> list[dict[str, str]]:
-    from ipr_bench.train import LEDGER_FILE
+    from ipr_bench.training.train import LEDGER_FILE
 
     rows = []
     for run in runs:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "training" / "ledger.csv")
     args = parser.parse_args()
 
-    from ipr_bench.cache import atomic_write_csv
+    from ipr_bench.core.cache import atomic_write_csv
 
     rows = gather(args.runs)
     atomic_write_csv(args.out, rows, list(dict.fromkeys(k for row in rows for k in row)))

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench.alignment import alignment_matrix, box_margin_matrix, template_points, warp, warp_torch
-from ipr_bench.errors import UnavailableError
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import FaceLandmarks, MtcnnLandmarker, detect_landmarks
-from ipr_bench.recognizer import FaceSpec
-from ipr_bench.registry import LANDMARKERS, create_recognizer
+from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import LANDMARKERS, create_recognizer
+from ipr_bench.face.alignment import alignment_matrix, box_margin_matrix, template_points, warp, warp_torch
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.landmarkers.base import detect_landmarks
+from ipr_bench.landmarkers.mtcnn import MtcnnLandmarker
 
 from conftest import HAS_LFW, SHARED_DATA, smooth_image
 
@@ -130,9 +132,9 @@ def test_recognizer_alignment_options_are_checked() -> None:
 @pytest.mark.shared
 @pytest.mark.parametrize("name", ["yunet", "scrfd"])
 def test_onnx_landmarkers_agree_with_mtcnn_on_lfw(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from ipr_bench.images import read_rgb
-    from ipr_bench.landmarks import detect_landmarks
-    from ipr_bench.registry import LANDMARKERS
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.core.registry import LANDMARKERS
+    from ipr_bench.landmarkers.base import detect_landmarks
 
     from conftest import HAS_LFW, SHARED_DATA
 

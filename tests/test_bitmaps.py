@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from ipr_bench.bitmaps import face_density, latent_bits, pixel_bits, split_by_region
-from ipr_bench.roi import FaceRegion
+from ipr_bench.analysis.bitmaps import face_density, split_by_region
+from ipr_bench.face.roi import FaceRegion
+from ipr_bench.learned.bits import latent_bits, pixel_bits
 
 
 def test_map_of_a_synthetic_codec_sums_to_its_true_bit_count() -> None:
@@ -53,8 +54,8 @@ def test_face_density_is_the_map_seen_through_the_alignment() -> None:
 
 
 def _tiny_codec(root: Path) -> Any:
-    from ipr_bench.learned import build_model, save_checkpoint
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.learned.coding import build_model, save_checkpoint
 
     torch.manual_seed(0)
     model = build_model("bmshj2018-hyperprior", [16, 24])
@@ -64,7 +65,7 @@ def _tiny_codec(root: Path) -> Any:
 
 def test_a_learned_codecs_bit_map_is_what_its_payload_carries(tmp_path: Path) -> None:
     """The map of the real model sums to the entropy-coded strings' size, up to the range coder's overhead."""
-    from ipr_bench.learned import unpack
+    from ipr_bench.learned.coding import unpack
 
     pytest.importorskip("compressai")
     codec = _tiny_codec(tmp_path / "ck")
@@ -87,12 +88,12 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
     import pandas as pd
     import test_runner  # noqa: F401  (registers the unit-test recognizers)
 
-    from ipr_bench.bitmaps import where_bits_go
-    from ipr_bench.cache import Cache
-    from ipr_bench.errors import IprBenchError
-    from ipr_bench.registry import create_codec, create_dataset, create_recognizer
-    from ipr_bench.report import build_report
-    from ipr_bench.runner import Runner, RunSpec
+    from ipr_bench.analysis.bitmaps import where_bits_go
+    from ipr_bench.bench.runner import Runner, RunSpec
+    from ipr_bench.core.cache import Cache
+    from ipr_bench.core.errors import IprBenchError
+    from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
+    from ipr_bench.render.report import build_report
 
     pytest.importorskip("compressai")
     root = tmp_path / "ck"

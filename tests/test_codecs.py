@@ -7,11 +7,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from ipr_bench.codec import Codec
+from ipr_bench.codecs.base import Codec
+from ipr_bench.codecs.ffmpeg import ffmpeg_exe, raw_rgb_input_args
 from ipr_bench.codecs.hevc import split_annexb, strip_user_data_sei
-from ipr_bench.ffmpeg import ffmpeg_exe, raw_rgb_input_args
-from ipr_bench.images import psnr
-from ipr_bench.registry import CODECS, create_codec
+from ipr_bench.core.images import psnr
+from ipr_bench.core.registry import CODECS, create_codec
 
 ALL = ["jpeg", "webp", "avif", "heif", "jxl", "hevc", "vvc"]
 HIGH_QUALITY = {"jpeg": 90, "webp": 90, "avif": 85, "heif": 85, "jxl": 85, "hevc": 18, "vvc": 22}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench.errors import OptionError, UnavailableError
+from ipr_bench.core.errors import OptionError, UnavailableError
 from ipr_bench.recognizers import deepface as df
 
 

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_parts_split_like_the_device_script_join_back_byte_exact(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "scripts" / "device"))
     from device_unpack import join_parts
 
     source = tmp_path / "out" / "run-a"
@@ -45,7 +45,7 @@ def test_loads_travel_in_pieces_arrive_checked_and_come_back_in_batches(tmp_path
 
     import pytest
 
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "scripts" / "device"))
     from device_loads import FILES_PER_BATCH, INDEX, MANIFEST, assemble, pack, send
     from device_unpack import join_parts
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench.errors import UnavailableError
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import detect_landmarks
-from ipr_bench.registry import create_recognizer
+from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import create_recognizer
+from ipr_bench.landmarkers.base import detect_landmarks
 
 from conftest import HAS_LFW, SHARED_DATA
 

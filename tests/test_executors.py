@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ipr_bench.cache import Cache
+from ipr_bench.bench.executors import ray_available
+from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.datasets.base import Dataset
-from ipr_bench.executors import ray_available
-from ipr_bench.registry import create_codec, create_dataset, create_recognizer
-from ipr_bench.runner import Runner, RunSpec
-from ipr_bench.store import ResultStore
+from ipr_bench.store.results import ResultStore
 
 from conftest import HAS_LFW, SHARED_DATA
 

@@ -40,7 +40,7 @@ def test_converter_fills_every_tensor_of_the_module() -> None:
 
 
 def test_embeddings_equal_the_committed_opencv_reference(faces: np.ndarray) -> None:
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     reference = np.load(ROOT / "tests" / "data" / "facenet_opencv_reference.npy")
     ours = create_recognizer("facenet").embed(faces)
@@ -57,7 +57,7 @@ def test_embeddings_equal_opencv_running_the_same_graph(faces: np.ndarray) -> No
         pytest.skip(f"OpenCV {cv2.__version__} has no cv2.dnn.readNetFromTensorflow (the TensorFlow importer)")
     from make_facenet_reference import opencv_embeddings
 
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     try:
         theirs = opencv_embeddings(faces)
@@ -68,7 +68,7 @@ def test_embeddings_equal_opencv_running_the_same_graph(faces: np.ndarray) -> No
 
 
 def test_batch_and_single_agree(faces: np.ndarray) -> None:
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     rec = create_recognizer("facenet")
     batch = rec.embed(faces)
@@ -79,7 +79,7 @@ def test_batch_and_single_agree(faces: np.ndarray) -> None:
 def test_gradients_reach_the_input_pixels(faces: np.ndarray) -> None:
     import torch
 
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     rec = create_recognizer("facenet")
     module = rec.torch_module()
@@ -93,9 +93,9 @@ def test_gradients_reach_the_input_pixels(faces: np.ndarray) -> None:
 
 
 def test_compact_int8_copy_is_small_and_embeds_like_the_full_weights(faces: np.ndarray, tmp_path: Path) -> None:
-    from ipr_bench.errors import UnavailableError
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.core.registry import create_recognizer
     from ipr_bench.recognizers.facenet import compact_weights, converted_weights
-    from ipr_bench.registry import create_recognizer
 
     path = compact_weights(tmp_path / "facenet-int8.safetensors")
     assert path.stat().st_size < 0.3 * converted_weights().stat().st_size

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ipr_bench.cli import app
-from ipr_bench.errors import DataError
-from ipr_bench.fetch import Remote, fetch_dataset, fetch_remote
+from ipr_bench.core.errors import DataError
+from ipr_bench.datasets.fetch import Remote, fetch_dataset, fetch_remote
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):

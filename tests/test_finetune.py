@@ -16,7 +16,7 @@ needs_lfw = pytest.mark.skipif(not HAS_LFW, reason="needs ../shared LFW and the 
 
 
 def gained(levels: int = 2, **changes: object) -> object:
-    from ipr_bench.train import TrainConfig
+    from ipr_bench.training.train import TrainConfig
 
     lambdas = (0.005, 0.02, 0.05)[-levels:]
     config = TrainConfig(
@@ -41,8 +41,8 @@ def gained(levels: int = 2, **changes: object) -> object:
 
 
 def test_bf16_autocasts_the_transforms_only_while_training() -> None:
-    from ipr_bench.learned import build_model
-    from ipr_bench.precision import autocast_transforms
+    from ipr_bench.learned.coding import build_model
+    from ipr_bench.training.precision import autocast_transforms
 
     torch.manual_seed(0)
     plain = build_model("gained-hyperprior", [16, 24, 2])
@@ -64,14 +64,14 @@ def test_bf16_autocasts_the_transforms_only_while_training() -> None:
     assert inner.dtype == torch.bfloat16  # what the patched forward computes in, before casting back
     assert set(patched.state_dict()) == set(plain.state_dict())  # checkpoints unchanged
     with pytest.raises(Exception, match="precision 'fp16' unknown"):
-        from ipr_bench.precision import check_precision
+        from ipr_bench.training.precision import check_precision
 
         check_precision("fp16")
 
 
 @needs_lfw
 def test_a_run_switches_precision_when_resumed_and_bf16_learns_like_fp32(tmp_path: Path) -> None:
-    from ipr_bench.train import Trainer
+    from ipr_bench.training.train import Trainer
 
     fp32 = Trainer(gained(steps=2), tmp_path / "run")
     fp32.run()
@@ -98,10 +98,10 @@ def test_a_run_switches_precision_when_resumed_and_bf16_learns_like_fp32(tmp_pat
 def test_init_from_copies_weights_with_a_fresh_optimizer_and_records_the_base(tmp_path: Path) -> None:
     import json
 
-    from ipr_bench.cache import file_sha256
-    from ipr_bench.errors import OptionError
-    from ipr_bench.learned import load_checkpoint
-    from ipr_bench.train import Trainer
+    from ipr_bench.core.cache import file_sha256
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.training.train import Trainer
 
     base = Trainer(gained(steps=2), tmp_path / "base")
     base.run()
@@ -127,8 +127,8 @@ def test_init_from_copies_weights_with_a_fresh_optimizer_and_records_the_base(tm
 
 
 def test_init_from_names_the_missing_base() -> None:
-    from ipr_bench.errors import UnavailableError
-    from ipr_bench.finetune import resolve_base
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.training.finetune import resolve_base
 
     with pytest.raises(UnavailableError, match="no checkpoint there"):
         resolve_base("/nonexistent/run")
@@ -140,8 +140,8 @@ def test_init_from_names_the_missing_base() -> None:
 
 
 def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> None:
-    from ipr_bench.finetune import extend_levels_below
-    from ipr_bench.learned import build_model
+    from ipr_bench.learned.coding import build_model
+    from ipr_bench.training.finetune import extend_levels_below
 
     torch.manual_seed(0)
     base = build_model("gained-hyperprior", [16, 24, 3]).eval()
@@ -170,7 +170,7 @@ def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> N
 
 @needs_lfw
 def test_a_run_extends_its_base_below_and_validates_every_level(tmp_path: Path) -> None:
-    from ipr_bench.train import Trainer
+    from ipr_bench.training.train import Trainer
 
     base = Trainer(gained(2, steps=1), tmp_path / "base")
     base.run()
@@ -189,8 +189,8 @@ def test_a_run_extends_its_base_below_and_validates_every_level(tmp_path: Path) 
 
 @needs_lfw
 def test_a_run_resumed_from_its_compact_state_follows_the_full_one(tmp_path: Path) -> None:
-    from ipr_bench.compact_state import COMPACT_FILE, pack, unpack
-    from ipr_bench.train import Trainer
+    from ipr_bench.training.compact_state import COMPACT_FILE, pack, unpack
+    from ipr_bench.training.train import Trainer
 
     Trainer(gained(steps=1), tmp_path / "base").run()
     config = gained(steps=3, init_from=str(tmp_path / "base"))

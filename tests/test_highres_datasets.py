@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ipr_bench.cache import Cache
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.registry import create_dataset
 from ipr_bench.datasets import detect_crop as dc
 from ipr_bench.datasets.base import Item
-from ipr_bench.errors import DataError
-from ipr_bench.registry import create_dataset
 
 from conftest import SHARED_DATA, smooth_image
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ipr_bench.errors import DataError
-from ipr_bench.images import ms_ssim, psnr, read_rgb
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.images import ms_ssim, psnr, read_rgb
 
 
 def test_modes_become_rgb_uint8(tmp_path: Path, image: np.ndarray) -> None:

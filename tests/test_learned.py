@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench.errors import DataError, UnavailableError
-from ipr_bench.learned import pack, peek_rate_point, unpack
+from ipr_bench.core.errors import DataError, UnavailableError
+from ipr_bench.learned.coding import pack, peek_rate_point, unpack
 
 from conftest import smooth_image
 
@@ -38,7 +38,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two rate points of an untrained (randomly initialised, seeded) small hyperprior."""
     import torch
 
-    from ipr_bench.learned import build_model, save_checkpoint
+    from ipr_bench.learned.coding import build_model, save_checkpoint
 
     root = tmp_path_factory.mktemp("ckpt")
     for k, lam in enumerate((0.01, 0.001)):
@@ -51,7 +51,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_checkpoints_load_without_pickle_and_sort_by_lambda(checkpoint: Path) -> None:
-    from ipr_bench.learned import checkpoint_dirs, load_checkpoint
+    from ipr_bench.learned.coding import checkpoint_dirs, load_checkpoint
 
     dirs = checkpoint_dirs(checkpoint)
     assert [d.name for d in dirs] == ["lambda0.001", "lambda0.01"]
@@ -70,7 +70,7 @@ def test_checkpoints_load_without_pickle_and_sort_by_lambda(checkpoint: Path) ->
 def test_bitstream_decodes_bit_exactly_in_a_fresh_process(
     checkpoint: Path, tmp_path: Path, shape: tuple[int, int]
 ) -> None:
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
 
     codec = create_codec(f"learned:{checkpoint}", device="cpu")
     assert codec.default_qualities == (1, 2)
@@ -85,7 +85,7 @@ def test_bitstream_decodes_bit_exactly_in_a_fresh_process(
     script = (
         "import sys, numpy as np\n"
         "from pathlib import Path\n"
-        "from ipr_bench.registry import create_codec\n"
+        "from ipr_bench.core.registry import create_codec\n"
         f"codec = create_codec('learned:{checkpoint}', device='cpu')\n"
         f"out = Path(r'{tmp_path}')\n"
         f"for k in range({len(encoded)}):\n"
@@ -106,7 +106,7 @@ def test_fast_scale_indexes_equal_compressais() -> None:
     from compressai.entropy_models import GaussianConditional
     from compressai.models.google import get_scale_table
 
-    from ipr_bench.learned import build_model, fast_build_indexes
+    from ipr_bench.learned.coding import build_model, fast_build_indexes
 
     conditional = build_model("bmshj2018-hyperprior", [32, 48]).gaussian_conditional
     conditional.update_scale_table(get_scale_table())
@@ -121,7 +121,7 @@ def test_fast_scale_indexes_equal_compressais() -> None:
 def test_batched_decode_equals_one_at_a_time(checkpoint: Path) -> None:
     """decode_batch (one CompressAI call per size and rate point) gives each payload's own decode, keeps the
     order across mixed sizes and rate points, and returns a damaged payload's error in its slot."""
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
 
     codec = create_codec(f"learned:{checkpoint}", device="cpu")
     images = [smooth_image(s, 64, 80) for s in range(3)] + [smooth_image(9, 40, 40)]

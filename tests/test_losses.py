@@ -15,8 +15,8 @@ pytest.importorskip("compressai")
 
 
 def tiny_recognizer() -> torch.nn.Module:
-    from ipr_bench.differentiable import DifferentiableRecognizer
-    from ipr_bench.recognizer import FaceSpec
+    from ipr_bench.face.spec import FaceSpec
+    from ipr_bench.recognizers.differentiable import DifferentiableRecognizer
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(
@@ -30,7 +30,7 @@ def tiny_recognizer() -> torch.nn.Module:
 
 
 def test_rate_is_bits_per_original_pixel() -> None:
-    from ipr_bench.losses import rate_bpp
+    from ipr_bench.training.losses import rate_bpp
 
     likelihoods = {"y": torch.full((2, 4, 8, 8), 0.5), "z": torch.full((2, 2, 2, 2), 0.25)}
     # per image: 256 latents at 1 bit + 8 at 2 bits = 272 bits over 100 pixels
@@ -38,8 +38,8 @@ def test_rate_is_bits_per_original_pixel() -> None:
 
 
 def test_identity_term_decreases_under_optimisation_and_the_recognizer_stays_frozen() -> None:
-    from ipr_bench.learned import build_model
-    from ipr_bench.losses import IdentityPreservingLoss
+    from ipr_bench.learned.coding import build_model
+    from ipr_bench.training.losses import IdentityPreservingLoss
 
     torch.manual_seed(0)
     model = build_model("bmshj2018-hyperprior", [16, 24])
@@ -67,7 +67,7 @@ def test_identity_term_decreases_under_optimisation_and_the_recognizer_stays_fro
 
 
 def test_alpha_zero_is_the_mse_baseline() -> None:
-    from ipr_bench.losses import IdentityPreservingLoss
+    from ipr_bench.training.losses import IdentityPreservingLoss
 
     x = torch.rand(1, 3, 8, 8)
     output = {"x_hat": x + 0.1, "likelihoods": {"y": torch.full((1, 1, 2, 2), 0.5)}}

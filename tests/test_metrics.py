@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from ipr_bench.metrics import (
+from ipr_bench.analysis.metrics import (
     best_threshold,
     equal_error_rate,
     kfold_accuracy,
@@ -77,7 +77,7 @@ def test_verification_on_lfw_shaped_data() -> None:
 
 
 def test_fixed_original_thresholds_expose_a_shift_the_lfw_protocol_hides() -> None:
-    from ipr_bench.metrics import decisions, verification
+    from ipr_bench.analysis.metrics import decisions, verification
 
     # originals: same-person pairs score 0.8, different 0.2, in two folds; the codec lowers every score by 0.4
     same = np.array([True, True, False, False] * 2)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ipr_bench.core.errors import DataError
 from ipr_bench.datasets.folder import folder, make_pairs
 from ipr_bench.datasets.lfw import lfw, parse_pairs
-from ipr_bench.errors import DataError
 
 from conftest import SHARED_DATA, needs_lfw
 

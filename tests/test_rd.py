@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ipr_bench.rd import Curve, bd_quality, bd_rate, parity_rate
+from ipr_bench.analysis.rd import Curve, bd_quality, bd_rate, parity_rate
 
 
 def log_curve(scale: float, rates: list[float]) -> Curve:

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench import registry
-from ipr_bench.alignment import similarity_transform, template_matrix, template_points, warp
-from ipr_bench.errors import UnavailableError
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import detect_landmarks
-from ipr_bench.recognizer import similarity
-from ipr_bench.registry import create_recognizer
+from ipr_bench.core import registry
+from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import create_recognizer
+from ipr_bench.face.alignment import similarity_transform, template_matrix, template_points, warp
+from ipr_bench.landmarkers.base import detect_landmarks
+from ipr_bench.recognizers.base import similarity
 
 from conftest import HAS_LFW, SHARED_DATA
 
@@ -148,9 +148,9 @@ def test_sface_is_taken_only_with_its_published_sha256(tmp_path: Path, monkeypat
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
-    from ipr_bench.errors import UnavailableError
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.core.registry import create_recognizer
     from ipr_bench.recognizers.sface import SFACE_SHA256, SFaceRecognizer
-    from ipr_bench.registry import create_recognizer
 
     monkeypatch.setenv("IPR_BENCH_WEIGHTS", str(tmp_path / "weights"))
     why = SFaceRecognizer.availability().reason

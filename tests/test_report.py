@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import test_runner  # noqa: F401  (registers the unit-test recognizers)
 
-from ipr_bench.cache import Cache
-from ipr_bench.errors import IprBenchError
-from ipr_bench.registry import create_codec, create_dataset, create_recognizer
-from ipr_bench.report import build_report
-from ipr_bench.runner import Runner, RunSpec
+from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.errors import IprBenchError
+from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
+from ipr_bench.render.report import build_report
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_report_writes_every_part_with_the_documented_schema(store: Path) -> Non
 
 
 def test_anchor_absent_from_the_store_is_a_clear_error(store: Path) -> None:
-    from ipr_bench.errors import IprBenchError
+    from ipr_bench.core.errors import IprBenchError
 
     with pytest.raises(IprBenchError, match="anchor hevc:23 is not in the store.*jpeg@quality=30"):
         build_report(store, anchor="hevc:23")
@@ -116,7 +116,7 @@ def test_report_bdrate_and_plot_commands(store: Path, tmp_path: Path) -> None:
 def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) -> None:
     import pandas as pd
 
-    from ipr_bench.metrics import decisions
+    from ipr_bench.analysis.metrics import decisions
 
     pairs = pd.read_parquet(store / "pairs" / "jpeg_quality=10.parquet")
     originals = pd.read_parquet(store / "pairs" / "original.parquet")
@@ -130,8 +130,8 @@ def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) 
             originals["score__test-pixels"].to_numpy(),
         )
         assert np.array_equal(stored, again)
-    from ipr_bench.store import ResultStore
-    from ipr_bench.summary import write_report
+    from ipr_bench.analysis.summary import write_report
+    from ipr_bench.store.results import ResultStore
 
     write_report(ResultStore(store), ResultStore(store).labels(), None, "ipr-bench run (test)")
     summary = pd.read_csv(store / "summary.csv")
@@ -147,7 +147,7 @@ def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) 
 def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
     import pandas as pd
 
-    from ipr_bench.report import Analysis, Anchor, roi_verdict
+    from ipr_bench.render.report import Analysis, Anchor, roi_verdict
 
     analysis = Analysis(
         "toy",
@@ -185,9 +185,9 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
     """A real run on LFW faces, then the gallery: pictures re-encoded byte-exactly, shown in the report."""
     from PIL import Image
 
-    from ipr_bench.gallery import build_gallery, choose_pairs, closest_settings, reconstruct
-    from ipr_bench.images import read_rgb
-    from ipr_bench.store import ResultStore
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.render.gallery import build_gallery, choose_pairs, closest_settings, reconstruct
+    from ipr_bench.store.results import ResultStore
 
     spec = RunSpec(
         dataset=create_dataset("folder", root=lfw_mini, n_folds=2, pairs_per_fold=6, seed=0),
@@ -221,8 +221,8 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
 
 
 def test_whole_view_outlines_the_face_region_inside_the_image() -> None:
-    from ipr_bench.gallery import build_gallery, outlined
-    from ipr_bench.roi import FaceRegion
+    from ipr_bench.face.roi import FaceRegion
+    from ipr_bench.render.gallery import build_gallery, outlined
 
     image = np.zeros((40, 50, 3), np.uint8)
     boxed = outlined(image, FaceRegion(top=5, left=10, bottom=20, right=30))
@@ -241,7 +241,7 @@ def _parity(bpp: float | None, status: str = "interpolated") -> dict:
 
 
 def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> None:
-    from ipr_bench.report import advantage_verdict
+    from ipr_bench.render.report import advantage_verdict
 
     low = "at or below the lowest measured rate"
     assert advantage_verdict(_parity(0.20), _parity(0.30))[0] == "holds"
@@ -259,7 +259,7 @@ def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> No
 
 
 def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
-    from ipr_bench.report import robustness_verdict
+    from ipr_bench.render.report import robustness_verdict
 
     rows = [
         {"codec": "ipr", "recognizer": "facenet", "seen": True, "advantage": "does not hold"},
@@ -274,7 +274,7 @@ def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
 def test_parity_leaves_out_a_codec_never_measured_with_a_recognizer() -> None:
     import pandas as pd
 
-    from ipr_bench.report import Analysis, Anchor
+    from ipr_bench.render.report import Analysis, Anchor
 
     table = pd.DataFrame(
         {

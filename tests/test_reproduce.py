@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ipr_bench.reproduce import BEGIN, END, EXPERIMENTS, readme_section, reproduce, store_section
+from ipr_bench.experiments.reproduce import BEGIN, END, EXPERIMENTS, readme_section, reproduce, store_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_readme_only_rewrites_just_the_section(tmp_path: Path) -> None:
 def test_learned_experiments_are_skipped_with_the_fix_or_trained_first_with_train(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ipr_bench.reproduce as rep
+    import ipr_bench.experiments.reproduce as rep
 
     (tmp_path / "README.md").write_text(f"{BEGIN}\n{END}\n")
     ran: list[tuple[str, ...]] = []

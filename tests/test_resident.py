@@ -13,12 +13,12 @@ class TemplateRecognizer:
     """A stand-in with the real alignment code (the ArcFace template) and a small frozen network."""
 
     def __init__(self) -> None:
-        from ipr_bench.recognizer import FaceSpec
+        from ipr_bench.face.spec import FaceSpec
 
         self.spec = FaceSpec(input_size=(56, 56), landmarker="mtcnn")
 
     def alignment_matrix(self, landmarks, image_shape):
-        from ipr_bench.alignment import alignment_matrix
+        from ipr_bench.face.alignment import alignment_matrix
 
         return alignment_matrix(landmarks, self.spec, image_shape)
 
@@ -31,7 +31,7 @@ def network() -> torch.nn.Module:
 
 
 def face(rng: np.random.Generator, h: int, w: int):
-    from ipr_bench.landmarks import FaceLandmarks
+    from ipr_bench.face.landmarks import FaceLandmarks
 
     cx, cy = w / 2 + rng.uniform(-8, 8), h / 2 + rng.uniform(-8, 8)
     # a face small enough that its aligned region (≈ 70 px) stays inside every jittered 128 px crop
@@ -41,9 +41,9 @@ def face(rng: np.random.Generator, h: int, w: int):
 
 
 def test_resident_batches_equal_the_naive_crop_its_matrices_and_targets() -> None:
-    from ipr_bench.differentiable import DifferentiableRecognizer
-    from ipr_bench.resident import ResidentBatches
-    from ipr_bench.training_data import Crop, flip, shift
+    from ipr_bench.recognizers.differentiable import DifferentiableRecognizer
+    from ipr_bench.training.resident import ResidentBatches
+    from ipr_bench.training.training_data import Crop, flip, shift
 
     rng = np.random.default_rng(3)
     sizes = [(250, 250), (250, 250), (240, 260), (120, 250)]  # the last is smaller than the crop: padded
@@ -89,10 +89,10 @@ def test_resident_batches_equal_the_naive_crop_its_matrices_and_targets() -> Non
 
 
 def test_face_cells_are_the_crops_face_region_in_latent_cells() -> None:
-    from ipr_bench.learned import region_cells
-    from ipr_bench.resident import ResidentBatches
-    from ipr_bench.roi import face_region
-    from ipr_bench.training_data import Crop, flip, shift
+    from ipr_bench.face.roi import face_region
+    from ipr_bench.learned.coding import region_cells
+    from ipr_bench.training.resident import ResidentBatches
+    from ipr_bench.training.training_data import Crop, flip, shift
 
     rng = np.random.default_rng(5)
     images = [rng.integers(0, 256, (250, 250, 3), dtype=np.uint8) for _ in range(3)]

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ipr_bench.cache import Cache
-from ipr_bench.images import psnr
-from ipr_bench.landmarks import FaceLandmarks, Landmarker
-from ipr_bench.registry import LANDMARKERS, create_codec, create_dataset, create_recognizer
-from ipr_bench.roi import face_region, soft_mask
-from ipr_bench.runner import Runner, RunSpec
-from ipr_bench.store import ResultStore
+from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.images import psnr
+from ipr_bench.core.registry import LANDMARKERS, create_codec, create_dataset, create_recognizer
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.face.roi import face_region, soft_mask
+from ipr_bench.landmarkers.base import Landmarker
+from ipr_bench.store.results import ResultStore
 
 from conftest import smooth_image
 
@@ -121,8 +122,8 @@ def test_hevc_blur_keeps_the_face_and_smooths_the_background(textured: tuple[np.
 def test_libvvenc_ignores_roi_side_data() -> None:
     """Why there is no vvc-roi: ffmpeg's libvvenc wrapper never reads AV_FRAME_DATA_REGIONS_OF_INTEREST, so a
     whole-frame +51 QP offset (which shrinks the x265 stream) leaves the VVC bytes unchanged."""
+    from ipr_bench.codecs.ffmpeg import encode_each
     from ipr_bench.codecs.hevc import strip_user_data_sei
-    from ipr_bench.ffmpeg import encode_each
 
     image = smooth_image(4, 96, 96)
     roi = ["-vf", "addroi=x=0:y=0:w=iw:h=ih:qoffset=1"]
@@ -185,7 +186,7 @@ def test_runner_gives_face_aware_codecs_the_originals_landmarks(synthetic_folder
 
 
 def _read(spec: RunSpec, item) -> np.ndarray:
-    from ipr_bench.images import read_rgb
+    from ipr_bench.core.images import read_rgb
 
     return read_rgb(item.path)
 

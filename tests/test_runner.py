@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ipr_bench.cache import Cache
+from ipr_bench.analysis.summary import summarize
+from ipr_bench.bench.runner import Runner, RunSpec
 from ipr_bench.codecs.jpeg import JpegCodec
-from ipr_bench.recognizer import FaceSpec, Recognizer
-from ipr_bench.registry import RECOGNIZERS, create_codec, create_dataset
-from ipr_bench.runner import Runner, RunSpec
-from ipr_bench.store import ResultStore
-from ipr_bench.summary import summarize
+from ipr_bench.core.cache import Cache
+from ipr_bench.core.registry import RECOGNIZERS, create_codec, create_dataset
+from ipr_bench.face.spec import FaceSpec
+from ipr_bench.recognizers.base import Recognizer
+from ipr_bench.store.results import ResultStore
 
 
 class TinyPixelRecognizer(Recognizer):
@@ -34,7 +35,7 @@ if "test-pixels" not in RECOGNIZERS.names():
 
 
 def make_spec(root: Path, out: Path, qualities: list[int], recognizers: tuple[str, ...] = ("test-pixels",)) -> RunSpec:
-    from ipr_bench.registry import create_recognizer
+    from ipr_bench.core.registry import create_recognizer
 
     return RunSpec(
         dataset=create_dataset("folder", root=root, n_folds=2, pairs_per_fold=4, seed=0),

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not HAS_LFW, reason="needs ../shared LFW and the
 
 
 def tiny(steps: int) -> object:
-    from ipr_bench.train import TrainConfig
+    from ipr_bench.training.train import TrainConfig
 
     return TrainConfig(
         args=(16, 24),
@@ -33,8 +33,8 @@ def tiny(steps: int) -> object:
 
 
 def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
-    from ipr_bench.learned import load_checkpoint
-    from ipr_bench.train import Trainer
+    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.training.train import Trainer
 
     straight = Trainer(tiny(4), tmp_path / "straight")
     logs = []
@@ -74,8 +74,8 @@ def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
 def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from ipr_bench.errors import UnavailableError
-    from ipr_bench.train import Trainer
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.training.train import Trainer
 
     Trainer(replace(tiny(2), loop="naive"), tmp_path / "run").run()  # the reference loop still trains
     other = Trainer(replace(tiny(4), lmbda=0.02), tmp_path / "run")
@@ -84,7 +84,7 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
     # a run saved before the loop was a setting was trained by the naive loop, and resumes as such
     import json
 
-    from ipr_bench.train import saved_config
+    from ipr_bench.training.train import saved_config
 
     state_file = tmp_path / "run" / "last" / "train_state.json"
     state = json.loads(state_file.read_text())
@@ -96,8 +96,8 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
 
 
 def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: Path) -> None:
-    from ipr_bench.learned import load_checkpoint
-    from ipr_bench.train import Trainer, continue_training, saved_config
+    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.training.train import Trainer, continue_training, saved_config
 
     Trainer(tiny(0), tmp_path / "fresh").run()  # steps 0: the initial state is saved, ready to send to a lease
     assert saved_config(tmp_path / "fresh", steps=2) == tiny(2)
@@ -115,9 +115,9 @@ def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: P
 def test_one_variable_rate_model_trains_every_level_and_validates_each(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from ipr_bench.errors import OptionError
-    from ipr_bench.registry import create_codec
-    from ipr_bench.train import Trainer
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.training.train import Trainer
 
     config = replace(
         tiny(2), architecture="gained-hyperprior", args=(16, 24, 2), rate_lambdas=(0.005, 0.02), max_validation=1
@@ -136,9 +136,9 @@ def test_one_variable_rate_model_trains_every_level_and_validates_each(tmp_path:
 def test_a_face_map_model_trains_with_boosted_faces_and_validates_with_its_regions(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from ipr_bench.errors import OptionError
-    from ipr_bench.learned import load_checkpoint
-    from ipr_bench.train import Trainer
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.training.train import Trainer
 
     config = replace(
         tiny(1),

@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ipr_bench.images import read_rgb
-from ipr_bench.landmarks import FaceLandmarks, detect_landmarks
-from ipr_bench.registry import create_recognizer
-from ipr_bench.training_data import crop_around_face, flip
+from ipr_bench.core.images import read_rgb
+from ipr_bench.core.registry import create_recognizer
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.landmarkers.base import detect_landmarks
+from ipr_bench.training.training_data import crop_around_face, flip
 
 from conftest import HAS_LFW, SHARED_DATA
 
 
 def test_flip_twice_is_the_identity_and_keeps_left_on_the_left() -> None:
-    from ipr_bench.training_data import Crop
+    from ipr_bench.training.training_data import Crop
 
     points = np.array([[30.0, 40.0], [60.0, 41.0], [45.0, 55.0], [35.0, 70.0], [58.0, 69.0]])
     crop = Crop(
@@ -46,7 +47,7 @@ def test_crops_and_flips_align_to_the_same_face() -> None:
 
 
 def test_reframe_scales_the_face_to_lfw_width_and_centres_it() -> None:
-    from ipr_bench.training_data import LFW_FACE_WIDTH, LFW_SIZE, reframe
+    from ipr_bench.training.training_data import LFW_FACE_WIDTH, LFW_SIZE, reframe
 
     image = np.zeros((600, 800, 3), np.uint8)
     image[300:302, 500:502] = 255  # a bright dot at the left eye
@@ -64,8 +65,8 @@ def test_reframe_scales_the_face_to_lfw_width_and_centres_it() -> None:
 
 
 def test_celeba_wild_split_is_by_identity_seeded_and_stable(tmp_path) -> None:
+    from ipr_bench.core.errors import DataError
     from ipr_bench.datasets.celeba_wild import read_items, split_identities
-    from ipr_bench.errors import DataError
 
     ids = {str(i) for i in range(7000, 7100)}
     train, test = split_identities(ids)

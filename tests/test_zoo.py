@@ -13,9 +13,9 @@ pytest.importorskip("compressai")
 def test_zoo_codecs_load_a_directory_or_explain_what_is_missing(tmp_path: Path) -> None:
     import torch
 
-    from ipr_bench.errors import UnavailableError
-    from ipr_bench.learned import build_model, save_checkpoint
-    from ipr_bench.registry import CODECS, create_codec
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.core.registry import CODECS, create_codec
+    from ipr_bench.learned.coding import build_model, save_checkpoint
 
     codecs = importlib_codecs()
     for name in ("ipr", "mse"):
@@ -42,8 +42,8 @@ def importlib_codecs():  # the module, not a codec: where the shipped checkpoint
 def test_ship_swaps_a_trained_run_into_the_zoo_and_refuses_the_wrong_loss(tmp_path: Path) -> None:
     import torch
 
-    from ipr_bench.errors import OptionError, UnavailableError
-    from ipr_bench.learned import build_model, save_checkpoint
+    from ipr_bench.core.errors import OptionError, UnavailableError
+    from ipr_bench.learned.coding import build_model, save_checkpoint
 
     zoo_module = importlib_codecs()
     torch.manual_seed(0)
@@ -69,6 +69,6 @@ def test_ship_swaps_a_trained_run_into_the_zoo_and_refuses_the_wrong_loss(tmp_pa
 
 
 def create_ipr(zoo: Path):
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
 
     return create_codec(f"ipr:{zoo / 'ipr'}", device="cpu")

@@ -5,7 +5,7 @@ information content is −log2 p bits. Summed over channels, each spatial positi
 hyperprior's y: 16, z: 64) carries the bits of an s × s block of pixels, spread evenly over that block here, so
 the map of an image sums exactly to the model's estimate of its bit count (the entropy coder's payload adds its
 overhead: a few bytes per string). Maps can then be measured inside and outside the face region
-(``ipr_bench.roi``) or averaged over a dataset in aligned face coordinates (each image's alignment transform), as
+(``ipr_bench.face.roi``) or averaged over a dataset in aligned face coordinates (each image's alignment transform), as
 a density, with the face template on top: ``ipr-bench bits --results STORE`` (``where_bits_go``) does both for
 every learned codec of a results store. x265 exposes no per-block bits or QP in the bundled build
 (``scripts/probe_encoder_stats.py``), so classical codecs have no map.
@@ -24,32 +24,6 @@ import numpy as np
 # so the background's share of the bits shows too.
 CANVAS = (224, 224)
 CANVAS_OFFSET = 56.0
-
-
-def latent_bits(likelihoods: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Per latent tensor, bits per spatial position, summed over channels: {name: [N, h, w]}."""
-    out = {}
-    for name, p in likelihoods.items():
-        values = p.detach().double().cpu().numpy() if hasattr(p, "detach") else np.asarray(p, np.float64)
-        out[name] = -np.log2(values).sum(axis=1)
-    return out
-
-
-def pixel_bits(likelihoods: dict[str, Any], padded_hw: tuple[int, int]) -> np.ndarray:
-    """[N, H, W] bits per pixel of the padded input: each latent position's bits spread over its stride × stride
-    block. Sums to the total information content of every latent."""
-    h, w = padded_hw
-    total = None
-    for bits in latent_bits(likelihoods).values():
-        n, lh, lw = bits.shape
-        sy, sx = h // lh, w // lw
-        if sy * lh != h or sx * lw != w or sy != sx:
-            raise ValueError(f"latent {lh}×{lw} does not tile the {h}×{w} input with square blocks")
-        spread = np.repeat(np.repeat(bits, sy, axis=1), sx, axis=2) / (sy * sx)
-        total = spread if total is None else total + spread
-    if total is None:
-        raise ValueError("no likelihoods")
-    return total
 
 
 def split_by_region(bits: np.ndarray, region: Any) -> tuple[float, float]:
@@ -77,7 +51,7 @@ def face_density(bits: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) ->
 
 def canvas_matrix(landmarks: Any) -> np.ndarray:
     """Image → heat-map canvas: the ArcFace template alignment, shifted to the canvas centre."""
-    from ipr_bench.alignment import template_matrix
+    from ipr_bench.face.alignment import template_matrix
 
     matrix = template_matrix(landmarks, "arcface", (112, 112)).astype(np.float64)
     matrix[:, 2] += CANVAS_OFFSET
@@ -96,16 +70,16 @@ def where_bits_go(
     region (the MTCNN box + 25%, as hevc-roi and the face-aware codecs use) over ``n_images`` seeded images, and
     the mean bit density in aligned face coordinates. Writes ``bits_inside.csv`` and ``figures/bits_<codec>.png``
     in the store (the report shows both); returns the paths. An image that cannot be read or coded is left out
-    and counted (``images_failed``), never fatal. ``progress``: an ``ipr_bench.progress.Progress``."""
+    and counted (``images_failed``), never fatal. ``progress``: an ``ipr_bench.core.progress.Progress``."""
     import pandas as pd
 
-    from ipr_bench.cache import atomic_write_bytes
-    from ipr_bench.errors import IprBenchError
-    from ipr_bench.images import read_rgb
-    from ipr_bench.landmarks import detect_landmarks
-    from ipr_bench.registry import create_codec, create_dataset
-    from ipr_bench.roi import face_region
-    from ipr_bench.store import ResultStore
+    from ipr_bench.core.cache import atomic_write_bytes
+    from ipr_bench.core.errors import IprBenchError
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.core.registry import create_codec, create_dataset
+    from ipr_bench.face.roi import face_region
+    from ipr_bench.landmarkers.base import detect_landmarks
+    from ipr_bench.store.results import ResultStore
 
     store = ResultStore(store_dir)
     settings: dict[str, list[tuple[str, float, pd.DataFrame]]] = {}
@@ -214,8 +188,8 @@ def _heat_map_figure(path: Path, codec: str, maps: list[tuple[dict[str, Any], np
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ipr_bench.alignment import ARCFACE_112
-    from ipr_bench.cache import atomic_write_bytes
+    from ipr_bench.core.cache import atomic_write_bytes
+    from ipr_bench.face.alignment import ARCFACE_112
 
     top = max(float(np.nanmax(m)) for _, m in maps if np.isfinite(m).any()) if maps else 1.0
     size = (max(2.6 * len(maps) + 1.2, 5.0), 3.4)

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipr_bench.cache import atomic_write_bytes
-from ipr_bench.metrics import PROTOCOLS, verification
-from ipr_bench.store import ResultStore
+from ipr_bench.analysis.metrics import PROTOCOLS, verification
+from ipr_bench.core.cache import atomic_write_bytes
+from ipr_bench.store.results import ResultStore
 
 HEADLINE_BPP = "bpp = mean over images of 8 × payload bytes / (H × W of the original)"
 
@@ -139,7 +139,7 @@ def to_markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
 
 def describe(store: ResultStore, labels: list[str], command: str) -> tuple[str, list[str]]:
     """Title and notes for a table: what data, what bytes, what protocol — read from the store's metadata."""
-    from ipr_bench.registry import CODECS
+    from ipr_bench.core.registry import CODECS
 
     metas = [m for m in (store.read_meta(label) for label in labels) if m]
     first = metas[0]

@@ -1,6 +1,6 @@
 """Where the runner's chunk tasks run: ``local`` worker processes (the default) or a ``ray`` cluster.
 
-A chunk task (``ipr_bench.runner.ChunkTask``: one chunk of items × one setting) is plain data, idempotent and
+A chunk task (``ipr_bench.bench.work.ChunkTask``: one chunk of items × one setting) is plain data, idempotent and
 content-addressed: running it twice, or on two machines, writes the same cache entries. Both executors stream
 results back in completion order; the driver alone writes the results store.
 
@@ -9,7 +9,7 @@ when its codec wants a GPU (learned codecs) and the cluster has GPUs. A worker t
 node) has its task retried elsewhere; a retried or duplicated task changes nothing. Two cache modes:
 
 - ``shared`` (default): every node reads and writes the cache root directly — a path the nodes share (NFS, a
-  cluster filesystem) or an fsspec URL (``s3://bucket/ipr-cache``, ``gs://…``; see ``ipr_bench.cache``).
+  cluster filesystem) or an fsspec URL (``s3://bucket/ipr-cache``, ``gs://…``; see ``ipr_bench.core.cache``).
 - ``object-store``: nodes share nothing but the dataset path. Each task gets the cache entries it needs (the
   originals' landmarks, any finished parts) in its arguments, computes in a private temporary cache, and returns
   its new entries through Ray's object store; the driver writes them into its own cache.
@@ -30,7 +30,7 @@ from dataclasses import replace
 from multiprocessing import get_context
 from typing import Any
 
-from ipr_bench.errors import UnavailableError
+from ipr_bench.core.errors import UnavailableError
 
 ChunkResult = tuple[Any, int, list[str]]  # (setting, number of items, per-item errors), as run_chunk returns
 EXECUTORS = ("local", "ray")
@@ -106,7 +106,7 @@ class LocalExecutor(Executor):
             self.pool = None
 
     def run(self, tasks: list[Any], on_result: Callable[[ChunkResult], None]) -> None:
-        from ipr_bench.runner import run_chunk
+        from ipr_bench.bench.work import run_chunk
 
         if self.pool is None:
             for t in tasks:
@@ -134,8 +134,8 @@ def ray_available() -> bool:
 def _ray_task(task: Any, inputs: dict[str, dict[str, Any]] | None) -> tuple[ChunkResult, dict[str, dict[str, Any]]]:
     """The body of one Ray task. ``inputs`` None: shared cache. Else object-store mode: the entries this chunk
     may read, keyed 'kind/key'; returns the chunk's entries afterwards, for the driver to store."""
-    from ipr_bench.cache import Cache
-    from ipr_bench.runner import run_chunk
+    from ipr_bench.bench.work import run_chunk
+    from ipr_bench.core.cache import Cache
 
     if inputs is None:
         return run_chunk(task), {}
@@ -204,7 +204,7 @@ class RayExecutor(Executor):
     def _inputs(self, task: Any) -> dict[str, dict[str, Any]] | None:
         if self.cache_mode == "shared":
             return None
-        from ipr_bench.cache import Cache
+        from ipr_bench.core.cache import Cache
 
         cache = Cache(task.cache_root)
         out = {}
@@ -217,7 +217,7 @@ class RayExecutor(Executor):
     def run(self, tasks: list[Any], on_result: Callable[[ChunkResult], None]) -> None:
         import ray
 
-        from ipr_bench.cache import Cache
+        from ipr_bench.core.cache import Cache
 
         limit = self.max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         queue = list(reversed(tasks))

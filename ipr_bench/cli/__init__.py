@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ipr_bench.errors import IprBenchError
+from ipr_bench.core.errors import IprBenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
 data_app = typer.Typer(help="Get datasets.")
@@ -97,8 +97,8 @@ def with_landmarks(
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """``--landmarks``: every recognizer that can align with ``landmarks`` gets ``landmarker=landmarks`` (an
     explicit ``NAME.landmarker`` option wins); the others keep their own, with a note saying why."""
-    from ipr_bench.errors import UnavailableError
-    from ipr_bench.registry import LANDMARKERS, create_recognizer
+    from ipr_bench.core.errors import UnavailableError
+    from ipr_bench.core.registry import LANDMARKERS, create_recognizer
 
     LANDMARKERS.get(landmarks)  # an unknown name gets the list of what exists
     out, notes = {name: dict(opts) for name, opts in rec_options.items()}, []
@@ -186,13 +186,13 @@ def run(
     ] = "shared",
 ) -> None:
     """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
-    from ipr_bench.cache import Cache, atomic_write_bytes
-    from ipr_bench.presets import PRESETS
-    from ipr_bench.progress import Progress
-    from ipr_bench.registry import CODECS, create_codec, create_dataset, create_recognizer
-    from ipr_bench.runner import Runner, RunSpec
-    from ipr_bench.store import ResultStore
-    from ipr_bench.summary import append_run_log, write_provenance, write_report
+    from ipr_bench.analysis.summary import append_run_log, write_provenance, write_report
+    from ipr_bench.bench.runner import Runner, RunSpec
+    from ipr_bench.core.cache import Cache, atomic_write_bytes
+    from ipr_bench.core.progress import Progress
+    from ipr_bench.core.registry import CODECS, create_codec, create_dataset, create_recognizer
+    from ipr_bench.experiments.presets import PRESETS
+    from ipr_bench.store.results import ResultStore
 
     # the quick preset's sweeps are defaults for its own codecs; codecs named on the command line without
     # --preset get their own default sweep
@@ -200,7 +200,7 @@ def run(
     preset = preset or "quick"
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    from ipr_bench.executors import EXECUTORS, RAY_FIX, ray_available
+    from ipr_bench.bench.executors import EXECUTORS, RAY_FIX, ray_available
 
     if executor not in EXECUTORS:
         _fail(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
@@ -210,7 +210,7 @@ def run(
         _fail(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
     p = PRESETS[preset]
     codec_names = split_names(codecs) if codecs is not None else list(p.codecs)
-    from ipr_bench.metrics import PROTOCOLS
+    from ipr_bench.analysis.metrics import PROTOCOLS
 
     if threshold_protocol not in PROTOCOLS:
         _fail(f"--threshold-protocol {threshold_protocol!r}: one of {', '.join(PROTOCOLS)}")
@@ -342,7 +342,7 @@ def run(
 
 
 def _report_after_run(out_dir: Path, protocol: str, anchor: str = "hevc:23") -> None:
-    from ipr_bench.report import build_report
+    from ipr_bench.render.report import build_report
 
     try:
         build_report(out_dir, anchor=anchor, protocol=protocol)
@@ -379,8 +379,8 @@ def summarize_store(
     out: Annotated[Path, typer.Argument(help="A results store folder, e.g. results/lfw-classical.")],
 ) -> None:
     """Recompute summary.md / summary.csv from a results store alone (no cache, no encoding)."""
-    from ipr_bench.store import ResultStore
-    from ipr_bench.summary import write_report
+    from ipr_bench.analysis.summary import write_report
+    from ipr_bench.store.results import ResultStore
 
     store = ResultStore(out)
     labels = store.labels()
@@ -405,7 +405,7 @@ def report_command(
     from rich.console import Console
     from rich.table import Table
 
-    from ipr_bench.report import build_report
+    from ipr_bench.render.report import build_report
 
     try:
         analysis = build_report(results, out, anchor, epsilon, threshold_protocol)
@@ -435,7 +435,7 @@ def bdrate_command(
     """BD-rate of every codec against the anchor codec, as Markdown or CSV on stdout."""
     import pandas as pd
 
-    from ipr_bench.report import analyse
+    from ipr_bench.render.report import analyse
 
     if ":" not in anchor:
         anchor += ":0"  # BD-rate needs only the codec
@@ -464,7 +464,7 @@ def plot_command(
     ] = "lfw10fold",
 ) -> None:
     """One rate–metric figure (a panel per recognizer) from a results store."""
-    from ipr_bench.report import METRICS, analyse, figure
+    from ipr_bench.render.report import METRICS, analyse, figure
 
     if metric not in METRICS:
         _fail(f"--metric {metric!r}: one of {', '.join(METRICS)}")
@@ -491,7 +491,7 @@ def gallery_command(
     """Face crops (or whole images) of a matched and a mismatched pair for each codec near a few target rates,
     with each image's cosine to the original and each recognizer's decision (figures/gallery_*.png; report.md
     shows them)."""
-    from ipr_bench.gallery import build_gallery
+    from ipr_bench.render.gallery import build_gallery
 
     try:
         rates = tuple(float(t) for t in split_names(targets))
@@ -515,8 +515,8 @@ def bits_command(
 ) -> None:
     """Where each learned codec spends its bits: the share inside the face region per setting (bits_inside.csv)
     and the mean bit density in aligned face coordinates (figures/bits_*.png); report.md shows both."""
-    from ipr_bench.bitmaps import where_bits_go
-    from ipr_bench.progress import Progress
+    from ipr_bench.analysis.bitmaps import where_bits_go
+    from ipr_bench.core.progress import Progress
 
     try:
         with Progress() as progress:
@@ -530,7 +530,8 @@ def bits_command(
 @app.command("reproduce")
 def reproduce_command(
     only: Annotated[
-        str | None, typer.Option(help="Comma-separated experiments (default: all; see ipr_bench/reproduce.py).")
+        str | None,
+        typer.Option(help="Comma-separated experiments (default: all; see ipr_bench/experiments/reproduce.py)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes for each run (default: CPU count).")] = 0,
     readme_only: Annotated[
@@ -546,7 +547,7 @@ def reproduce_command(
 ) -> None:
     """Run every committed experiment (resumable: committed settings are reused), rebuild the reports, and
     regenerate the README's results section from them."""
-    from ipr_bench.reproduce import reproduce
+    from ipr_bench.experiments.reproduce import reproduce
 
     root = Path.cwd()
     if not (root / "README.md").is_file() or not (root / "results").is_dir():
@@ -643,13 +644,13 @@ def train_command(
 ) -> None:
     """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)
     and a row per session in OUT/last/ledger.csv."""
-    from ipr_bench.progress import Progress
-    from ipr_bench.train import TrainConfig, Trainer
+    from ipr_bench.core.progress import Progress
+    from ipr_bench.training.train import TrainConfig, Trainer
 
     if crop % 64:
         _fail(f"--crop {crop}: must be a multiple of 64 (the models' stride)")
     if continue_run:
-        from ipr_bench.train import saved_config
+        from ipr_bench.training.train import saved_config
 
         try:
             config = saved_config(
@@ -671,7 +672,7 @@ def train_command(
         except ValueError:
             _fail(f"--lambdas {lambdas!r}: give numbers separated by commas, lowest rate first, e.g. 0.002,0.0067,0.02")
         if init_from:
-            from ipr_bench.finetune import describe_base
+            from ipr_bench.training.finetune import describe_base
 
             try:
                 base = describe_base(init_from)
@@ -683,7 +684,7 @@ def train_command(
             if not rate_lambdas:
                 args, lmbda = tuple(base["args"]), float(base.get("lambda") or lmbda)
         if rate_lambdas:
-            from ipr_bench.learned import VARIABLE_RATE as ARCHITECTURE
+            from ipr_bench.learned.coding import VARIABLE_RATE as ARCHITECTURE
 
             architecture, args, lmbda = ARCHITECTURE, (*args[:2], len(rate_lambdas)), rate_lambdas[-1]
         config = TrainConfig(
@@ -762,8 +763,8 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     from rich.markup import escape
     from rich.table import Table
 
-    from ipr_bench.presets import PRESETS
-    from ipr_bench.registry import CODECS, DATASETS, LANDMARKERS, PRODUCERS, RECOGNIZERS
+    from ipr_bench.core.registry import CODECS, DATASETS, LANDMARKERS, PRODUCERS, RECOGNIZERS
+    from ipr_bench.experiments.presets import PRESETS
 
     def codec_row(name: str, cls: Any) -> tuple[str, ...]:
         sweep = ",".join(map(str, cls.default_qualities))
@@ -822,7 +823,7 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     for name, p in PRESETS.items():
         table.add_row(name, escape(p.description))
     console.print(table)
-    from ipr_bench.executors import RAY_FIX, ray_available
+    from ipr_bench.bench.executors import RAY_FIX, ray_available
 
     table = Table(title="executors (ipr-bench run --executor NAME)")
     for col in ("name", "what", "available here"):
@@ -847,8 +848,8 @@ def data_fetch(
     """Download a dataset from its official address (SHA-256 checked, resumable)."""
     from dataclasses import replace
 
-    from ipr_bench.datasets.base import data_root
-    from ipr_bench.fetch import DATASETS, fetch_dataset
+    from ipr_bench.core.paths import data_root
+    from ipr_bench.datasets.fetch import DATASETS, fetch_dataset
 
     if name not in DATASETS:
         _fail(f"no download recipe for {name!r}; known: {', '.join(DATASETS)}")

@@ -75,7 +75,7 @@ def file_sha256(path: Path | str) -> str:
 
 class Cache:
     """Entries under ``root``: a local folder, or an fsspec URL (``s3://bucket/ipr-cache``, ``gs://…``,
-    ``file:///shared/ipr-cache``) that several machines share (``ipr_bench.executors``). On a URL an entry is
+    ``file:///shared/ipr-cache``) that several machines share (``ipr_bench.bench.executors``). On a URL an entry is
     written whole by one put (object stores make that atomic; other filesystems get a temporary name and a move)."""
 
     def __init__(self, root: Path | str | None = None) -> None:

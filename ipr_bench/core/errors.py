@@ -1,5 +1,17 @@
 """Errors that reach the user: each says what is wrong, where, and how to fix it."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a plugin can run here; ``reason`` says what is missing (the text of its UnavailableError)."""
+
+    ok: bool
+    reason: str = ""
+
 
 class IprBenchError(Exception):
     """Base class for errors shown to the user without a traceback."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ipr_bench.errors import DataError
+from ipr_bench.core.errors import DataError
 
 
 def to_rgb_uint8(img: Image.Image) -> np.ndarray:

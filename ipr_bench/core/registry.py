@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
-from ipr_bench.errors import UnknownNameError
+from ipr_bench.core.errors import UnknownNameError
 
 Factory = Callable[..., Any]
 
@@ -71,8 +71,8 @@ class Registry:
 CODECS = Registry("codec", "ipr_bench.codecs", "ipr_bench.codecs")
 RECOGNIZERS = Registry("recognizer", "ipr_bench.recognizers", "ipr_bench.recognizers")
 DATASETS = Registry("dataset", "ipr_bench.datasets", "ipr_bench.datasets")
-LANDMARKERS = Registry("landmarker", "ipr_bench.landmarkers", "ipr_bench.landmarks")
-PRODUCERS = Registry("producer", "ipr_bench.producers", "ipr_bench.train")  # what makes codecs: trainers
+LANDMARKERS = Registry("landmarker", "ipr_bench.landmarkers", "ipr_bench.landmarkers")
+PRODUCERS = Registry("producer", "ipr_bench.producers", "ipr_bench.training.train")  # what makes codecs: trainers
 
 register_codec = CODECS.register
 register_recognizer = RECOGNIZERS.register

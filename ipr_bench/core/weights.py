@@ -8,9 +8,9 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from ipr_bench.cache import file_sha256
-from ipr_bench.datasets.base import data_root
-from ipr_bench.errors import UnavailableError
+from ipr_bench.core.cache import file_sha256
+from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.paths import data_root
 
 WEIGHTS_ENV = "IPR_BENCH_WEIGHTS"
 

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_data_dir
-
-from ipr_bench.errors import DataError
-
-DATA_ENV = "IPR_BENCH_DATA"
-
-
-def data_root() -> Path:
-    """Where datasets live: $IPR_BENCH_DATA, else the user data dir (where `ipr-bench data fetch` writes)."""
-    env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else Path(user_data_dir("ipr-bench")) / "data"
+from ipr_bench.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ import csv
 import hashlib
 from pathlib import Path
 
-from ipr_bench.datasets.base import Dataset, Item, data_root, safe_join
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.paths import data_root
+from ipr_bench.core.registry import register_dataset
+from ipr_bench.datasets.base import Dataset, Item, safe_join
 from ipr_bench.datasets.detect_crop import DEFAULT_SIZE
 from ipr_bench.datasets.folder import cropped, paired
-from ipr_bench.errors import DataError
-from ipr_bench.registry import register_dataset
 
 COLUMNS = ("file", "identity")
 SPLIT_SEED = 0

@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ipr_bench.datasets.base import Dataset, Item, data_root
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.paths import data_root
+from ipr_bench.core.registry import register_dataset
+from ipr_bench.datasets.base import Dataset, Item
 from ipr_bench.datasets.folder import paired
-from ipr_bench.errors import DataError
-from ipr_bench.registry import register_dataset
 
 LABELS = "CelebA-HQ-identity.txt"
 N_IMAGES = 30000

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.cache import Cache, atomic_write_bytes, content_key
+from ipr_bench.core.cache import Cache, atomic_write_bytes, content_key
+from ipr_bench.core.errors import DataError
 from ipr_bench.datasets.base import Item, item_digest
-from ipr_bench.errors import DataError
 
 FRAMING = "celebahq-karras-v2"  # v2: area-shrink before the warp when downscaling
 DEFAULT_SIZE = 512
@@ -79,14 +79,14 @@ def detect_faces(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boxes (N, 4) and five points (N, 5, 2) of every face MTCNN finds, in the photo's pixels."""
     import cv2
 
-    from ipr_bench.landmarks import _mtcnn
+    from ipr_bench.landmarkers.mtcnn import mtcnn_model
 
     h, w = image.shape[:2]
     factor = min(1.0, DETECT_SIDE / max(h, w))
     small = (
         cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA) if factor < 1 else image
     )
-    boxes, _, points = _mtcnn().detect(small, landmarks=True)
+    boxes, _, points = mtcnn_model().detect(small, landmarks=True)
     if boxes is None or len(boxes) == 0:
         return np.zeros((0, 4)), np.zeros((0, 5, 2))
     return np.asarray(boxes, np.float64) / factor, np.asarray(points, np.float64) / factor
@@ -146,7 +146,7 @@ def detect_crop_items(
     """Items whose path is their cached crop (same ids and identities), and every photo's outcome."""
     from PIL import Image
 
-    from ipr_bench.images import read_rgb
+    from ipr_bench.core.images import read_rgb
 
     if size < 16:
         raise DataError(f"--detect-crop {size}: a crop side of at least 16 px is needed")

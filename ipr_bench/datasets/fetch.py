@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipr_bench.cache import file_sha256
-from ipr_bench.errors import DataError
+from ipr_bench.core.cache import file_sha256
+from ipr_bench.core.errors import DataError
 
 
 @dataclass(frozen=True)

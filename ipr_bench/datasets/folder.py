@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.registry import register_dataset
 from ipr_bench.datasets.base import Dataset, Item, Pair
-from ipr_bench.errors import DataError
-from ipr_bench.registry import register_dataset
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".heic", ".avif"}
 
@@ -83,8 +83,8 @@ def folder(
 
 def cropped(items: list[Item], size: int) -> tuple[list[Item], dict[str, str], str]:
     """Detect-and-crop ``items`` (cached), with a progress line; (kept items, excluded id → reason, label part)."""
+    from ipr_bench.core.progress import Progress
     from ipr_bench.datasets.detect_crop import describe_outcomes, detect_crop_items
-    from ipr_bench.progress import Progress
 
     with Progress() as bar:
         stage = bar.stage(f"detect + crop {size} px", len(items), "photos")

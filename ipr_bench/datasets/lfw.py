@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ipr_bench.datasets.base import Dataset, Item, Pair, data_root, safe_join
-from ipr_bench.errors import DataError
-from ipr_bench.registry import register_dataset
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.paths import data_root
+from ipr_bench.core.registry import register_dataset
+from ipr_bench.datasets.base import Dataset, Item, Pair, safe_join
 
 VIEWS = {"view2": ("pairs.txt",), "view1-train": ("pairsDevTrain.txt",), "view1-test": ("pairsDevTest.txt",)}
 FETCH_HINT = "get LFW with `ipr-bench data fetch lfw`, or set IPR_BENCH_DATA to a folder holding lfw/"

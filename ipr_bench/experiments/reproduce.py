@@ -191,7 +191,7 @@ def _fmt(x: Any, spec: str) -> str:
 
 def store_section(root: Path, experiment: Experiment) -> list[str]:
     """The README lines for one experiment, from its store's summary.json; [] when it has none yet."""
-    from ipr_bench.report import is_bound, robustness_verdict, roi_verdict
+    from ipr_bench.render.report import is_bound, robustness_verdict, roi_verdict
 
     path = root / experiment.store / "summary.json"
     if not path.is_file():
@@ -308,7 +308,7 @@ def update_readme(root: Path) -> bool:
 
 
 def missing_codecs(experiment: Experiment) -> list[str]:
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
 
     missing = []
     for name in experiment.needs_codecs:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ipr_bench.landmarks import FaceLandmarks
+from ipr_bench.face.landmarks import FaceLandmarks
 
 if TYPE_CHECKING:
-    from ipr_bench.recognizer import FaceSpec
+    from ipr_bench.face.spec import FaceSpec
 
 # Reference points at 112×112 in ArcFace order: left eye, right eye, nose tip, left and right mouth corner.
 ARCFACE_112 = np.array(

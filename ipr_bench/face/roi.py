@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.errors import OptionError
-from ipr_bench.landmarks import FaceLandmarks
+from ipr_bench.core.errors import OptionError
+from ipr_bench.face.landmarks import FaceLandmarks
 
 DEFAULT_MARGIN = 0.25
 

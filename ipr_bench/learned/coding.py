@@ -12,7 +12,7 @@ The latent shapes follow from the image size (the image is edge-padded to a mult
 64, and cropped back after decoding), so nothing else is sent; the decoder holds the codec's models, as any
 decoder holds its tables.
 
-A variable-rate checkpoint (ipr_bench.variable_rate, architecture ``gained-hyperprior``) is one model for all
+A variable-rate checkpoint (ipr_bench.learned.variable_rate, architecture ``gained-hyperprior``) is one model for all
 its rates: its rate-point byte carries the level instead, in quarter steps (byte = 1 + 4 × level), so
 quality q (1…K, quarter steps between) decodes at level q − 1. One trained with face maps (meta
 ``face_boost``) codes the face region ``face_boost`` levels higher; its payloads are format version 2, whose
@@ -35,14 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.cache import atomic_write_bytes
-from ipr_bench.errors import DataError, UnavailableError
+from ipr_bench.core.cache import atomic_write_bytes
+from ipr_bench.core.errors import DataError, UnavailableError
 
 FORMAT_VERSION = 1
 REGION_VERSION = 2  # version 1 + the face region the level map was made from
 STRIDE = 64  # total downsampling of the CompressAI hyperprior family: latents of z are H/64 × W/64
 CELL = 16  # y's downsampling: the level map's resolution
-VARIABLE_RATE = "gained-hyperprior"  # ipr_bench.variable_rate's architecture (named here: no compressai import)
+VARIABLE_RATE = "gained-hyperprior"  # ipr_bench.learned.variable_rate's architecture (named here: no compressai import)
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 
@@ -137,7 +137,7 @@ def build_model(architecture: str, args: list[int]) -> Any:
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*torch.jit.script.*")
         from compressai.zoo.image import model_architectures
 
-        from ipr_bench.variable_rate import GainedScaleHyperprior
+        from ipr_bench.learned.variable_rate import GainedScaleHyperprior
 
     if architecture == VARIABLE_RATE:
         if len(args) != 3:
@@ -278,7 +278,7 @@ def level_rate_point(level: float, levels: int) -> int:
 
 
 def region_cells(region: Any, height: int, width: int) -> tuple[int, int, int, int]:
-    """A pixel FaceRegion (ipr_bench.roi) → the latent cells it touches (left, top, right, bottom)."""
+    """A pixel FaceRegion (ipr_bench.face.roi) → the latent cells it touches (left, top, right, bottom)."""
     return (
         region.left // CELL,
         region.top // CELL,
@@ -341,13 +341,13 @@ def information_maps(
     regions: Cells | None = None,
     boost: float = 0.0,
 ) -> np.ndarray:
-    """[N, H', W'] bits per pixel of the padded input (ipr_bench.bitmaps.pixel_bits) that the entropy model assigns
+    """[N, H', W'] bits per pixel of the padded input (ipr_bench.learned.bits.pixel_bits) the entropy model assigns
     to what ``compress_images`` codes with the same arguments: the eval-mode forward pass rounds the latents as
     compress does, so each map sums to the image's coded information (the payload adds the coder's few bytes of
     overhead and the header)."""
     import torch
 
-    from ipr_bench.bitmaps import pixel_bits
+    from ipr_bench.learned.bits import pixel_bits
 
     x = _input_batch(images, device)
     with torch.no_grad():

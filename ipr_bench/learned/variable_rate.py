@@ -8,7 +8,7 @@ interpolated geometrically, so any level in [0, K−1] is a rate.
 
 The level may be one per image or a map over the latent grid ([N, 1, h, w] at y's resolution): a map that is
 higher on the face than on the background spends bits where identity lives — a learned codec's ROI coding. The
-decoder must rebuild the same map (ipr_bench.learned sends what it is made from), so the hyper-latent z always
+decoder must rebuild the same map (ipr_bench.learned.coding sends what it is made from), so the hyper-latent z always
 uses one level per image (the map's mean), which keeps z decodable before y.
 
 Plain ``nn.Module`` with CompressAI's interface: ``forward(x, level)``, ``compress(x, level)``,

@@ -2,7 +2,7 @@
 
 Two LFW pairs are drawn with a seed — a matched and a mismatched one that every recognizer in the store decides
 correctly on the originals. For each codec, the settings whose mean bpp is closest to each target rate are
-shown as enlarged face crops of both images (the face region of ``ipr_bench.roi`` on the original) or, with
+shown as enlarged face crops of both images (the face region of ``ipr_bench.face.roi`` on the original) or, with
 ``view="whole"``, as whole images with that region outlined (where region-of-interest codecs and learned codecs
 move their bits to: a face crop alone hides what the background paid), captioned
 with the setting, the pair's exact bpp, each image's cosine to its original's embedding and, per recognizer,
@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipr_bench.cache import atomic_write_bytes
-from ipr_bench.errors import IprBenchError
-from ipr_bench.metrics import fold_thresholds
-from ipr_bench.store import ResultStore
+from ipr_bench.analysis.metrics import fold_thresholds
+from ipr_bench.core.cache import atomic_write_bytes
+from ipr_bench.core.errors import IprBenchError
+from ipr_bench.store.results import ResultStore
 
 TARGETS = (0.10, 0.17, 0.27, 0.44)
 CROP = 128  # px per enlarged face crop
@@ -68,8 +68,8 @@ def closest_settings(store: ResultStore, labels: list[str], targets: tuple[float
 
 def reconstruct(codec_spec: str, config: dict[str, Any], quality: float, image: np.ndarray) -> tuple[np.ndarray, int]:
     """Re-encode ``image`` as the store did; (decoded image, payload bytes)."""
-    from ipr_bench.landmarks import detect_landmarks
-    from ipr_bench.registry import create_codec
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.landmarkers.base import detect_landmarks
 
     options = {k: v for k, v in config.items() if k not in CONFIG_ONLY}
     try:
@@ -125,10 +125,10 @@ def build_gallery(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ipr_bench.images import read_rgb
-    from ipr_bench.landmarks import detect_landmarks
-    from ipr_bench.registry import create_dataset
-    from ipr_bench.roi import face_region
+    from ipr_bench.core.images import read_rgb
+    from ipr_bench.core.registry import create_dataset
+    from ipr_bench.face.roi import face_region
+    from ipr_bench.landmarkers.base import detect_landmarks
 
     store = ResultStore(store_dir)
     original = store.read_setting("original")

@@ -24,7 +24,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                    (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
-(ipr_bench.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
+(ipr_bench.analysis.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
 """
 
 from __future__ import annotations
@@ -41,16 +41,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipr_bench.cache import atomic_write_bytes
-from ipr_bench.errors import IprBenchError
-from ipr_bench.metrics import PROTOCOLS
-from ipr_bench.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
-from ipr_bench.store import ResultStore
-from ipr_bench.summary import summarize
+from ipr_bench.analysis.metrics import PROTOCOLS
+from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
+from ipr_bench.analysis.summary import summarize
+from ipr_bench.core.cache import atomic_write_bytes
+from ipr_bench.core.errors import IprBenchError
+from ipr_bench.store.results import ResultStore
 
 ORIGINAL = "original"
 SCHEMA_VERSION = 1
-ROI_BASELINES = ("hevc-roi", "hevc-blur")  # classical codecs told where the face is (ipr_bench.roi)
+ROI_BASELINES = ("hevc-roi", "hevc-blur")  # classical codecs told where the face is (ipr_bench.face.roi)
 
 
 @dataclass(frozen=True)
@@ -715,7 +715,7 @@ PICTURES = (  # figure-file prefix → report section
 
 
 def bits_table(table: pd.DataFrame) -> str:
-    """The inside/outside-the-face table of ``bits_inside.csv`` (ipr_bench.bitmaps.where_bits_go)."""
+    """The inside/outside-the-face table of ``bits_inside.csv`` (ipr_bench.analysis.bitmaps.where_bits_go)."""
     lines = [
         "| codec | setting | bpp (payload) | bpp (entropy model) | face region: share of pixels | share of bits | "
         "concentration (bits share / pixel share) | images (with a face), left out |",

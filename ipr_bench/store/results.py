@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.core.cache import atomic_write_bytes
 
 META_KEY = b"ipr_bench"
 

@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ipr_bench.errors import UnavailableError
+from ipr_bench.core.errors import UnavailableError
 
 COMPACT_FILE = "compact.safetensors"
 COPIED = ("train_state.json", "meta.json", "ledger.csv")
@@ -37,13 +37,13 @@ def _base_weights(state: dict[str, Any], bases: Path | None) -> dict[str, Any] |
     base = state.get("init_from")
     if not base:
         return None
-    from ipr_bench.finetune import extend_levels_below
+    from ipr_bench.training.finetune import extend_levels_below
 
     candidates = [bases / f"{base['sha256'][:16]}.safetensors"] if bases else []
     candidates.append(Path(base["path"]) / "model.safetensors")
     from safetensors.torch import load_file
 
-    from ipr_bench.cache import file_sha256
+    from ipr_bench.core.cache import file_sha256
 
     for path in candidates:
         if path.is_file() and file_sha256(path) == base["sha256"]:
@@ -106,7 +106,7 @@ def unpack(source: Path | str, last: Path | str, bases: Path | str | None = None
     import torch
     from safetensors.torch import load_file, save
 
-    from ipr_bench.cache import atomic_write_bytes
+    from ipr_bench.core.cache import atomic_write_bytes
 
     source, last = Path(source), Path(last)
     state = json.loads((source / "train_state.json").read_text())

@@ -4,7 +4,7 @@ Weights only: the optimizer starts fresh, the step counter at 0 (the run's steps
 recorded where the run is (meta.json, train_state.json, the ledger): its source, the sha256 of its weights
 file, its steps and its loss, so a fine-tuned model always says what it grew from.
 
-Lower rates: a variable-rate base (ipr_bench.variable_rate) may be given extra levels below its lowest λ. The
+Lower rates: a variable-rate base (ipr_bench.learned.variable_rate) may be given extra levels below its lowest λ. The
 run's λs must then end with the base's λs (``--lambdas 0.0005,0.0009,<the base's λs>``): the new levels' gain
 vectors are extrapolated geometrically from the base's two lowest levels (per channel, the log-gain continues
 its step), so each new level starts as a coarser quantiser of the same latent, and training refines them.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ipr_bench.errors import OptionError, UnavailableError
+from ipr_bench.core.errors import OptionError, UnavailableError
 
 GAIN_TABLES = ("gain", "inverse_gain", "hyper_gain", "hyper_inverse_gain")
 LAMBDA_TOLERANCE = 1e-9
@@ -24,7 +24,7 @@ LAMBDA_TOLERANCE = 1e-9
 def resolve_base(spec: str) -> Path:
     """The checkpoint directory ``spec`` names: ``zoo:NAME`` (the shipped codec), a run (its ``last/``) or a
     checkpoint directory."""
-    from ipr_bench.learned import META_FILE
+    from ipr_bench.learned.coding import META_FILE
 
     if spec.startswith("zoo:"):
         from ipr_bench.codecs.zoo import shipped
@@ -46,8 +46,8 @@ def resolve_base(spec: str) -> Path:
 
 def describe_base(spec: str) -> dict[str, Any]:
     """What a run records about its base: source, weights sha256, steps, loss, λs, identity weight."""
-    from ipr_bench.cache import file_sha256
-    from ipr_bench.learned import WEIGHTS_FILE, read_meta
+    from ipr_bench.core.cache import file_sha256
+    from ipr_bench.learned.coding import WEIGHTS_FILE, read_meta
 
     directory = resolve_base(spec)
     meta = read_meta(directory)
@@ -85,7 +85,7 @@ def base_state(spec: str, architecture: str, args: tuple[int, ...], lambdas: tup
     """The base's weights, shaped for a run with these settings (levels extended below when asked)."""
     from safetensors.torch import load_file
 
-    from ipr_bench.learned import VARIABLE_RATE, WEIGHTS_FILE, read_meta
+    from ipr_bench.learned.coding import VARIABLE_RATE, WEIGHTS_FILE, read_meta
 
     directory = resolve_base(spec)
     meta = read_meta(directory)

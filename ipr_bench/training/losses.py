@@ -5,7 +5,7 @@
 R is the rate the model's likelihoods imply, in bits per pixel of the *original* image (padding is not paid
 for twice); MSE is on the 0–1 scale, as in CompressAI's RateDistortionLoss, so λ has its usual meaning;
 D_id compares a frozen recognizer's embedding of the reconstruction with that of the original, both faces cut
-out with the original's alignment matrix (ipr_bench.differentiable): 1 − cosine by default, or the squared L2
+out with the alignment matrix (ipr_bench.recognizers.differentiable): 1 − cosine by default, or the squared L2
 distance of the unit embeddings. Several recognizers may share α. α = 0 is the MSE-only baseline.
 The recognizers are never trained: their parameters are frozen and stay in eval mode.
 """
@@ -40,7 +40,7 @@ class IdentityPreservingLoss(nn.Module):
         bf16: bool = False,
     ) -> None:
         """``bf16``: run the frozen recognizer under bfloat16 autocast (its input and the distance stay float32;
-        the codec's autocast, if any, is the trainer's: ipr_bench.precision)."""
+        the codec's autocast, if any, is the trainer's: ipr_bench.training.precision)."""
         super().__init__()
         if identity_weight and not recognizers:
             raise ValueError("an identity weight needs at least one differentiable recognizer")
@@ -60,7 +60,7 @@ class IdentityPreservingLoss(nn.Module):
     ) -> torch.Tensor:
         """Mean over recognizers and images of the embedding distance (``per_image``: over recognizers only, [N]);
         x, x_hat on the 0–1 scale. ``targets``: the originals' unit embeddings when already known
-        (ipr_bench.resident), which saves a network pass."""
+        (ipr_bench.training.resident), which saves a network pass."""
         terms = []
         for k, (recognizer, m) in enumerate(zip(self.recognizers, matrices, strict=True)):
             if targets is None:

@@ -19,7 +19,7 @@ TRANSFORMS = ("g_a", "h_a", "h_s", "g_s")  # CompressAI's names for the four con
 
 
 def check_precision(precision: str) -> str:
-    from ipr_bench.errors import OptionError
+    from ipr_bench.core.errors import OptionError
 
     if precision not in PRECISIONS:
         raise OptionError(f"precision {precision!r} unknown; choose one of {', '.join(PRECISIONS)}")
@@ -56,7 +56,7 @@ def configure_threads(threads: int | None) -> int:
 
     if threads is not None:
         if threads < 1:
-            from ipr_bench.errors import OptionError
+            from ipr_bench.core.errors import OptionError
 
             raise OptionError(f"threads {threads}: give 1 or more")
         torch.set_num_threads(threads)

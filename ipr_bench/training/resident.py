@@ -1,4 +1,4 @@
-"""Training batches that live on the training device (the fast loop of ipr_bench.train, ``loop="resident"``).
+"""Training batches that live on the training device (the fast loop of ipr_bench.training.train, ``loop="resident"``).
 
 The naive loop cuts every crop with numpy, estimates each alignment matrix from the moved landmarks and runs the
 frozen recognizer on the original crop to get its target embedding — CPU work and an extra network pass per
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.landmarks import FaceLandmarks
-from ipr_bench.training_data import Crop, flip, shift
+from ipr_bench.face.landmarks import FaceLandmarks
+from ipr_bench.training.training_data import Crop, flip, shift
 
 SEED_SALT = 7_919  # batches and quantisation noise (seeded seed·1_000_003 + step in the trainer) never share a stream
 
@@ -172,7 +172,7 @@ class ResidentBatches:
 
     def face_cells(self, step: int, cell: int = 16, margin: float = 0.25) -> Any:
         """[B, 4] (left, top, right, bottom) latent cells of each crop's face region: the first landmarker's box
-        in the crop, grown by ``margin`` of its size on each side (as ipr_bench.roi.face_region), clipped."""
+        in the crop, grown by ``margin`` of its size on each side (as ipr_bench.face.roi.face_region), clipped."""
         import torch
 
         picks, left, top, mirrored = self.draw(step)

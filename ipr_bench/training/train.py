@@ -1,11 +1,11 @@
-"""Training a learned face codec with the identity-preserving loss (ipr_bench.losses), resumable.
+"""Training a learned face codec with the identity-preserving loss (ipr_bench.training.losses), resumable.
 
 Data: LFW images of people in no evaluation pair (ipr_bench.datasets.lfw.training_items), face-centred random
-crops with their landmarks carried through crop and flip (ipr_bench.training_data). Randomness is a function
+crops with their landmarks carried through crop and flip (ipr_bench.training.training_data). Randomness is a function
 of (seed, step), so a resumed run draws exactly the batches an uninterrupted one would.
 
 Two loops learn the same thing: ``naive`` (numpy crops, the originals' embeddings recomputed each step) and
-``resident`` (the default: data, alignment and the originals' embeddings on the device, ipr_bench.resident; on a
+``resident`` (the default: data, alignment and originals' embeddings on the device, ipr_bench.training.resident; on a
 GPU also fused Adam, bfloat16 for the frozen recognizer and, with ``compile``, torch.compile). They draw
 different batches, so the loop is a setting of the run.
 
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.cache import atomic_write_bytes, atomic_write_csv
-from ipr_bench.registry import register_producer
+from ipr_bench.core.cache import atomic_write_bytes, atomic_write_csv
+from ipr_bench.core.registry import register_producer
 
 STATE_FILE = "train_state.json"
 # how long and where to train, how often to look: a resumed run may change these, not what it learns
@@ -56,7 +56,7 @@ class TrainConfig:
     architecture: str = "bmshj2018-hyperprior"
     args: tuple[int, ...] = (128, 192)
     lmbda: float = 0.0067
-    # set: one variable-rate model (ipr_bench.variable_rate, architecture gained-hyperprior, args N, M, K) with
+    # set: one variable-rate model (ipr_bench.learned.variable_rate, architecture gained-hyperprior, args N, M, K) with
     # these K λs, lowest rate first; each image of a batch trains at a random level with its λ
     rate_lambdas: tuple[float, ...] = ()
     # with rate_lambdas: code the face region (the first landmarker's box grown by 25%) this many levels higher
@@ -72,7 +72,7 @@ class TrainConfig:
     steps: int = 1000
     seed: int = 0
     checkpoint_every: int = 250
-    data: tuple[str, ...] = ("lfw",)  # training sources (ipr_bench.training_data.SOURCES)
+    data: tuple[str, ...] = ("lfw",)  # training sources (ipr_bench.training.training_data.SOURCES)
     exclude_views: tuple[str, ...] = ("view2",)
     max_images: int | None = None  # a subset, for smoke tests
     validate_every: int = 500
@@ -80,12 +80,12 @@ class TrainConfig:
     device: str = "cpu"
     loop: str = "resident"  # see LOOPS and the module docstring
     compile: bool = False  # torch.compile the codec's training forward (how it runs, not what it learns)
-    # how a step runs (ipr_bench.precision): fp32 or bf16 autocast of the transforms and the recognizer,
+    # how a step runs (ipr_bench.training.precision): fp32 or bf16 autocast of the transforms and the recognizer,
     # channels_last memory layout, torch's intra-op threads (None: torch's choice)
     precision: str = "fp32"
     channels_last: bool = False
     threads: int | None = None
-    # start from these weights (ipr_bench.finetune: zoo:NAME or a run), fresh optimizer; levels may be added below
+    # start from these weights (ipr_bench.training.finetune: zoo:NAME or a run), fresh optimizer; may add levels below
     init_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -98,7 +98,7 @@ def _completed(saved: dict[str, Any]) -> dict[str, Any]:
 
 def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
     """The settings a run directory was trained with (to continue it elsewhere), with ``changes`` applied."""
-    from ipr_bench.errors import UnavailableError
+    from ipr_bench.core.errors import UnavailableError
 
     path = Path(out) / "last" / STATE_FILE
     try:
@@ -115,9 +115,9 @@ def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
 
 def training_data(config: TrainConfig) -> Any:
     """The images (with each needed landmarker's landmarks) a run with these settings trains and validates on:
-    the trainer's data, and what a GPU lease must carry for it (scripts/device_bundle.py)."""
-    from ipr_bench.registry import create_recognizer
-    from ipr_bench.training_data import load_training_data
+    the trainer's data, and what a GPU lease must carry for it (scripts/device/device_bundle.py)."""
+    from ipr_bench.core.registry import create_recognizer
+    from ipr_bench.training.training_data import load_training_data
 
     # α = 0 trains without a recognizer but is still validated with them (the paired arms compare cosines)
     landmarkers = sorted({create_recognizer(r).spec.landmarker for r in config.recognizers} or {"mtcnn"})
@@ -135,16 +135,16 @@ class Trainer:
     def __init__(self, config: TrainConfig, out: Path | str) -> None:
         import torch
 
-        from ipr_bench.errors import OptionError
-        from ipr_bench.learned import build_model
-        from ipr_bench.losses import IdentityPreservingLoss
-        from ipr_bench.provenance import provenance
-        from ipr_bench.registry import create_recognizer
+        from ipr_bench.bench.provenance import provenance
+        from ipr_bench.core.errors import OptionError
+        from ipr_bench.core.registry import create_recognizer
+        from ipr_bench.learned.coding import build_model
+        from ipr_bench.training.losses import IdentityPreservingLoss
 
         if config.loop not in LOOPS:
             raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
         if config.rate_lambdas:
-            from ipr_bench.learned import VARIABLE_RATE as ARCHITECTURE
+            from ipr_bench.learned.coding import VARIABLE_RATE as ARCHITECTURE
 
             shape_ok = len(config.args) == 3 and config.args[2] == len(config.rate_lambdas)
             if config.architecture != ARCHITECTURE or not shape_ok:
@@ -156,13 +156,13 @@ class Trainer:
                 raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
         if config.face_boost and (not config.rate_lambdas or config.loop != "resident"):
             raise OptionError("a face boost needs a variable-rate model (rate λs) and the resident loop")
-        from ipr_bench.precision import autocast_transforms, check_precision, configure_threads
+        from ipr_bench.training.precision import autocast_transforms, check_precision, configure_threads
 
         check_precision(config.precision)
         configure_threads(config.threads)
         self.config = config
         self.out = Path(out)
-        self.base: dict[str, Any] | None = None  # what --init-from started the run from (ipr_bench.finetune)
+        self.base: dict[str, Any] | None = None  # what --init-from started the run from (ipr_bench.training.finetune)
         torch.manual_seed(config.seed)
         self.model = build_model(config.architecture, list(config.args)).to(config.device)
         if config.channels_last:
@@ -185,7 +185,7 @@ class Trainer:
         self.landmark_keys = data.landmark_keys
         self.resident = None
         if fast:
-            from ipr_bench.resident import ResidentBatches
+            from ipr_bench.training.resident import ResidentBatches
 
             self.resident = ResidentBatches(
                 self.images,
@@ -213,7 +213,7 @@ class Trainer:
     def batch(self, step: int) -> tuple[Any, list[Any]]:
         import torch
 
-        from ipr_bench.training_data import Crop, crop_around_face, flip, shift
+        from ipr_bench.training.training_data import Crop, crop_around_face, flip, shift
 
         rng = np.random.default_rng([self.config.seed, step])
         picks = rng.integers(0, len(self.images), self.config.batch_size)
@@ -250,7 +250,7 @@ class Trainer:
         self.aux_optimizer.zero_grad()
         matrices = matrices if self.recognizers else None
         if self.config.rate_lambdas:
-            from ipr_bench.variable_rate import lambda_for
+            from ipr_bench.learned.variable_rate import lambda_for
 
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + LEVEL_SALT)
             level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
@@ -271,7 +271,7 @@ class Trainer:
 
     def _level_map(self, level: Any, cells: Any, size: Any) -> Any:
         """[B, 1, h, w] levels over y's grid: the base level, face_boost higher inside each face region."""
-        from ipr_bench.learned import CELL, level_map
+        from ipr_bench.learned.coding import CELL, level_map
 
         top = float(len(self.config.rate_lambdas) - 1)
         return level_map(level, cells, (size[0] // CELL, size[1] // CELL), self.config.face_boost, top)
@@ -356,7 +356,7 @@ class Trainer:
         """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
         PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding.
         A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK)."""
-        from ipr_bench.learned import level_rate_point
+        from ipr_bench.learned.coding import level_rate_point
 
         model = self.model.eval()
         model.update(force=True)
@@ -376,7 +376,7 @@ class Trainer:
         if self.recognizers:
             return list(zip(self.recognizers, self.criterion.recognizers, strict=True))
         if not hasattr(self, "_validation_judges"):
-            from ipr_bench.registry import create_recognizer
+            from ipr_bench.core.registry import create_recognizer
 
             recognizers = [create_recognizer(r) for r in self.config.recognizers]
             self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
@@ -385,7 +385,7 @@ class Trainer:
     def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
         import torch
 
-        from ipr_bench.learned import compress_images, decompress_payload
+        from ipr_bench.learned.coding import compress_images, decompress_payload
 
         device = self.config.device
         bits, sq_err, pixels = 0, 0.0, 0
@@ -396,8 +396,8 @@ class Trainer:
         for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
             regions = None
             if boost:
-                from ipr_bench.learned import region_cells
-                from ipr_bench.roi import face_region
+                from ipr_bench.face.roi import face_region
+                from ipr_bench.learned.coding import region_cells
 
                 region = face_region(next(iter(marks.values())), image.shape)
                 regions = [None if region is None else region_cells(region, *image.shape[:2])]
@@ -422,7 +422,7 @@ class Trainer:
     def save(self) -> Path:
         from safetensors.torch import save
 
-        from ipr_bench.learned import save_checkpoint
+        from ipr_bench.learned.coding import save_checkpoint
 
         last = self.out / "last"
         meta = {
@@ -468,8 +468,8 @@ class Trainer:
         import torch
         from safetensors.torch import load_file
 
-        from ipr_bench.errors import UnavailableError
-        from ipr_bench.learned import load_checkpoint, load_weights
+        from ipr_bench.core.errors import UnavailableError
+        from ipr_bench.learned.coding import load_checkpoint, load_weights
 
         last = self.out / "last"
         if not (last / STATE_FILE).is_file():
@@ -480,11 +480,11 @@ class Trainer:
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
-        from ipr_bench.learned import WEIGHTS_FILE
+        from ipr_bench.learned.coding import WEIGHTS_FILE
 
         self.base = state.get("init_from")
         if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
-            return False  # a fresh run sent as its settings alone (scripts/device_bundle.py): start it here
+            return False  # a fresh run sent as its settings alone (scripts/device/device_bundle.py): start it here
         model, meta = load_checkpoint(last, self.config.device)
         if meta["steps"] != state["step"]:
             raise UnavailableError(f"{last}: weights at step {meta['steps']} but optimizer at {state['step']}")
@@ -510,8 +510,8 @@ class Trainer:
             return
         import torch
 
-        from ipr_bench.finetune import base_state, describe_base
-        from ipr_bench.learned import load_weights
+        from ipr_bench.learned.coding import load_weights
+        from ipr_bench.training.finetune import base_state, describe_base
 
         self.base = describe_base(self.config.init_from)
         state = base_state(self.config.init_from, self.config.architecture, self.config.args, self.config.rate_lambdas)
@@ -527,7 +527,7 @@ class Trainer:
 
 def continue_training(out: Path | str, steps: int, device: str, max_seconds: float | None = None) -> Trainer:
     """Resume OUT with its saved settings on ``device`` for up to ``max_seconds`` (a GPU lease), logging plainly:
-    the entry point of scripts/device_train.sh, which has no CLI dependencies to spare."""
+    the entry point of scripts/device/device_train.sh, which has no CLI dependencies to spare."""
     trainer = Trainer(saved_config(out, steps=steps, device=device), out)
     trainer.resume()
     start = trainer.step

@@ -2,7 +2,7 @@
 
 Each training image's landmarks are detected once (any registered landmarker) and carried through the crop
 and the horizontal flip, so the identity term of the loss aligns the reconstruction exactly as the evaluation
-aligns a decoded image: with the original's landmarks, through the same matrix (ipr_bench.alignment).
+aligns a decoded image: with the original's landmarks, through the same matrix (ipr_bench.face.alignment).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ipr_bench.landmarks import FaceLandmarks
+from ipr_bench.face.landmarks import FaceLandmarks
 
 FLIP_FIVE_POINT = [1, 0, 2, 4, 3]  # mirrored: the left eye becomes the right eye, the mouth corners swap
 FLIP_DLIB5 = [2, 3, 0, 1, 4]  # dlib order: two corners of one eye, two of the other, nose base
@@ -122,8 +122,8 @@ def load_training_data(
     ``lfw``: LFW people in no pair of ``exclude_views``; ``celeba-wild``: the train identities of celeba-wild,
     each photo's face found by MTCNN (else the first landmarker) and reframed like LFW (reframe).
     Landmarks are detected once per image set and landmarker, then read from the cache."""
+    from ipr_bench.core.errors import DataError
     from ipr_bench.datasets import celeba_wild, lfw
-    from ipr_bench.errors import DataError
 
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
@@ -176,8 +176,8 @@ def load_training_data(
 
 
 def _read(items: list, skipped: list[str]) -> list[tuple]:
-    from ipr_bench.errors import DataError
-    from ipr_bench.images import read_rgb
+    from ipr_bench.core.errors import DataError
+    from ipr_bench.core.images import read_rgb
 
     kept = []
     for item in items:
@@ -191,10 +191,10 @@ def _read(items: list, skipped: list[str]) -> list[tuple]:
 def _landmarks(
     images: list[np.ndarray], name: str, tag: str, items: list, keys: list[str]
 ) -> list[FaceLandmarks | None]:
-    from ipr_bench.cache import Cache, content_key
+    from ipr_bench.core.cache import Cache, content_key
+    from ipr_bench.core.registry import create_landmarker
     from ipr_bench.datasets.base import item_digest
-    from ipr_bench.landmarks import cached_landmarks
-    from ipr_bench.registry import create_landmarker
+    from ipr_bench.landmarkers.base import cached_landmarks
 
     landmarker = create_landmarker(name)
     # keyed by the files' bytes (and the tag naming any reframing), not by decoded pixels: the same key on any

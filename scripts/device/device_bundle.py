@@ -11,14 +11,14 @@ This gathers, for the run directories to continue (``ipr-bench train --out DIR``
     .devcarry/runs/NAME/   each run's last checkpoint and optimizer state (resumed exactly); a fresh run
                            (``ipr-bench train … --steps 0``) goes as its settings alone and starts there
 
-then packs it into loads (scripts/device_loads.py): ``.devloads/00``, ``01``, … each small enough to travel
+then packs it into loads (scripts/device/device_loads.py): ``.devloads/00``, ``01``, … each small enough to travel
 beside the working tree (64 MiB per call). It prints the calls to make, back to back so the machine stays warm:
 
     run(command="true", carry=[".devloads/00"])              # one per load but the last: it stays there
-    run(command="bash scripts/device_train.sh 480", carry=[".devloads/01"])   # assembles, checks, trains
+    run(command="bash scripts/device/device_train.sh 480", carry=[".devloads/01"])   # assembles, checks, trains
 
 and afterwards, while the INDEX.txt that comes back names a next batch, the call it names. Then here:
-``python scripts/device_unpack.py FILES_AT_1 FILES_AT_2 … runs/zoo`` (the files_at folder of every call).
+``python scripts/device/device_unpack.py FILES_AT_1 FILES_AT_2 … runs/zoo`` (the files_at folder of every call).
 
 Every call also sends the tracked tree, and results/ and the shipped zoo are most of it (reports and galleries
 ~56 MiB, ipr_bench/zoo 42 MiB by 2026-11-26): more than the 64 MiB a call may carry. The training machine needs
@@ -28,7 +28,7 @@ disk throughout; commit nothing in between):
     git rm -r -q --cached results ipr_bench/zoo && printf '/results/\\n/ipr_bench/zoo/\\n' >> .git/info/exclude
     git reset -q -- results ipr_bench/zoo && sed -i '\\|^/results/$|d; \\|^/ipr_bench/zoo/$|d' .git/info/exclude
 
-Usage: python scripts/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
+Usage: python scripts/device/device_bundle.py runs/zoo/ipr-q3 runs/zoo/mse-q3 ...
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / ".devcarry"
 LOADS = ROOT / ".devloads"
 LIMIT = 64 * 2**20
@@ -82,10 +82,10 @@ def main() -> None:
     parser.add_argument("--python", default="3.12", help="the GPU machine's Python (wheels are fetched for it)")
     args = parser.parse_args()
 
-    from ipr_bench.cache import Cache
-    from ipr_bench.datasets.base import data_root
+    from ipr_bench.core.cache import Cache
+    from ipr_bench.core.paths import data_root
     from ipr_bench.recognizers.facenet import COMPACT_FILE, compact_weights
-    from ipr_bench.train import STATE_FILE, saved_config, training_data
+    from ipr_bench.training.train import STATE_FILE, saved_config, training_data
 
     if BUNDLE.exists():
         shutil.rmtree(BUNDLE)
@@ -134,7 +134,7 @@ def main() -> None:
     tracked = tracked_size()
     for name, size in sizes.items():
         print(f"  .devcarry/{name}: {size / 2**20:.1f} MiB")
-    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "scripts" / "device"))
     from device_loads import pack
 
     budget = LIMIT - tracked - MARGIN
@@ -145,7 +145,7 @@ def main() -> None:
     )
     for folder in loads[:-1]:
         print(f'  run(command="true", carry=[".devloads/{folder.name}"])')
-    print(f'  run(command="bash scripts/device_train.sh SECONDS", carry=[".devloads/{loads[-1].name}"])')
+    print(f'  run(command="bash scripts/device/device_train.sh SECONDS", carry=[".devloads/{loads[-1].name}"])')
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ two moments 40 MB) does not fit beside the tree, the training images and FaceNet
 - in (there): ``assemble`` checks that every part arrived (count and sha256 in MANIFEST.json) and unpacks;
 - back (there): the training script leaves its results in ``.devreturn/``; ``send DIR OUT K`` copies the K-th
   batch of at most 7 files (plus INDEX.txt saying how many batches there are) to $OUT, one folder deep;
-- home (here): scripts/device_unpack.py joins the parts of all batches.
+- home (here): scripts/device/device_unpack.py joins the parts of all batches.
 
-    python scripts/device_loads.py pack .devcarry .devloads --budget BYTES      (device_bundle.py calls it)
-    python3 scripts/device_loads.py assemble .devloads .devcarry                (device_train.sh calls it)
-    python3 scripts/device_loads.py send .devreturn "$OUT" 1                    (a later call, for batch 1)
+    python scripts/device/device_loads.py pack .devcarry .devloads --budget BYTES      (device_bundle.py calls it)
+    python3 scripts/device/device_loads.py assemble .devloads .devcarry                (device_train.sh calls it)
+    python3 scripts/device/device_loads.py send .devreturn "$OUT" 1                    (a later call, for batch 1)
 
 Standard library only: it runs on the bare device machine before anything is installed.
 """
@@ -110,7 +110,7 @@ def send(source: Path, out: Path, k: int) -> None:
     lines = [f"batch {k} of {len(all_batches)} (0-based)"]
     lines += [f"batch {j}: {', '.join(str(p.relative_to(source)) for p in b)}" for j, b in enumerate(all_batches)]
     if k + 1 < len(all_batches):
-        lines.append(f'next: run(command="python3 scripts/device_loads.py send .devreturn $OUT {k + 1}")')
+        lines.append(f'next: run(command="python3 scripts/device/device_loads.py send .devreturn $OUT {k + 1}")')
     (out / INDEX).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

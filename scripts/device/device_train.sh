@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One lease of GPU training, run on the lent machine from the repository root, after the loads that
-# python scripts/device_bundle.py RUN_DIRS... made have arrived (.devloads/NN, one call each; see that script):
-#   bash scripts/device_train.sh SECONDS [STEPS]
+# python scripts/device/device_bundle.py RUN_DIRS... made have arrived (.devloads/NN, one call each; see that script):
+#   bash scripts/device/device_train.sh SECONDS [STEPS]
 # The loads are joined, checked and unpacked into .devcarry/; every run in .devcarry/runs/ continues in parallel
 # for SECONDS of wall time (or to STEPS, default 1000000) on the GPU; each checkpoint is split into 15 MiB parts
 # in .devreturn/NAME/ (the device returns files of at most 16 MiB, 8 per call), and the first batch is copied
-# to $OUT; INDEX.txt there names the call that fetches the next (scripts/device_loads.py send), and
-# scripts/device_unpack.py joins them at home.
+# to $OUT; INDEX.txt there names the call that fetches the next (scripts/device/device_loads.py send), and
+# scripts/device/device_unpack.py joins them at home.
 set -euo pipefail
 seconds=${1:?usage: device_train.sh SECONDS [STEPS]}
 steps=${2:-1000000}
@@ -17,7 +17,7 @@ device=${DEVICE:-cuda}  # DEVICE=cpu rehearses the lease on a machine without a 
 
 if [ -d .devloads ]; then
   rm -rf "$bundle"
-  "$python" scripts/device_loads.py assemble .devloads .
+  "$python" scripts/device/device_loads.py assemble .devloads .
 fi
 back=.devreturn
 rm -rf "$back"
@@ -37,7 +37,7 @@ need = ["torch", "torchvision", "PIL", "numpy", "scipy", "pandas", "cv2", "compr
         "safetensors", "platformdirs", "einops", "pytorch_msssim", "ipr_bench"]
 missing = [m for m in need if importlib.util.find_spec(m) is None]
 if missing:
-    sys.exit(f"missing on this machine: {', '.join(missing)}; add their wheels in scripts/device_bundle.py")
+    sys.exit(f"missing on this machine: {', '.join(missing)}; add their wheels in scripts/device/device_bundle.py")
 import torch
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), flush=True)
 EOF
@@ -46,7 +46,7 @@ mkdir -p "$back/logs"
 pids=()
 for run in "$bundle"/runs/*/; do
   name=$(basename "$run")
-  "$python" -P -c "import sys; from ipr_bench.train import continue_training as c; c(sys.argv[1], int(sys.argv[2]), '$device', float(sys.argv[3]))" \
+  "$python" -P -c "import sys; from ipr_bench.training.train import continue_training as c; c(sys.argv[1], int(sys.argv[2]), '$device', float(sys.argv[3]))" \
     "$run" "$steps" "$seconds" > "$back/logs/$name.log" 2>&1 &
   pids+=($!)
 done
@@ -62,5 +62,5 @@ for run in "$bundle"/runs/*/; do
 done
 tail -n 3 "$back"/logs/*.log
 mkdir -p "$out"
-"$python" scripts/device_loads.py send "$back" "$out" 0
+"$python" scripts/device/device_loads.py send "$back" "$out" 0
 exit $status

@@ -1,8 +1,8 @@
-"""Bring a lease's checkpoints home: join the 15 MiB parts scripts/device_train.sh returned (NAME/FILE.partNN,
+"""Bring a lease's checkpoints home: join the 15 MiB parts scripts/device/device_train.sh returned (NAME/FILE.partNN,
 over one or more calls' $OUT batches) back into run directories NAME/last/FILE, check each loads (safetensors,
 no pickle), print each run's step and last validation, and keep the logs.
 
-Usage: python scripts/device_unpack.py FILES_AT_1 [FILES_AT_2 …] runs/zoo
+Usage: python scripts/device/device_unpack.py FILES_AT_1 [FILES_AT_2 …] runs/zoo
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from ipr_bench.cache import atomic_write_bytes
+from ipr_bench.core.cache import atomic_write_bytes
 
 PART_SUFFIX = re.compile(r"\.part[0-9][0-9]$")
 
@@ -42,7 +42,7 @@ def main() -> None:
     for log in sorted(p for s in args.sources for p in s.glob("logs/*.log")):
         (args.target / log.stem).mkdir(parents=True, exist_ok=True)
         (args.target / log.stem / "lease.log").write_bytes(log.read_bytes())
-    from ipr_bench.learned import load_checkpoint
+    from ipr_bench.learned.coding import load_checkpoint
 
     for state in sorted(args.target.glob("*/last/train_state.json")):
         _, meta = load_checkpoint(state.parent)

@@ -1,0 +1,1 @@
+"""Running a benchmark: settings × chunks of images as work units, executors, the run's provenance."""

@@ -1,0 +1,1 @@
+"""Foundations every stage uses: errors, the on-disk cache, plugin registries, images, weights, progress."""

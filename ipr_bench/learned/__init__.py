@@ -1,0 +1,1 @@
+"""Learned codecs: CompressAI models, their bitstream, checkpoints and coding."""

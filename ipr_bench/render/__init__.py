@@ -1,0 +1,1 @@
+"""Rendering analyses: figures, Markdown and HTML reports, galleries."""
