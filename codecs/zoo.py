@@ -7,16 +7,16 @@ load any trained checkpoint directory instead.
 from __future__ import annotations
 
 import shutil
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import ipr_bench
 from ipr_bench.core.errors import OptionError, UnavailableError
 from ipr_bench.core.registry import register_codec
 
 from .learned import LearnedCodec
 
-ZOO = Path(ipr_bench.__file__).resolve().parent / "zoo"
+ZOO = Path(str(files("ipr_bench") / "zoo")).resolve()  # package data (pyproject), beside the code
 
 
 def shipped(name: str) -> Path | None:

@@ -281,8 +281,8 @@ def test_detect_crop_run_lists_the_photos_it_left_out(lfw_mini: Path, tmp_path: 
 
 
 def test_landmarks_option_reaches_every_recognizer_that_can_use_it() -> None:
-    from ipr_bench.cli import with_landmarks
     from ipr_bench.core.errors import UnknownNameError
+    from ipr_bench.experiments.evaluate import with_landmarks
 
     options, notes = with_landmarks(["arcface", "dlib", "facenet"], {"facenet": {"landmarker": "mtcnn"}}, "yunet")
     assert options["arcface"] == {"landmarker": "yunet"}

@@ -122,3 +122,17 @@ def test_learned_experiments_are_skipped_with_the_fix_or_trained_first_with_trai
     ran.clear()
     reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None, train=True)
     assert not [c for c in ran if c[0] in ("train", "ship")]  # shipped checkpoints are never retrained
+
+
+def test_every_experiment_run_becomes_evaluate_arguments(tmp_path: Path) -> None:
+    """reproduce runs each experiment's `run` in-process: every one must map onto ``evaluate``'s arguments."""
+    from ipr_bench.experiments.presets import PRESETS
+    from ipr_bench.experiments.reproduce import EXPERIMENTS, run_arguments
+
+    runs = [c for e in EXPERIMENTS for c in e.commands if c[0] == "run"]
+    assert runs
+    for command in runs:
+        kwargs = run_arguments(tmp_path, command)
+        assert kwargs["out"].is_relative_to(tmp_path) and kwargs.get("preset", "quick") in PRESETS
+    kwargs = run_arguments(tmp_path, ("run", "--dataset", "lfw", "--codecs", "", "--out", "x"))
+    assert kwargs == {"dataset": "lfw", "codecs": [], "out": tmp_path / "x"}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,28 +90,6 @@ def split_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def with_landmarks(
-    rec_specs: list[str], rec_options: dict[str, dict[str, Any]], landmarks: str
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """``--landmarks``: every recognizer that can align with ``landmarks`` gets ``landmarker=landmarks`` (an
-    explicit ``NAME.landmarker`` option wins); the others keep their own, with a note saying why."""
-    from ipr_bench.core.errors import UnavailableError
-    from ipr_bench.core.registry import LANDMARKERS, create_recognizer
-
-    LANDMARKERS.get(landmarks)  # an unknown name gets the list of what exists
-    out, notes = {name: dict(opts) for name, opts in rec_options.items()}, []
-    for spec in rec_specs:
-        name = spec.split(":")[0]
-        options = {"landmarker": landmarks, **out.get(name, {})}
-        try:
-            create_recognizer(spec, **options)
-        except UnavailableError as exc:
-            notes.append(f"--landmarks {landmarks} not applied to {name}: {exc}")
-            continue
-        out[name] = options
-    return out, notes
-
-
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(2)
@@ -186,170 +162,50 @@ def run(
     ] = "shared",
 ) -> None:
     """Cross codecs × qualities × recognizers over a dataset and write the rate–accuracy table."""
-    from ipr_bench.analysis.summary import append_run_log, write_provenance, write_report
-    from ipr_bench.bench.runner import Runner, RunSpec
-    from ipr_bench.core.cache import Cache, atomic_write_bytes
-    from ipr_bench.core.progress import Progress
-    from ipr_bench.core.registry import CODECS, create_codec, create_dataset, create_recognizer
-    from ipr_bench.experiments.presets import PRESETS
-    from ipr_bench.store.results import ResultStore
+    from ipr_bench.experiments.evaluate import evaluate
 
-    # the quick preset's sweeps are defaults for its own codecs; codecs named on the command line without
-    # --preset get their own default sweep
-    explicit_preset = preset is not None
-    preset = preset or "quick"
-    if preset not in PRESETS:
-        _fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    from ipr_bench.bench.executors import EXECUTORS, RAY_FIX, ray_available
-
-    if executor not in EXECUTORS:
-        _fail(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
-    if executor == "ray" and not ray_available():
-        _fail(f"--executor ray needs Ray, which is not installed: {RAY_FIX}")
-    if align_on not in ("original", "decoded"):
-        _fail(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
-    p = PRESETS[preset]
-    codec_names = split_names(codecs) if codecs is not None else list(p.codecs)
-    from ipr_bench.analysis.metrics import PROTOCOLS
-
-    if threshold_protocol not in PROTOCOLS:
-        _fail(f"--threshold-protocol {threshold_protocol!r}: one of {', '.join(PROTOCOLS)}")
-    rec_specs = split_names(recognizers) if recognizers is not None else list(p.recognizers)
-    if not rec_specs:
-        _fail("no recognizers given")
-    sweep_text = parse_assignments(qualities or [], "--qualities")
-    options_text = parse_assignments(codec_option or [], "--codec-option")
+    rec_options: dict[str, dict[str, Any]] = {}
+    for key, value in parse_assignments(recognizer_option or [], "--recognizer-option").items():
+        name, dot, field = key.partition(".")
+        if not dot:
+            _fail(f"--recognizer-option {key}: expected NAME.OPTION")
+        rec_options.setdefault(name, {})[field] = parse_value(value)
+    codec_options: dict[str, dict[str, Any]] = {}
+    for key, value in parse_assignments(codec_option or [], "--codec-option").items():
+        name, _, field = key.partition(".")
+        codec_options.setdefault(name, {})[field] = value
     try:
-        for key in list(sweep_text) + [k.split(".")[0] for k in options_text]:
-            if key not in codec_names:
-                CODECS.get(key)  # unknown names get the list of what exists
-                _fail(f"--qualities/--codec-option name {key!r}, which is not among --codecs {','.join(codec_names)}")
-        codec_objs: dict[str, Any] = {}
-        sweeps: dict[str, list] = {}
-        for name in codec_names:
-            opts = {k.split(".", 1)[1]: v for k, v in options_text.items() if k.split(".", 1)[0] == name}
-            codec = create_codec(name, **opts)
-            avail = codec.availability()
-            if not avail.ok:
-                _fail(f"codec {name} is not available here: {avail.reason}")
-            codec_objs[name] = codec
-            if name in sweep_text:
-                sweeps[name] = [codec.parse_quality(q) for q in split_names(sweep_text[name])]
-            elif name in p.qualities and (explicit_preset or codecs is None):
-                sweeps[name] = [codec.parse_quality(str(q)) for q in p.qualities[name]]
-            else:
-                sweeps[name] = list(codec.default_qualities)
-        rec_options_text = parse_assignments(recognizer_option or [], "--recognizer-option")
-        rec_options: dict[str, dict[str, Any]] = {}
-        for key, value in rec_options_text.items():
-            name, dot, field = key.partition(".")
-            if not dot or name not in [s.split(":")[0] for s in rec_specs]:
-                _fail(f"--recognizer-option {key}: expected NAME.OPTION with NAME among --recognizers {rec_specs}")
-            rec_options.setdefault(name, {})[field] = parse_value(value)
-        if landmarks:
-            rec_options, notes = with_landmarks(rec_specs, rec_options, landmarks)
-            for note in notes:
-                typer.secho(f"note: {note}", err=True)
-        rec_objs = {}
-        for spec in rec_specs:
-            rec = create_recognizer(spec, **rec_options.get(spec.split(":")[0], {}))
-            avail = rec.availability()
-            if not avail.ok:
-                _fail(f"recognizer {spec} is not available here: {avail.reason}")
-            rec_objs[spec] = rec
-        ds_spec = dataset or p.dataset
-        name, _, arg = ds_spec.partition(":")
-        if detect_crop and name not in ("folder", "celeba-wild"):
-            _fail(f"--detect-crop is for in-the-wild photos (folder, celeba-wild), not {name}")
-        crop = detect_crop or (p.detect_crop if not dataset else None)
-        ds_options = {"detect_crop": crop} if crop else {}
-        ds = create_dataset("lfw", view=arg) if name == "lfw" and arg else create_dataset(ds_spec, **ds_options)
-        fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
-        if fold_list:
-            ds = ds.select_folds(fold_list)
-        if len(ds.folds) < 2:
-            typer.secho("note: one fold only: thresholds are chosen on that same fold (optimistic)", err=True)
-        out_dir = out or Path(p.out if not (codecs or recognizers or dataset or folds) else f"runs/{ds.name}")
-        spec = RunSpec(
-            dataset=ds,
-            codecs=codec_objs,
-            qualities=sweeps,
-            recognizers=rec_objs,
-            recognizer_options={s: rec_options.get(s.split(":")[0], {}) for s in rec_specs},
-            out=out_dir,
-            cache=Cache(cache),
-            align_on=align_on,  # type: ignore[arg-type]
-            workers=workers or os.cpu_count() or 1,
+        result = evaluate(
+            preset,
+            codecs=split_names(codecs) if codecs is not None else None,
+            recognizers=split_names(recognizers) if recognizers is not None else None,
+            dataset=dataset,
+            detect_crop=detect_crop,
+            qualities={k: split_names(v) for k, v in parse_assignments(qualities or [], "--qualities").items()},
+            codec_options=codec_options,
+            recognizer_options=rec_options,
+            landmarks=landmarks,
+            folds=parse_folds(folds) if folds else None,
+            workers=workers,
+            out=out,
+            cache=cache,
+            align_on=align_on,
             chunk_size=chunk_size,
+            threshold_protocol=threshold_protocol,
+            progress=progress,
             executor=executor,
-            executor_options={"address": ray_address, "cache_mode": ray_cache_mode} if executor == "ray" else {},
-        )
-        n_settings = 1 + sum(len(v) for v in sweeps.values())
-        typer.echo(
-            f"{ds.label}: {len(ds.items)} images, {len(ds.pairs)} pairs; {n_settings} settings × "
-            f"{len(rec_objs)} recognizers; store {out_dir}, cache {spec.cache.location}",
-            err=True,
-        )
-        if preset == "quick" and not (codecs or recognizers or dataset or folds or qualities):
-            typer.echo(f"preset quick: {p.description}", err=True)
-        t0 = time.monotonic()
-        with Progress() as bar:
-            runner = Runner(spec, bar if progress else None)
-            labels = runner.run()
-        elapsed = time.monotonic() - t0
-        command = "ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        # the store's summary covers everything in it (earlier runs' settings and recognizers too); the table
-        # printed below is this run's part
-        store = ResultStore(out_dir)
-        table = write_report(store, store.labels(), None, command)
-        table = table[table["setting"].isin(labels) & table["recognizer"].isin([r.name for r in rec_objs.values()])]
-        prov = {
-            **runner.provenance,
-            "command": command,
-            "elapsed_s": round(elapsed, 1),
-            "codecs": {n: c.config() for n, c in codec_objs.items()},
-            "qualities": sweeps,
-            "recognizers": {s: r.config() for s, r in rec_objs.items()},
-            "dataset": ds.label,
-            "dataset_fingerprint": runner.dataset_fp,
-        }
-        if ds.excluded:  # photos the dataset left out (e.g. no clear face to crop), each with its reason
-            prov["excluded_items"] = len(ds.excluded)
-            import csv
-            import io
-
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerows([("item", "reason"), *sorted(ds.excluded.items())])
-            atomic_write_bytes(out_dir / "excluded.csv", buf.getvalue().encode())
-        write_provenance(out_dir, prov)
-        append_run_log(
-            out_dir,
-            {
-                "command": command,
-                "time": prov["time"],
-                "git_commit": prov["git_commit"],
-                "elapsed_s": round(elapsed, 1),
-                "settings": labels,
-                "computed": runner.computed,
-            },
+            ray_address=ray_address,
+            ray_cache_mode=ray_cache_mode,
+            command="ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            log=lambda message: typer.echo(message, err=True),
         )
     except IprBenchError as exc:
         _fail(str(exc))
-    _print_table(table)
-    typer.echo(f"\n{len(labels)} settings in {elapsed:.1f} s; table: {out_dir / 'summary.md'}", err=True)
-    _report_after_run(out_dir, threshold_protocol)
-
-
-def _report_after_run(out_dir: Path, protocol: str, anchor: str = "hevc:23") -> None:
-    from ipr_bench.render.report import build_report
-
-    try:
-        build_report(out_dir, anchor=anchor, protocol=protocol)
-    except IprBenchError as exc:
-        typer.echo(f"no report: {exc} (ipr-bench report --results {out_dir} --anchor CODEC:QUALITY)", err=True)
-        return
-    typer.echo(f"report: {out_dir / 'report.md'} and report.html (curves, BD-rate, parity)", err=True)
+    _print_table(result.table)
+    typer.echo(
+        f"\n{len(result.labels)} settings in {result.elapsed_s:.1f} s; table: {result.out / 'summary.md'}", err=True
+    )
+    typer.echo(result.report, err=True)
 
 
 def _print_table(table: Any) -> None:

@@ -320,11 +320,37 @@ def missing_codecs(experiment: Experiment) -> list[str]:
     return missing
 
 
+RUN_OPTIONS = {"--preset": "preset", "--dataset": "dataset", "--codecs": "codecs", "--recognizers": "recognizers"}
+
+
+def run_arguments(root: Path, command: tuple[str, ...]) -> dict[str, Any]:
+    """``evaluate`` arguments of an experiment's ``run`` command (the argv the README shows), paths under root."""
+    from ipr_bench.experiments.presets import PRESETS
+
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    unknown = set(options) - {*RUN_OPTIONS, "--out"}
+    if unknown:
+        raise ValueError(f"{_command_text(command)}: experiments run with {sorted(RUN_OPTIONS)} and --out only")
+    kwargs: dict[str, Any] = {RUN_OPTIONS[k]: v for k, v in options.items() if k in RUN_OPTIONS}
+    for names in ("codecs", "recognizers"):
+        if names in kwargs:
+            kwargs[names] = [n.strip() for n in kwargs[names].split(",") if n.strip()]
+    kwargs["out"] = root / options.get("--out", PRESETS[kwargs.get("preset") or "quick"].out)
+    return kwargs
+
+
 def run_command(root: Path, command: tuple[str, ...], workers: int = 0) -> None:
+    """An experiment's step: ``run`` in this process (``evaluate``), other commands and scripts as subprocesses."""
+    if command[0] == "run":
+        from ipr_bench.experiments.evaluate import evaluate
+
+        argv = (*command, *(("--workers", str(workers)) if workers else ()))
+        evaluate(**run_arguments(root, command), workers=workers, command=_command_text(argv))
+        return
     if command[0].startswith("scripts/"):
         argv = [sys.executable, str(root / command[0]), *command[1:]]
     else:
-        argv = [*CLI, *command, *(["--workers", str(workers)] if workers and command[0] == "run" else [])]
+        argv = [*CLI, *command]
     subprocess.run(argv, cwd=root, check=True)
 
 
