@@ -49,9 +49,9 @@ def choose(scores: dict[str, float | None], family: str) -> str:
 
 
 def main() -> None:
+    from ipr_bench.analysis.analyse import analyse
     from ipr_bench.analysis.rd import bd_rate
     from ipr_bench.core.cache import atomic_write_bytes
-    from ipr_bench.render.report import analyse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, default=STORE)

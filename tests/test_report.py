@@ -147,7 +147,8 @@ def test_both_protocols_reach_the_store_the_summary_and_the_report(store: Path) 
 def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
     import pandas as pd
 
-    from ipr_bench.render.report import Analysis, Anchor, roi_verdict
+    from ipr_bench.analysis.analyse import Analysis, Anchor
+    from ipr_bench.render.markdown import roi_verdict
 
     analysis = Analysis(
         "toy",
@@ -241,7 +242,7 @@ def _parity(bpp: float | None, status: str = "interpolated") -> dict:
 
 
 def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> None:
-    from ipr_bench.render.report import advantage_verdict
+    from ipr_bench.analysis.analyse import advantage_verdict
 
     low = "at or below the lowest measured rate"
     assert advantage_verdict(_parity(0.20), _parity(0.30))[0] == "holds"
@@ -259,7 +260,7 @@ def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> No
 
 
 def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
-    from ipr_bench.render.report import robustness_verdict
+    from ipr_bench.render.markdown import robustness_verdict
 
     rows = [
         {"codec": "ipr", "recognizer": "facenet", "seen": True, "advantage": "does not hold"},
@@ -274,7 +275,7 @@ def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:
 def test_parity_leaves_out_a_codec_never_measured_with_a_recognizer() -> None:
     import pandas as pd
 
-    from ipr_bench.render.report import Analysis, Anchor
+    from ipr_bench.analysis.analyse import Analysis, Anchor
 
     table = pd.DataFrame(
         {

@@ -291,7 +291,7 @@ def bdrate_command(
     """BD-rate of every codec against the anchor codec, as Markdown or CSV on stdout."""
     import pandas as pd
 
-    from ipr_bench.render.report import analyse
+    from ipr_bench.analysis.analyse import analyse
 
     if ":" not in anchor:
         anchor += ":0"  # BD-rate needs only the codec
@@ -320,7 +320,8 @@ def plot_command(
     ] = "lfw10fold",
 ) -> None:
     """One rate–metric figure (a panel per recognizer) from a results store."""
-    from ipr_bench.render.report import METRICS, analyse, figure
+    from ipr_bench.analysis.analyse import analyse
+    from ipr_bench.render.figures import METRICS, figure
 
     if metric not in METRICS:
         _fail(f"--metric {metric!r}: one of {', '.join(METRICS)}")

@@ -191,7 +191,8 @@ def _fmt(x: Any, spec: str) -> str:
 
 def store_section(root: Path, experiment: Experiment) -> list[str]:
     """The README lines for one experiment, from its store's summary.json; [] when it has none yet."""
-    from ipr_bench.render.report import is_bound, robustness_verdict, roi_verdict
+    from ipr_bench.analysis.analyse import is_bound
+    from ipr_bench.render.markdown import robustness_verdict, roi_verdict
 
     path = root / experiment.store / "summary.json"
     if not path.is_file():

@@ -1,0 +1,275 @@
+"""report.md: the tables of an analysis, the verdict sentences, the document around them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ipr_bench.analysis.analyse import Analysis
+
+
+def _fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
+    return none if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
+    t: dict[str, str] = {}
+    lines = ["| recognizer | accuracy % (± std over folds) |", "|---|---|"]
+    lines += [f"| {r['recognizer']} | {r['accuracy']:.2f} ± {r['std']:.2f} |" for r in data["reference"]]
+    t["reference"] = "\n".join(lines)
+
+    lines = ["| codec | recognizer | metric | BD-rate vs " + analysis.anchor.codec + " | overlap | interval | note |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in data["bd_rate"]:
+        interval = f"{_fmt(r['interval'][0], '.2f')}–{_fmt(r['interval'][1], '.2f')}"
+        lines.append(
+            f"| {r['codec']} | {r['recognizer']} | {r['metric']} | {_fmt(r['bd_rate_percent'], '+.1f')} % | "
+            f"{_fmt(r['overlap'], '.0%')} | {interval} | {r['reason']} |"
+        )
+    t["bd_rate"] = "\n".join(lines)
+
+    lines = [
+        "| recognizer | codec | reference | target acc % | parity bpp | ratio | how |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(data["parity"], key=lambda r: (r["recognizer"], r["ref"], r["codec"])):
+        ref = f"{analysis.anchor.codec}:{analysis.anchor.quality:g} − ε" if r["ref"] == "anchor" else "originals − ε"
+        ratio = _fmt(r["ratio"], ".1%") + (
+            " of anchor bpp" if r["ref"] == "anchor" else f" of {analysis.anchor.codec}'s"
+        )
+        lines.append(
+            f"| {r['recognizer']} | {r['codec']} | {ref} | {_fmt(r['target_accuracy'], '.2f')} | "
+            f"{_fmt(r['bpp'], '.4f')} | {ratio if r['reached'] else '—'} | {r['status']} |"
+        )
+    t["parity"] = "\n".join(lines)
+
+    if data["bit_accounting"]:
+        keys = sorted({k for r in data["bit_accounting"] for k in r} - {"codec", "quality", "bpp"})
+        lines = ["| codec | quality | payload bpp | " + " | ".join(f"{k} bpp" for k in keys) + " |"]
+        lines.append("|---|---|---|" + "---|" * len(keys))
+        for r in data["bit_accounting"]:
+            lines.append(
+                f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
+                + " | ".join(_fmt(r.get(k), ".4f") for k in keys)
+                + " |"
+            )
+        anchor_alt = [r for r in data["bit_accounting"] if r["codec"] == analysis.anchor.codec]
+        anchor_alt = [r for r in anchor_alt if r["quality"] == analysis.anchor.quality]
+        if anchor_alt:
+            a = anchor_alt[0]
+            moves = ", ".join(f"{k}: ×{a['bpp'] / a[k]:.2f}" for k in keys if a.get(k))
+            lines.append("")
+            lines.append(
+                f"Counting the anchor ({analysis.anchor.codec}:{analysis.anchor.quality:g}) with another accounting "
+                f"multiplies every 'of anchor bpp' ratio by: {moves}."
+            )
+        t["bit_accounting"] = "\n".join(lines)
+    else:
+        t["bit_accounting"] = "No codec in this store records alternative byte counts."
+
+    if data["codec_info"]:
+        keys = sorted({k for r in data["codec_info"] for k in r} - {"codec", "quality", "bpp"})
+        lines = ["| codec | quality | bpp | " + " | ".join(f"mean {k}" for k in keys) + " |"]
+        lines.append("|---|---|---|" + "---|" * len(keys))
+        lines += [
+            f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
+            + " | ".join(_fmt(r.get(k), ".3f") for k in keys)
+            + " |"
+            for r in data["codec_info"]
+        ]
+        lines += [
+            "",
+            "roi_applied: share of images coded with a face region (the rest had no detected face and were "
+            "coded by the plain codec); face_fraction: share of the image's pixels inside the face region.",
+        ]
+        t["codec_info"] = "\n".join(lines)
+
+    if data["against_roi"]:
+        lines = [
+            "| recognizer | codec | parity bpp (≤: at its lowest measured rate) | best ROI baseline (parity bpp) "
+            "| ratio |",
+            "|---|---|---|---|---|",
+        ]
+        for r in data["against_roi"]:
+            le, base_le = ("≤ " if r.get("bound") else ""), ("≤ " if r.get("baseline_bound") else "")
+            base = f"{r['baseline']} ({base_le}{_fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
+            lines.append(
+                f"| {r['recognizer']} | {r['codec']} | {le}{_fmt(r['bpp'], '.3f')} | {base} | "
+                f"{_fmt(r['ratio'], '.0%')} |"
+            )
+        lines += ["", roi_verdict(data["against_roi"])]
+        t["against_roi"] = "\n".join(lines)
+
+    if data["robustness"]:
+        anchor_name = f"{data['anchor']['codec']}:{_fmt(data['anchor']['quality'], 'g')}"
+        lines = [
+            f"| codec | trained with | evaluated by | seen? | parity bpp / {anchor_name} bpp | "
+            f"parity bpp / {data['anchor']['codec']}'s parity bpp | BD-rate vs {data['anchor']['codec']} | "
+            "advantage | why |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in data["robustness"]:
+            bd = r.get("bd_rate_percent")
+            bd_text = f"{bd:+.1f} %" if bd is not None else f"n/a (overlap {_fmt(r.get('bd_overlap'), '.0%')})"
+            lines.append(
+                f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
+                f"{'seen' if r['seen'] else 'unseen'} | {_fmt(r.get('parity_ratio_anchor'), '.1%')} | "
+                f"{_fmt(r['parity_ratio_original'], '.1%')} | "
+                f"{bd_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
+            )
+        lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
+        t["robustness"] = "\n".join(lines)
+    else:
+        t["robustness"] = "No codec in this store records the recognizer it was trained with (no learned codecs)."
+    return t
+
+
+def robustness_verdict(rows: list[dict[str, Any]], anchor_codec: str) -> str:
+    """The plain statement the robustness table exists for: under which recognizers each learned codec's
+    advantage over the anchor codec (fewer bits at parity with the originals) holds."""
+    parts = []
+    for codec in dict.fromkeys(r["codec"] for r in rows):
+        groups: dict[str, list[str]] = {}
+        for r in rows:
+            if r["codec"] == codec:
+                label = f"{r['recognizer']} ({'seen' if r['seen'] else 'unseen'})"
+                groups.setdefault(r.get("advantage", "undecided"), []).append(label)
+        said = [f"{'is undecided' if k == 'undecided' else k} under {', '.join(v)}" for k, v in groups.items()]
+        parts.append(f"{codec}'s advantage over {anchor_codec} at parity with the originals " + "; ".join(said) + ".")
+    return " ".join(parts)
+
+
+def roi_verdict(rows: list[dict[str, Any]]) -> str:
+    """The sentence the ROI experiment exists for: does a learned codec beat the best ROI baseline at parity?"""
+    learned = [r for r in rows if r["learned"]]
+    if not learned:
+        bar = [
+            f"under {r['recognizer']}, {r['baseline']} reaches it at "
+            f"{'≤ ' if r.get('baseline_bound') else ''}{r['baseline_bpp']:.3f} bpp, "
+            f"{'≤ ' if r.get('baseline_bound') else ''}{1 / r['ratio']:.0%} of HEVC's {r['bpp']:.3f}"
+            + (" (already at its lowest measured rate)" if r.get("baseline_bound") else "")
+            for r in rows
+            if r["codec"] == "hevc" and r["ratio"]
+        ]
+        return (
+            "No learned codec (ipr / mse) is in this store yet, so whether IPR beats ROI coding at parity is "
+            "not answered here."
+            + (" The bar it has to clear (parity with the originals): " + "; ".join(bar) + "." if bar else "")
+        )
+    verbs = {"holds": "beats", "does not hold": "does not beat", "undecided": "is undecided against"}
+    parts = []
+    for r in learned:
+        if r["baseline"] is None:
+            parts.append(f"{r['codec']} under {r['recognizer']}: no comparison (no ROI baseline reaches parity)")
+            continue
+        verdict, why = r["verdict"], r["why"]
+        if r["bpp"] is None:
+            parts.append(f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} ({why})")
+            continue
+        bound = "; a parity at a lowest measured rate only bounds the ratio" if verdict == "undecided" else ""
+        parts.append(
+            f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} "
+            f"({'≤ ' if r.get('bound') else ''}{r['bpp']:.3f} vs {'≤ ' if r['baseline_bound'] else ''}"
+            f"{r['baseline_bpp']:.3f} bpp at parity, {r['ratio']:.0%}{bound})"
+        )
+    return "; ".join(parts) + "."
+
+
+SECTIONS = [
+    ("reference", "Uncompressed reference"),
+    ("parity", "Parity: lowest bpp that keeps accuracy"),
+    ("bd_rate", "BD-rate at equal accuracy"),
+    ("bit_accounting", "Bit accounting"),
+    ("codec_info", "What the codecs did per image"),
+    ("robustness", "Robustness to unseen recognizers"),
+    ("against_roi", "Is it more than ROI coding?"),
+    ("bits", "Where the bits go (`ipr-bench bits`)"),
+]
+PICTURES = (  # figure-file prefix → report section
+    ("gallery_", "Gallery (`ipr-bench gallery`)"),
+    ("bits_", "Where the bits go: mean bit density in aligned face coordinates (`ipr-bench bits`)"),
+)
+
+
+def bits_table(table: pd.DataFrame) -> str:
+    """The inside/outside-the-face table of ``bits_inside.csv`` (ipr_bench.analysis.bitmaps.where_bits_go)."""
+    lines = [
+        "| codec | setting | bpp (payload) | bpp (entropy model) | face region: share of pixels | share of bits | "
+        "concentration (bits share / pixel share) | images (with a face), left out |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.codec} | {r.setting} | {r.bpp_payload:.3f} | {r.bpp_entropy_model:.3f} | {r.face_area_share:.1%} | "
+            f"{r.bits_inside_face_share:.1%} | {r.concentration:.2f} | {r.images} ({r.images_with_face})"
+            + (f", {r.images_failed} left out |" if getattr(r, "images_failed", 0) else " |")
+        )
+    lines += [
+        "",
+        "Face region: the MTCNN box grown by 25% per side (the region hevc-roi and face-aware codecs code higher). "
+        "Classical codecs have no row: the bundled x265 exposes no per-block bits or QP "
+        "(`scripts/probe_encoder_stats.py`); hevc-roi codes the face region at the CRF's QP and the rest higher.",
+    ]
+    return "\n".join(lines)
+
+
+FIGURE_TITLES = {
+    "accuracy": "Rate–accuracy",
+    "tar": "Rate–TAR@FAR=1e-3",
+    "cos": "Rate–identity cosine",
+    "psnr": "Rate–PSNR",
+    "robustness": "Parity ratio per recognizer",
+}
+
+
+def intro_lines(analysis: Analysis, data: dict[str, Any]) -> list[str]:
+    a = data["anchor"]
+    return [
+        f"Dataset: {analysis.dataset}. Anchor: {a['codec']} at quality {a['quality']:g} ({_fmt(a['bpp'], '.4f')} bpp). "
+        f"ε = {analysis.epsilon:g} percentage points.",
+        "bpp is each codec's payload bpp (8 × bytes / pixels of the original; see summary.md for what the bytes "
+        "hold). Accuracy, mean ± std over folds, under the threshold protocol "
+        + (
+            "lfw10fold (each setting's thresholds chosen on its other folds)."
+            if analysis.protocol == "lfw10fold"
+            else "fixed-original (each fold's threshold chosen on the originals' other folds, kept for every setting)."
+        ),
+        "Parity: the lowest bpp at which the codec's monotone (Pareto envelope + PCHIP in log-bpp) accuracy curve "
+        "reaches the reference − ε; 'anchor' = the anchor point's accuracy, ratio to the anchor's bpp (the "
+        "paper's statistic); 'originals' = uncompressed accuracy, ratio to the anchor codec's own parity bpp.",
+        f"BD-rate: Bjøntegaard on log-bpp as a function of accuracy (PSNR for the psnr rows) over the shared range "
+        f"of the Pareto envelopes; NaN when they share < {analysis.min_overlap:.0%} of their range. Negative = "
+        "fewer bits than the anchor codec.",
+    ]
+
+
+def markdown_report(
+    analysis: Analysis,
+    data: dict[str, Any],
+    tables: dict[str, str],
+    figures: dict[str, Any],
+    galleries: dict[str, bytes] | None = None,
+) -> str:
+    lines = [f"# ipr-bench report: {analysis.dataset}", ""]
+    lines += [f"- {s}" for s in intro_lines(analysis, data)]
+    lines += ["", f"![{FIGURE_TITLES['accuracy']}](figures/rate_accuracy.png)", ""]
+    for key, title in SECTIONS:
+        if key in tables:  # optional sections (codec_info) only when the store has something to say
+            lines += [f"## {title}", "", tables[key], ""]
+    for prefix, title in PICTURES:
+        names = [name for name in galleries or {} if name.startswith(prefix)]
+        if names:
+            lines += [f"## {title}", ""] + [f"![{name}](figures/{name}.png)" for name in names] + [""]
+    lines += ["## Figures", ""]
+    for key in figures:
+        stem = "robustness" if key == "robustness" else f"rate_{key}"
+        lines += [
+            f"### {FIGURE_TITLES[key]}",
+            "",
+            f"![{FIGURE_TITLES[key]}](figures/{stem}.png) ([SVG](figures/{stem}.svg))",
+            "",
+        ]
+    lines += ["Machine-readable: `summary.json` (schema in `ipr_bench/report.py`)."]
+    return "\n".join(lines) + "\n"
