@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ipr_bench.cli import app, parse_assignments, parse_folds
+from ipr_bench.cli import app
+from ipr_bench.cli.app import parse_assignments, parse_folds
 
 from conftest import HAS_LFW
 
@@ -180,7 +181,7 @@ def test_workers_stop_when_the_run_is_killed(lfw_mini: Path, tmp_path: Path) -> 
 
 
 def test_parse_value() -> None:
-    from ipr_bench.cli import parse_value
+    from ipr_bench.cli.app import parse_value
 
     assert parse_value("112,112") == [112, 112]
     assert parse_value("[112, 96]") == [112, 96]
