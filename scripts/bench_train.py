@@ -89,7 +89,7 @@ def main() -> None:
     import torch
 
     from ipr_bench.bench.provenance import provenance
-    from ipr_bench.training.train import TrainConfig
+    from ipr_bench.training.config import TrainConfig
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     base = TrainConfig(

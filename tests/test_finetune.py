@@ -16,7 +16,7 @@ needs_lfw = pytest.mark.skipif(not HAS_LFW, reason="needs ../shared LFW and the 
 
 
 def gained(levels: int = 2, **changes: object) -> object:
-    from ipr_bench.training.train import TrainConfig
+    from ipr_bench.training.config import TrainConfig
 
     lambdas = (0.005, 0.02, 0.05)[-levels:]
     config = TrainConfig(

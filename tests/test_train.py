@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not HAS_LFW, reason="needs ../shared LFW and the
 
 
 def tiny(steps: int) -> object:
-    from ipr_bench.training.train import TrainConfig
+    from ipr_bench.training.config import TrainConfig
 
     return TrainConfig(
         args=(16, 24),
@@ -84,7 +84,7 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
     # a run saved before the loop was a setting was trained by the naive loop, and resumes as such
     import json
 
-    from ipr_bench.training.train import saved_config
+    from ipr_bench.training.config import saved_config
 
     state_file = tmp_path / "run" / "last" / "train_state.json"
     state = json.loads(state_file.read_text())
@@ -97,7 +97,8 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
 
 def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: Path) -> None:
     from ipr_bench.learned.coding import load_checkpoint
-    from ipr_bench.training.train import Trainer, continue_training, saved_config
+    from ipr_bench.training.config import saved_config
+    from ipr_bench.training.train import Trainer, continue_training
 
     Trainer(tiny(0), tmp_path / "fresh").run()  # steps 0: the initial state is saved, ready to send to a lease
     assert saved_config(tmp_path / "fresh", steps=2) == tiny(2)

@@ -129,12 +129,13 @@ def train_command(
     """Train a learned face codec with the identity-preserving loss; resumable; writes OUT/last (learned:OUT/last)
     and a row per session in OUT/last/ledger.csv."""
     from ipr_bench.core.progress import Progress
-    from ipr_bench.training.train import TrainConfig, Trainer
+    from ipr_bench.training.config import TrainConfig
+    from ipr_bench.training.train import Trainer
 
     if crop % 64:
         _fail(f"--crop {crop}: must be a multiple of 64 (the models' stride)")
     if continue_run:
-        from ipr_bench.training.train import saved_config
+        from ipr_bench.training.config import saved_config
 
         try:
             config = saved_config(

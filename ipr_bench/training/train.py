@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -29,88 +29,12 @@ import numpy as np
 
 from ipr_bench.core.cache import atomic_write_bytes, atomic_write_csv
 from ipr_bench.core.registry import register_producer
+from ipr_bench.training.config import LOOPS, NOT_SETTINGS, STATE_FILE, TrainConfig, completed, saved_config
+from ipr_bench.training.validation import Validation
 
-STATE_FILE = "train_state.json"
-# how long and where to train, how often to look: a resumed run may change these, not what it learns
-NOT_SETTINGS = (
-    "steps",
-    "device",
-    "checkpoint_every",
-    "validate_every",
-    "compile",
-    "precision",
-    "channels_last",
-    "threads",
-)
-# a setting missing from an older run's saved state had, in that run, its default — except these, whose default
-# changed when they became settings: older run directories still resume as what they were
-LEGACY_DEFAULTS = {"loop": "naive"}
-LOOPS = ("naive", "resident")
 OPTIMIZER_FILE = "optimizer.safetensors"
 LEDGER_FILE = "ledger.csv"
 LEVEL_SALT = 104_729  # the levels a variable-rate batch trains at: a stream of their own
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    architecture: str = "bmshj2018-hyperprior"
-    args: tuple[int, ...] = (128, 192)
-    lmbda: float = 0.0067
-    # set: one variable-rate model (ipr_bench.learned.variable_rate, architecture gained-hyperprior, args N, M, K) with
-    # these K λs, lowest rate first; each image of a batch trains at a random level with its λ
-    rate_lambdas: tuple[float, ...] = ()
-    # with rate_lambdas: code the face region (the first landmarker's box grown by 25%) this many levels higher
-    # than the rest (a spatial level map; the region travels in the payload)
-    face_boost: float = 0.0
-    identity_weight: float = 0.0  # α; 0 = the MSE-only baseline
-    recognizers: tuple[str, ...] = ("facenet",)
-    identity: str = "cosine"
-    crop: int = 192
-    batch_size: int = 8
-    lr: float = 1e-4
-    aux_lr: float = 1e-3
-    steps: int = 1000
-    seed: int = 0
-    checkpoint_every: int = 250
-    data: tuple[str, ...] = ("lfw",)  # training sources (ipr_bench.training.training_data.SOURCES)
-    exclude_views: tuple[str, ...] = ("view2",)
-    max_images: int | None = None  # a subset, for smoke tests
-    validate_every: int = 500
-    max_validation: int | None = None
-    device: str = "cpu"
-    loop: str = "resident"  # see LOOPS and the module docstring
-    compile: bool = False  # torch.compile the codec's training forward (how it runs, not what it learns)
-    # how a step runs (ipr_bench.training.precision): fp32 or bf16 autocast of the transforms and the recognizer,
-    # channels_last memory layout, torch's intra-op threads (None: torch's choice)
-    precision: str = "fp32"
-    channels_last: bool = False
-    threads: int | None = None
-    # start from these weights (ipr_bench.training.finetune: zoo:NAME or a run), fresh optimizer; may add levels below
-    init_from: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _completed(saved: dict[str, Any]) -> dict[str, Any]:
-    """A saved config with every setting it predates filled in (JSON types, as saved)."""
-    defaults = json.loads(json.dumps(asdict(TrainConfig())))
-    return defaults | LEGACY_DEFAULTS | saved
-
-
-def saved_config(out: Path | str, **changes: Any) -> TrainConfig:
-    """The settings a run directory was trained with (to continue it elsewhere), with ``changes`` applied."""
-    from ipr_bench.core.errors import UnavailableError
-
-    path = Path(out) / "last" / STATE_FILE
-    try:
-        saved = json.loads(path.read_text())["config"]
-    except FileNotFoundError:
-        raise UnavailableError(f"{path} not found: nothing to continue") from None
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise UnavailableError(f"{path}: not a training state ({exc})") from None
-    known = {f for f in TrainConfig.__dataclass_fields__}
-    saved = _completed(saved)
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known}
-    return TrainConfig(**(values | changes))
 
 
 def training_data(config: TrainConfig) -> Any:
@@ -125,7 +49,7 @@ def training_data(config: TrainConfig) -> Any:
 
 
 @register_producer("ipr-train")
-class Trainer:
+class Trainer(Validation):
     """Trains a CompressAI model with rate + λ(distortion + α·identity); makes codecs ipr / mse / learned:DIR."""
 
     command = "ipr-bench train --lambda L --identity-weight α --recognizer facenet --out DIR"
@@ -351,73 +275,6 @@ class Trainer:
         atomic_write_csv(path, [*rows, row], list(row))
         return path
 
-    # ----------------------------------------------------------------------------------- validation
-    def validate(self) -> dict[str, float]:
-        """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
-        PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding.
-        A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK)."""
-        from ipr_bench.learned.coding import level_rate_point
-
-        model = self.model.eval()
-        model.update(force=True)
-        record = {"step": float(self.step), "n_images": float(len(self.validation.images))}
-        if not self.config.rate_lambdas:
-            record |= self._validate_at(model, 1)
-        else:
-            levels = len(self.config.rate_lambdas)
-            for k in range(levels):
-                values = self._validate_at(model, level_rate_point(k, levels))
-                record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
-        return record
-
-    def _judges(self) -> list[tuple[Any, Any]]:
-        """(recognizer, frozen module) pairs validation measures identity with: the training recognizers, or for
-        an α = 0 run the ones named in its settings (built on first use)."""
-        if self.recognizers:
-            return list(zip(self.recognizers, self.criterion.recognizers, strict=True))
-        if not hasattr(self, "_validation_judges"):
-            from ipr_bench.core.registry import create_recognizer
-
-            recognizers = [create_recognizer(r) for r in self.config.recognizers]
-            self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
-        return self._validation_judges
-
-    def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
-        import torch
-
-        from ipr_bench.learned.coding import compress_images, decompress_payload
-
-        device = self.config.device
-        bits, sq_err, pixels = 0, 0.0, 0
-        judges = self._judges()
-        cosines: list[list[float]] = [[] for _ in judges]
-        # one image at a time: validation images may differ in size
-        boost = self.config.face_boost
-        for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
-            regions = None
-            if boost:
-                from ipr_bench.face.roi import face_region
-                from ipr_bench.learned.coding import region_cells
-
-                region = face_region(next(iter(marks.values())), image.shape)
-                regions = [None if region is None else region_cells(region, *image.shape[:2])]
-            payload = compress_images(model, [image], rate_point, device, regions, boost)[0]
-            decoded = decompress_payload(model, payload, device, boost)
-            bits += 8 * len(payload)
-            pixels += image.shape[0] * image.shape[1]
-            sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
-            pair = torch.from_numpy(np.stack([image, decoded])).permute(0, 3, 1, 2).float().to(device)
-            for j, (rec, module) in enumerate(judges):
-                m = torch.from_numpy(rec.alignment_matrix(marks[rec.spec.landmarker], image.shape)).float().to(device)
-                with torch.no_grad():
-                    e = torch.nn.functional.normalize(module(pair, m.expand(2, 2, 3)), dim=1)
-                cosines[j].append(float((e[0] * e[1]).sum()))
-        mse = sq_err / (3 * pixels)
-        record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
-        for (rec, _), values in zip(judges, cosines, strict=True):
-            record[f"cosine_{rec.name}"] = float(np.mean(values))
-        return record
-
     # ---------------------------------------------------------------------------------- checkpoints
     def save(self) -> Path:
         from safetensors.torch import save
@@ -475,7 +332,7 @@ class Trainer:
         if not (last / STATE_FILE).is_file():
             return False
         state = json.loads((last / STATE_FILE).read_text())
-        saved = {k: v for k, v in _completed(state["config"]).items() if k not in NOT_SETTINGS}
+        saved = {k: v for k, v in completed(state["config"]).items() if k not in NOT_SETTINGS}
         mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k not in NOT_SETTINGS}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])

@@ -85,7 +85,8 @@ def main() -> None:
     from ipr_bench.core.cache import Cache
     from ipr_bench.core.paths import data_root
     from ipr_bench.recognizers.facenet import COMPACT_FILE, compact_weights
-    from ipr_bench.training.train import STATE_FILE, saved_config, training_data
+    from ipr_bench.training.config import STATE_FILE, saved_config
+    from ipr_bench.training.train import training_data
 
     if BUNDLE.exists():
         shutil.rmtree(BUNDLE)

@@ -1,0 +1,77 @@
+"""Validation of a training run: real coding of the held-out images (bytes of the payload, PSNR, cosines)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Validation:
+    """The Trainer's validation (a mixin: it reads the trainer's model, config, data and recognizers)."""
+
+    def validate(self) -> dict[str, float]:
+        """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
+        PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding.
+        A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK)."""
+        from ipr_bench.learned.coding import level_rate_point
+
+        model = self.model.eval()
+        model.update(force=True)
+        record = {"step": float(self.step), "n_images": float(len(self.validation.images))}
+        if not self.config.rate_lambdas:
+            record |= self._validate_at(model, 1)
+        else:
+            levels = len(self.config.rate_lambdas)
+            for k in range(levels):
+                values = self._validate_at(model, level_rate_point(k, levels))
+                record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
+        return record
+
+    def _judges(self) -> list[tuple[Any, Any]]:
+        """(recognizer, frozen module) pairs validation measures identity with: the training recognizers, or for
+        an α = 0 run the ones named in its settings (built on first use)."""
+        if self.recognizers:
+            return list(zip(self.recognizers, self.criterion.recognizers, strict=True))
+        if not hasattr(self, "_validation_judges"):
+            from ipr_bench.core.registry import create_recognizer
+
+            recognizers = [create_recognizer(r) for r in self.config.recognizers]
+            self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
+        return self._validation_judges
+
+    def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
+        import torch
+
+        from ipr_bench.learned.coding import compress_images, decompress_payload
+
+        device = self.config.device
+        bits, sq_err, pixels = 0, 0.0, 0
+        judges = self._judges()
+        cosines: list[list[float]] = [[] for _ in judges]
+        # one image at a time: validation images may differ in size
+        boost = self.config.face_boost
+        for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
+            regions = None
+            if boost:
+                from ipr_bench.face.roi import face_region
+                from ipr_bench.learned.coding import region_cells
+
+                region = face_region(next(iter(marks.values())), image.shape)
+                regions = [None if region is None else region_cells(region, *image.shape[:2])]
+            payload = compress_images(model, [image], rate_point, device, regions, boost)[0]
+            decoded = decompress_payload(model, payload, device, boost)
+            bits += 8 * len(payload)
+            pixels += image.shape[0] * image.shape[1]
+            sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
+            pair = torch.from_numpy(np.stack([image, decoded])).permute(0, 3, 1, 2).float().to(device)
+            for j, (rec, module) in enumerate(judges):
+                m = torch.from_numpy(rec.alignment_matrix(marks[rec.spec.landmarker], image.shape)).float().to(device)
+                with torch.no_grad():
+                    e = torch.nn.functional.normalize(module(pair, m.expand(2, 2, 3)), dim=1)
+                cosines[j].append(float((e[0] * e[1]).sum()))
+        mse = sq_err / (3 * pixels)
+        record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
+        for (rec, _), values in zip(judges, cosines, strict=True):
+            record[f"cosine_{rec.name}"] = float(np.mean(values))
+        return record
