@@ -18,19 +18,15 @@ import numpy as np
 from ipr_bench.codecs.base import Codec, Encoded, Quality
 from ipr_bench.core.errors import Availability, UnavailableError
 from ipr_bench.core.registry import register_codec
+from ipr_bench.learned.bitstream import HEADER, peek_rate_point
+from ipr_bench.learned.checkpoint import checkpoint_digest, checkpoint_dirs, load_checkpoint, read_meta
 from ipr_bench.learned.coding import (
     CELL,
-    HEADER,
-    checkpoint_digest,
-    checkpoint_dirs,
     compress_images,
     decompress_payload,
     decompress_payloads,
     information_maps,
     level_rate_point,
-    load_checkpoint,
-    peek_rate_point,
-    read_meta,
     region_cells,
 )
 

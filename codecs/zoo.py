@@ -29,7 +29,7 @@ def ship(run: Path | str, name: str, zoo: Path = ZOO) -> Path:
     meta.json, not the optimizer) to ``zoo/name/RUN-NAME/``, replacing what was shipped before as a whole (a
     variable-rate model is one directory; rate points of different runs must not mix). Refuses a checkpoint
     whose loss does not fit the name (``ipr``: identity weight > 0; ``mse``: 0). Returns the new directory."""
-    from ipr_bench.learned.coding import META_FILE, WEIGHTS_FILE, load_checkpoint, read_meta
+    from ipr_bench.learned.checkpoint import META_FILE, WEIGHTS_FILE, load_checkpoint, read_meta
 
     run = Path(run)
     source = run / "last" if (run / "last" / META_FILE).is_file() else run

@@ -66,7 +66,7 @@ def main() -> None:
 
     from ipr_bench.core.cache import atomic_write_bytes
     from ipr_bench.core.registry import create_codec
-    from ipr_bench.learned.coding import checkpoint_digest
+    from ipr_bench.learned.checkpoint import checkpoint_digest
 
     images = lfw_images(args.n, args.images)
     codec = create_codec(f"learned:{args.checkpoint}", device=args.device)

@@ -34,7 +34,7 @@ NEW_LAMBDAS = (0.00025, 0.0005, 0.0009)
 
 
 def arm_configs() -> dict[str, object]:
-    from ipr_bench.learned.coding import VARIABLE_RATE
+    from ipr_bench.learned.checkpoint import VARIABLE_RATE
     from ipr_bench.training.config import TrainConfig
 
     lambdas = NEW_LAMBDAS + BASE_LAMBDAS

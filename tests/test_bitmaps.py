@@ -55,7 +55,7 @@ def test_face_density_is_the_map_seen_through_the_alignment() -> None:
 
 def _tiny_codec(root: Path) -> Any:
     from ipr_bench.core.registry import create_codec
-    from ipr_bench.learned.coding import build_model, save_checkpoint
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
 
     torch.manual_seed(0)
     model = build_model("bmshj2018-hyperprior", [16, 24])
@@ -65,7 +65,7 @@ def _tiny_codec(root: Path) -> Any:
 
 def test_a_learned_codecs_bit_map_is_what_its_payload_carries(tmp_path: Path) -> None:
     """The map of the real model sums to the entropy-coded strings' size, up to the range coder's overhead."""
-    from ipr_bench.learned.coding import unpack
+    from ipr_bench.learned.bitstream import unpack
 
     pytest.importorskip("compressai")
     codec = _tiny_codec(tmp_path / "ck")

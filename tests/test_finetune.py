@@ -41,7 +41,7 @@ def gained(levels: int = 2, **changes: object) -> object:
 
 
 def test_bf16_autocasts_the_transforms_only_while_training() -> None:
-    from ipr_bench.learned.coding import build_model
+    from ipr_bench.learned.checkpoint import build_model
     from ipr_bench.training.precision import autocast_transforms
 
     torch.manual_seed(0)
@@ -100,7 +100,7 @@ def test_init_from_copies_weights_with_a_fresh_optimizer_and_records_the_base(tm
 
     from ipr_bench.core.cache import file_sha256
     from ipr_bench.core.errors import OptionError
-    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.learned.checkpoint import load_checkpoint
     from ipr_bench.training.train import Trainer
 
     base = Trainer(gained(steps=2), tmp_path / "base")
@@ -140,7 +140,7 @@ def test_init_from_names_the_missing_base() -> None:
 
 
 def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> None:
-    from ipr_bench.learned.coding import build_model
+    from ipr_bench.learned.checkpoint import build_model
     from ipr_bench.training.finetune import extend_levels_below
 
     torch.manual_seed(0)

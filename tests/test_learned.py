@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ipr_bench.core.errors import DataError, UnavailableError
-from ipr_bench.learned.coding import pack, peek_rate_point, unpack
+from ipr_bench.learned.bitstream import pack, peek_rate_point, unpack
 
 from conftest import smooth_image
 
@@ -38,7 +38,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two rate points of an untrained (randomly initialised, seeded) small hyperprior."""
     import torch
 
-    from ipr_bench.learned.coding import build_model, save_checkpoint
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
 
     root = tmp_path_factory.mktemp("ckpt")
     for k, lam in enumerate((0.01, 0.001)):
@@ -51,7 +51,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_checkpoints_load_without_pickle_and_sort_by_lambda(checkpoint: Path) -> None:
-    from ipr_bench.learned.coding import checkpoint_dirs, load_checkpoint
+    from ipr_bench.learned.checkpoint import checkpoint_dirs, load_checkpoint
 
     dirs = checkpoint_dirs(checkpoint)
     assert [d.name for d in dirs] == ["lambda0.001", "lambda0.01"]
@@ -106,7 +106,7 @@ def test_fast_scale_indexes_equal_compressais() -> None:
     from compressai.entropy_models import GaussianConditional
     from compressai.models.google import get_scale_table
 
-    from ipr_bench.learned.coding import build_model, fast_build_indexes
+    from ipr_bench.learned.checkpoint import build_model, fast_build_indexes
 
     conditional = build_model("bmshj2018-hyperprior", [32, 48]).gaussian_conditional
     conditional.update_scale_table(get_scale_table())

@@ -38,7 +38,7 @@ def test_rate_is_bits_per_original_pixel() -> None:
 
 
 def test_identity_term_decreases_under_optimisation_and_the_recognizer_stays_frozen() -> None:
-    from ipr_bench.learned.coding import build_model
+    from ipr_bench.learned.checkpoint import build_model
     from ipr_bench.training.losses import IdentityPreservingLoss
 
     torch.manual_seed(0)

@@ -33,7 +33,7 @@ def tiny(steps: int) -> object:
 
 
 def test_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
-    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.learned.checkpoint import load_checkpoint
     from ipr_bench.training.train import Trainer
 
     straight = Trainer(tiny(4), tmp_path / "straight")
@@ -96,7 +96,7 @@ def test_resume_refuses_a_directory_trained_otherwise(tmp_path: Path) -> None:
 
 
 def test_a_lease_continues_with_the_saved_settings_and_stops_on_time(tmp_path: Path) -> None:
-    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.learned.checkpoint import load_checkpoint
     from ipr_bench.training.config import saved_config
     from ipr_bench.training.train import Trainer, continue_training
 
@@ -138,7 +138,7 @@ def test_a_face_map_model_trains_with_boosted_faces_and_validates_with_its_regio
     from dataclasses import replace
 
     from ipr_bench.core.errors import OptionError
-    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.learned.checkpoint import load_checkpoint
     from ipr_bench.training.train import Trainer
 
     config = replace(

@@ -13,7 +13,7 @@ pytest.importorskip("compressai")
 
 
 def model(levels: int = 4):
-    from ipr_bench.learned.coding import build_model
+    from ipr_bench.learned.checkpoint import build_model
 
     torch.manual_seed(0)
     return build_model("gained-hyperprior", [16, 24, levels])
@@ -52,7 +52,8 @@ def test_a_uniform_map_is_the_scalar_level_and_a_face_map_spends_bits_on_the_fac
 
 
 def test_the_bitstream_decodes_to_the_models_reconstruction_at_every_level() -> None:
-    from ipr_bench.learned.coding import compress_images, decompress_payload, level_rate_point, peek_rate_point
+    from ipr_bench.learned.bitstream import peek_rate_point
+    from ipr_bench.learned.coding import compress_images, decompress_payload, level_rate_point
 
     net = model()
     net.update(force=True)
@@ -78,7 +79,7 @@ def test_the_bitstream_decodes_to_the_models_reconstruction_at_every_level() -> 
 def test_the_learned_codec_serves_a_variable_rate_checkpoint_as_qualities(tmp_path: Path) -> None:
     from ipr_bench.core.errors import UnavailableError
     from ipr_bench.core.registry import create_codec
-    from ipr_bench.learned.coding import save_checkpoint
+    from ipr_bench.learned.checkpoint import save_checkpoint
 
     meta = {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4, "lambdas": [1e-3, 3e-3, 1e-2, 3e-2]}
     net = model()
@@ -104,7 +105,8 @@ def test_the_learned_codec_serves_a_variable_rate_checkpoint_as_qualities(tmp_pa
 def test_a_face_map_codec_sends_its_region_and_spends_more_on_faces(tmp_path: Path) -> None:
     from ipr_bench.core.registry import create_codec
     from ipr_bench.face.landmarks import FaceLandmarks
-    from ipr_bench.learned.coding import pack, payload_region, save_checkpoint, unpack
+    from ipr_bench.learned.bitstream import pack, payload_region, unpack
+    from ipr_bench.learned.checkpoint import save_checkpoint
 
     # the format: version 1 carries no region, version 2 carries it in 8 bytes
     plain, boxed = pack(3, 70, 90, [b"ab", b"c"]), pack(3, 70, 90, [b"ab", b"c"], (1, 2, 4, 5))

@@ -15,7 +15,7 @@ def test_zoo_codecs_load_a_directory_or_explain_what_is_missing(tmp_path: Path) 
 
     from ipr_bench.core.errors import UnavailableError
     from ipr_bench.core.registry import CODECS, create_codec
-    from ipr_bench.learned.coding import build_model, save_checkpoint
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
 
     codecs = importlib_codecs()
     for name in ("ipr", "mse"):
@@ -43,7 +43,7 @@ def test_ship_swaps_a_trained_run_into_the_zoo_and_refuses_the_wrong_loss(tmp_pa
     import torch
 
     from ipr_bench.core.errors import OptionError, UnavailableError
-    from ipr_bench.learned.coding import build_model, save_checkpoint
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
 
     zoo_module = importlib_codecs()
     torch.manual_seed(0)

@@ -169,7 +169,7 @@ def train_command(
             if not rate_lambdas:
                 args, lmbda = tuple(base["args"]), float(base.get("lambda") or lmbda)
         if rate_lambdas:
-            from ipr_bench.learned.coding import VARIABLE_RATE as ARCHITECTURE
+            from ipr_bench.learned.checkpoint import VARIABLE_RATE as ARCHITECTURE
 
             architecture, args, lmbda = ARCHITECTURE, (*args[:2], len(rate_lambdas)), rate_lambdas[-1]
         config = TrainConfig(

@@ -24,7 +24,7 @@ LAMBDA_TOLERANCE = 1e-9
 def resolve_base(spec: str) -> Path:
     """The checkpoint directory ``spec`` names: ``zoo:NAME`` (the shipped codec), a run (its ``last/``) or a
     checkpoint directory."""
-    from ipr_bench.learned.coding import META_FILE
+    from ipr_bench.learned.checkpoint import META_FILE
 
     if spec.startswith("zoo:"):
         from ipr_bench.codecs.zoo import shipped
@@ -47,7 +47,7 @@ def resolve_base(spec: str) -> Path:
 def describe_base(spec: str) -> dict[str, Any]:
     """What a run records about its base: source, weights sha256, steps, loss, λs, identity weight."""
     from ipr_bench.core.cache import file_sha256
-    from ipr_bench.learned.coding import WEIGHTS_FILE, read_meta
+    from ipr_bench.learned.checkpoint import WEIGHTS_FILE, read_meta
 
     directory = resolve_base(spec)
     meta = read_meta(directory)
@@ -85,7 +85,7 @@ def base_state(spec: str, architecture: str, args: tuple[int, ...], lambdas: tup
     """The base's weights, shaped for a run with these settings (levels extended below when asked)."""
     from safetensors.torch import load_file
 
-    from ipr_bench.learned.coding import VARIABLE_RATE, WEIGHTS_FILE, read_meta
+    from ipr_bench.learned.checkpoint import VARIABLE_RATE, WEIGHTS_FILE, read_meta
 
     directory = resolve_base(spec)
     meta = read_meta(directory)

@@ -62,13 +62,13 @@ class Trainer(Validation):
         from ipr_bench.bench.provenance import provenance
         from ipr_bench.core.errors import OptionError
         from ipr_bench.core.registry import create_recognizer
-        from ipr_bench.learned.coding import build_model
+        from ipr_bench.learned.checkpoint import build_model
         from ipr_bench.training.losses import IdentityPreservingLoss
 
         if config.loop not in LOOPS:
             raise OptionError(f"training loop {config.loop!r} unknown; loops: {', '.join(LOOPS)}")
         if config.rate_lambdas:
-            from ipr_bench.learned.coding import VARIABLE_RATE as ARCHITECTURE
+            from ipr_bench.learned.checkpoint import VARIABLE_RATE as ARCHITECTURE
 
             shape_ok = len(config.args) == 3 and config.args[2] == len(config.rate_lambdas)
             if config.architecture != ARCHITECTURE or not shape_ok:
@@ -279,7 +279,7 @@ class Trainer(Validation):
     def save(self) -> Path:
         from safetensors.torch import save
 
-        from ipr_bench.learned.coding import save_checkpoint
+        from ipr_bench.learned.checkpoint import save_checkpoint
 
         last = self.out / "last"
         meta = {
@@ -326,7 +326,7 @@ class Trainer(Validation):
         from safetensors.torch import load_file
 
         from ipr_bench.core.errors import UnavailableError
-        from ipr_bench.learned.coding import load_checkpoint, load_weights
+        from ipr_bench.learned.checkpoint import load_checkpoint, load_weights
 
         last = self.out / "last"
         if not (last / STATE_FILE).is_file():
@@ -337,7 +337,7 @@ class Trainer(Validation):
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
-        from ipr_bench.learned.coding import WEIGHTS_FILE
+        from ipr_bench.learned.checkpoint import WEIGHTS_FILE
 
         self.base = state.get("init_from")
         if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
@@ -367,7 +367,7 @@ class Trainer(Validation):
             return
         import torch
 
-        from ipr_bench.learned.coding import load_weights
+        from ipr_bench.learned.checkpoint import load_weights
         from ipr_bench.training.finetune import base_state, describe_base
 
         self.base = describe_base(self.config.init_from)

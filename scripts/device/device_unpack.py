@@ -42,7 +42,7 @@ def main() -> None:
     for log in sorted(p for s in args.sources for p in s.glob("logs/*.log")):
         (args.target / log.stem).mkdir(parents=True, exist_ok=True)
         (args.target / log.stem / "lease.log").write_bytes(log.read_bytes())
-    from ipr_bench.learned.coding import load_checkpoint
+    from ipr_bench.learned.checkpoint import load_checkpoint
 
     for state in sorted(args.target.glob("*/last/train_state.json")):
         _, meta = load_checkpoint(state.parent)
