@@ -59,7 +59,8 @@ def test_report_writes_every_part_with_the_documented_schema(store: Path) -> Non
         assert (store / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (store / "figures" / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
     page = (store / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4 and page.count("<svg") >= 4
+    # the page links the figure files written beside it (no base64 copies)
+    assert page.count("src='figures/rate_") == 4 and page.count(".svg'>SVG</a>") == 4 and "base64" not in page
 
 
 def test_anchor_absent_from_the_store_is_a_clear_error(store: Path) -> None:
@@ -218,7 +219,7 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
     build_report(spec.out)
     report = (spec.out / "report.md").read_text()
     assert "figures/gallery_matched.png" in report and "figures/gallery_whole_matched.png" in report
-    assert (spec.out / "report.html").read_text().count("data:image/png") >= 8
+    assert (spec.out / "report.html").read_text().count("<img class='figure' alt=") >= 8
 
 
 def test_whole_view_outlines_the_face_region_inside_the_image() -> None:

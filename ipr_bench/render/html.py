@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 from ipr_bench.analysis.analyse import Analysis
-from ipr_bench.render.markdown import FIGURE_TITLES, PICTURES, SECTIONS, intro_lines
+from ipr_bench.render.markdown import FIGURE_TITLES, PICTURES, SECTIONS, figure_stem, intro_lines
 
 
 def _md_table_to_html(text: str) -> str:
@@ -28,7 +27,7 @@ def html_report(
     data: dict[str, Any],
     tables: dict[str, str],
     figures: dict[str, Any],
-    galleries: dict[str, bytes] | None = None,
+    galleries: list[str] | None = None,  # figure stems made by `ipr-bench gallery` / `bits`
 ) -> str:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -44,19 +43,19 @@ def html_report(
         if key in tables:
             parts += [f"<h2>{html.escape(title)}</h2>", _md_table_to_html(tables[key])]
     for prefix, title in PICTURES:
-        names = [name for name in galleries or {} if name.startswith(prefix)]
+        names = [name for name in galleries or [] if name.startswith(prefix)]
         if names:
             parts.append(f"<h2>{html.escape(title)}</h2>")
-        for name in names:
-            b64 = base64.b64encode(galleries[name]).decode()
-            parts.append(f"<img class='figure' alt='{name}' src='data:image/png;base64,{b64}'>")
+        # figure files beside the page (figures/), linked rather than embedded: a regenerated report adds
+        # kilobytes to the repository, not the megabytes of base64 copies of its PNGs and SVGs
+        parts += [f"<img class='figure' alt='{name}' src='figures/{name}.png'>" for name in names]
     parts.append("<h2>Figures</h2>")
-    for key, (png, svg) in figures.items():
-        b64 = base64.b64encode(png).decode()
+    for key in figures:
+        stem = figure_stem(key)
         parts += [
             f"<h3>{FIGURE_TITLES[key]}</h3>",
-            f"<img class='figure' alt='{FIGURE_TITLES[key]}' src='data:image/png;base64,{b64}'>",
-            f"<details><summary>SVG</summary>{svg[svg.index('<svg') :]}</details>",
+            f"<img class='figure' alt='{FIGURE_TITLES[key]}' src='figures/{stem}.png'>",
+            f"<p><a href='figures/{stem}.svg'>SVG</a></p>",
         ]
     # lets a headless browser (and a reader's devtools) confirm every figure decoded
     parts.append(

@@ -245,12 +245,17 @@ def intro_lines(analysis: Analysis, data: dict[str, Any]) -> list[str]:
     ]
 
 
+def figure_stem(key: str) -> str:
+    """The file name (under figures/, without suffix) of a report figure."""
+    return "robustness" if key == "robustness" else f"rate_{key}"
+
+
 def markdown_report(
     analysis: Analysis,
     data: dict[str, Any],
     tables: dict[str, str],
     figures: dict[str, Any],
-    galleries: dict[str, bytes] | None = None,
+    galleries: list[str] | None = None,  # figure stems made by `ipr-bench gallery` / `bits`
 ) -> str:
     lines = [f"# ipr-bench report: {analysis.dataset}", ""]
     lines += [f"- {s}" for s in intro_lines(analysis, data)]
@@ -259,12 +264,12 @@ def markdown_report(
         if key in tables:  # optional sections (codec_info) only when the store has something to say
             lines += [f"## {title}", "", tables[key], ""]
     for prefix, title in PICTURES:
-        names = [name for name in galleries or {} if name.startswith(prefix)]
+        names = [name for name in galleries or [] if name.startswith(prefix)]
         if names:
             lines += [f"## {title}", ""] + [f"![{name}](figures/{name}.png)" for name in names] + [""]
     lines += ["## Figures", ""]
     for key in figures:
-        stem = "robustness" if key == "robustness" else f"rate_{key}"
+        stem = figure_stem(key)
         lines += [
             f"### {FIGURE_TITLES[key]}",
             "",

@@ -43,9 +43,7 @@ def build_report(
         tables["bits"] = bits_table(pd.read_csv(out / "bits_inside.csv"))
     atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
     # pictures made by `ipr-bench gallery` and `ipr-bench bits` (they need the images; the report only the store)
-    galleries = {
-        g.stem: g.read_bytes() for prefix, _ in PICTURES for g in sorted((out / "figures").glob(f"{prefix}*.png"))
-    }
+    galleries = [g.stem for prefix, _ in PICTURES for g in sorted((out / "figures").glob(f"{prefix}*.png"))]
     atomic_write_bytes(out / "report.md", markdown_report(analysis, data, tables, figures, galleries).encode())
     atomic_write_bytes(out / "report.html", html_report(analysis, data, tables, figures, galleries).encode())
     return analysis
