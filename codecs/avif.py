@@ -7,7 +7,6 @@ from ipr_bench.core.registry import register_codec
 
 @register_codec("avif")
 class AvifCodec(PillowCodec):
-    name = "avif"
     knob = "quality"
     default_qualities = (10, 25, 40, 55, 70, 85)
     higher_knob_is_better = True

@@ -43,6 +43,8 @@ class Codec(ABC):
     payload_contains: ClassVar[str]
     requires: ClassVar[str]
     face_aware: ClassVar[bool] = False  # True: encode_batch needs ``faces`` (landmarks of each original)
+    # True: a classical codec told where the face is, which the learned codecs must beat (report: against_roi)
+    roi_baseline: ClassVar[bool] = False
     prefers_gpu: ClassVar[bool] = False  # True: much faster on a GPU (a cluster executor may place it on one)
     landmarker: str | None = None  # the landmarker a face-aware codec reads (registry name)
 

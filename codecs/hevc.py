@@ -43,7 +43,6 @@ def strip_user_data_sei(stream: bytes) -> bytes:
 
 @register_codec("hevc")
 class HevcCodec(FfmpegVideoCodec):
-    name = "hevc"
     knob = "crf"
     default_qualities = (18, 23, 28, 33, 38, 43, 48)
     higher_knob_is_better = False

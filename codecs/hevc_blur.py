@@ -44,8 +44,8 @@ def blur_background(
 
 @register_codec("hevc-blur")
 class HevcBlurCodec(HevcCodec):
-    name = "hevc-blur"
     face_aware = True
+    roi_baseline = True
     payload_contains = "raw HEVC Annex-B stream as for hevc (settings SEI removed) of the pre-filtered image"
     requires = "ffmpeg with libx265 (imageio-ffmpeg's bundled binary) + opencv-python-headless"
 

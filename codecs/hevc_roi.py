@@ -34,8 +34,8 @@ DEFAULT_BACKGROUND_QP = 51
 
 @register_codec("hevc-roi")
 class HevcRoiCodec(HevcCodec):
-    name = "hevc-roi"
     face_aware = True
+    roi_baseline = True
     payload_contains = (
         "raw HEVC Annex-B stream as for hevc (settings SEI removed); the face region is not sent: "
         "the per-block QP it set is in the stream"

@@ -6,7 +6,6 @@ from ipr_bench.core.registry import register_codec
 
 @register_codec("jpeg")
 class JpegCodec(PillowCodec):
-    name = "jpeg"
     knob = "quality"
     default_qualities = (5, 10, 20, 30, 50, 70)
     higher_knob_is_better = True

@@ -8,7 +8,6 @@ from ipr_bench.core.registry import register_codec
 
 @register_codec("jxl")
 class JxlCodec(PillowCodec):
-    name = "jxl"
     knob = "quality"
     default_qualities = (10, 25, 40, 55, 70, 85)
     higher_knob_is_better = True

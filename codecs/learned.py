@@ -35,7 +35,6 @@ BATCH = 16
 
 @register_codec("learned")
 class LearnedCodec(Codec):
-    name = "learned"
     knob = "quality"
     default_qualities: tuple[Quality, ...] = (1,)
     higher_knob_is_better = True

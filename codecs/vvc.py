@@ -16,7 +16,6 @@ from ipr_bench.core.registry import register_codec
 
 @register_codec("vvc")
 class VvcCodec(FfmpegVideoCodec):
-    name = "vvc"
     knob = "qp"
     default_qualities = (37, 42, 47, 52)
     higher_knob_is_better = False

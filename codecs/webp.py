@@ -6,7 +6,6 @@ from ipr_bench.core.registry import register_codec
 
 @register_codec("webp")
 class WebpCodec(PillowCodec):
-    name = "webp"
     knob = "quality"
     default_qualities = (5, 20, 40, 60, 80)
     higher_knob_is_better = True

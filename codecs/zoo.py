@@ -80,11 +80,9 @@ class ZooCodec(LearnedCodec):
 
 @register_codec("ipr")
 class IprCodec(ZooCodec):
-    name = "ipr"
     train_hint = "ipr-bench train --identity-weight 600 --lambda L --out DIR/qK"
 
 
 @register_codec("mse")
 class MseCodec(ZooCodec):
-    name = "mse"
     train_hint = "ipr-bench train --identity-weight 0 --lambda L --out DIR/qK"

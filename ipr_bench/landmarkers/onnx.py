@@ -40,7 +40,6 @@ class WeightsLandmarker(Landmarker):
 class YunetLandmarker(WeightsLandmarker):
     """OpenCV Zoo's YuNet (2023mar) through ``cv2.FaceDetectorYN``: a box and the template's five points."""
 
-    name = "yunet"
     scheme = "five-point"
     requires = f"opencv + weights {YUNET_FILE} under $IPR_BENCH_WEIGHTS (sha256 {YUNET_SHA256[:12]}…)"
     SCORE = 0.6  # YuNet's own default threshold
@@ -91,7 +90,6 @@ class ScrfdLandmarker(WeightsLandmarker):
     three strides (8, 16, 32) predicts, for 2 anchors per cell, a score, box distances and five points in units
     of the stride; boxes over 0.5 are kept after non-maximum suppression at IoU 0.4 (insightface's defaults)."""
 
-    name = "scrfd"
     scheme = "five-point"
     requires = f"onnxruntime + weights {SCRFD_FILE} under $IPR_BENCH_WEIGHTS (sha256 {SCRFD_SHA256[:12]}…)"
     SIZE, SCORE, NMS, STRIDES, ANCHORS = 640, 0.5, 0.4, (8, 16, 32), 2
