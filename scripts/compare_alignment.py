@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ipr_bench.analysis.metrics import accuracy_at, best_threshold, roc_auc, tar_at_far
+from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def scores(view: str, variant: str, recognizer: str) -> tuple[np.ndarray, np.nda
     if loaded is None:
         raise SystemExit(f"missing store {store_dir(view, variant)}: run without --table first")
     _, pairs, _ = loaded
-    return pairs[f"score__{recognizer}"].to_numpy(), pairs["same"].to_numpy()
+    return pairs[schema.score(recognizer)].to_numpy(), pairs["same"].to_numpy()
 
 
 def table() -> pd.DataFrame:
@@ -78,7 +79,7 @@ def table() -> pd.DataFrame:
                 "devtest_auc": roc_auc(test_scores, test_same),
                 "devtrain_auc": roc_auc(train_scores, train_same),
                 "devtest_tar_at_1e-3": 100 * tar_at_far(test_scores, test_same, 1e-3),
-                "no_face_devtest": int((~items[f"face_detected__{landmarker}"].astype(bool)).sum()),
+                "no_face_devtest": int((~items[schema.face_detected(landmarker)].astype(bool)).sum()),
             }
         )
     return pd.DataFrame(rows)

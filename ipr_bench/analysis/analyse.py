@@ -41,6 +41,7 @@ from ipr_bench.analysis.metrics import PROTOCOLS
 from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
 from ipr_bench.analysis.summary import summarize
 from ipr_bench.core.errors import IprBenchError
+from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
 
 ORIGINAL = "original"
@@ -189,7 +190,7 @@ class Analysis:
 
     def codec_info(self) -> list[dict[str, Any]]:
         """Per setting, the mean of each per-image fact a codec recorded (items columns codec_<fact>)."""
-        cols = [c for c in self.table.columns if c.startswith("codec_")]
+        cols = schema.codec_info_columns(self.table.columns)
         out = []
         rec0 = self.recognizers[0]
         for codec in self.codecs:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ipr_bench.analysis.metrics import PROTOCOLS, verification
 from ipr_bench.core.cache import atomic_write_bytes
+from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
 
 HEADLINE_BPP = "bpp = mean over images of 8 × payload bytes / (H × W of the original)"
@@ -44,7 +45,7 @@ def summarize(
             "bpp_total": bits / pixels if pixels else np.nan,
             **{c: items.loc[ok, c].mean() for c in items.columns if c.startswith("bpp_")},
             # what a codec did per image (e.g. codec_roi_applied: the share coded with a face region)
-            **{c: items.loc[ok, c].mean() for c in items.columns if c.startswith("codec_")},
+            **{c: items.loc[ok, c].mean() for c in schema.codec_info_columns(items.columns)},
             "psnr": items.loc[ok, "psnr"].replace(np.inf, np.nan).mean(),
             "msssim": items.loc[ok, "msssim"].mean(),
             "n_items": len(items),
@@ -52,10 +53,10 @@ def summarize(
         }
         landmarker_of = {c["recognizer"]: c.get("landmarker", "dlib5") for c in meta["recognizers"].values()}
         for rec in recognizers:
-            col = f"score__{rec}"
+            col = schema.score(rec)
             if col not in pairs:
                 continue
-            detected = items[f"face_detected__{landmarker_of[rec]}"]
+            detected = items[schema.face_detected(landmarker_of[rec])]
             reference = None
             if originals is not None and col in originals[1] and list(originals[1]["a"]) == list(pairs["a"]):
                 reference = originals[1][col].to_numpy()
@@ -84,7 +85,7 @@ def summarize(
                         "flip_rate": 100 * v.flip_rate if reference is not None else np.nan,
                         "tar_at_original_threshold": 100 * v.tar_at_reference_threshold,
                         "far_at_original_threshold": 100 * v.far_at_reference_threshold,
-                        "cos_to_original": items.loc[ok, f"cos_to_original__{rec}"].mean(),
+                        "cos_to_original": items.loc[ok, schema.cos_to_original(rec)].mean(),
                         "n_no_face": int((~detected.astype(bool)).sum()),
                         "n_pairs": v.n_pairs,
                         "n_pairs_missing": v.n_missing,

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ipr_bench.analysis.metrics import PROTOCOLS, decisions
 from ipr_bench.bench.executors import Executor, create_executor
@@ -30,6 +29,7 @@ from ipr_bench.core.cache import Cache, content_key
 from ipr_bench.core.registry import create_landmarker
 from ipr_bench.datasets.base import Dataset, Item, item_digest
 from ipr_bench.recognizers.base import Recognizer, cosine, similarity
+from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
 
 
@@ -226,103 +226,38 @@ class Runner:
         ds = self.spec.dataset
         parts = [self._load("measures", self.measures_key(setting, c)) for c in range(len(self.chunks))]
         measures = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        items = pd.DataFrame(
-            {
-                "item": [i.id for i in ds.items],
-                "setting": setting.label,
-                "codec": setting.codec,
-                "knob": setting.knob,
-                "quality": float(setting.quality) if setting.quality is not None else np.nan,
-                "n_bytes": measures["n_bytes"],
-                "height": measures["height"],
-                "width": measures["width"],
-            }
-        )
-        pixels = (items["height"] * items["width"]).to_numpy()
-        valid = measures["n_bytes"] >= 0
-        items["bpp"] = np.where(valid, 8.0 * measures["n_bytes"] / np.maximum(pixels, 1), np.nan)
-        for k in measures:
-            if k.startswith("alt_"):
-                items[f"bpp_{k[4:]}"] = np.where(measures[k] >= 0, 8.0 * measures[k] / np.maximum(pixels, 1), np.nan)
-        items["psnr"] = measures["psnr"]
-        items["msssim"] = measures["msssim"]
-        for k in measures:  # what a codec did per image, e.g. whether a region of interest was applied
-            if k.startswith("info_"):
-                items[f"codec_{k[5:]}"] = measures[k]
-        for name in self.landmarker_names:
-            flags = [
-                self._load("landmarks", self.landmarks_key(name, setting, c))["detected"]
-                for c in range(len(self.chunks))
-            ]
-            items[f"face_detected__{name}"] = np.concatenate(flags)
-        items["error"] = measures["error"]
-
+        detected = {
+            name: np.concatenate(
+                [
+                    self._load("landmarks", self.landmarks_key(name, setting, c))["detected"]
+                    for c in range(len(self.chunks))
+                ]
+            )
+            for name in self.landmarker_names
+        }
+        items = schema.items_table([i.id for i in ds.items], setting, measures, detected)
         index = {i.id: n for n, i in enumerate(ds.items)}
         a = np.array([index[p.a] for p in ds.pairs])
         b = np.array([index[p.b] for p in ds.pairs])
-        pairs = pd.DataFrame(
-            {
-                "pair": np.arange(len(ds.pairs)),
-                "fold": [p.fold for p in ds.pairs],
-                "same": [p.same for p in ds.pairs],
-                "a": [p.a for p in ds.pairs],
-                "b": [p.b for p in ds.pairs],
-            }
-        )
+        pairs = schema.pairs_table(ds.pairs)
         for rec_spec, rec in self.spec.recognizers.items():
             emb = self._embeddings(setting, rec_spec)
             ref = self._embeddings(Setting(ORIGINAL), rec_spec)
-            name = rec.name
             with np.errstate(invalid="ignore"):
                 scores = similarity(emb[a], emb[b], rec.spec.metric)
                 ref_scores = similarity(ref[a], ref[b], rec.spec.metric)
-                pairs[f"score__{name}"] = scores
-                items[f"cos_to_original__{name}"] = cosine(emb, ref)
+                cosines = cosine(emb, ref)
             # the decision under each threshold protocol (ipr_bench.analysis.metrics), so a store reader needs no code
-            for protocol in PROTOCOLS:
-                pairs[f"decision__{protocol}__{name}"] = decisions(
-                    scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy(), protocol, ref_scores
-                )
+            same, folds = pairs["same"].to_numpy(), pairs["fold"].to_numpy()
+            verdicts = {protocol: decisions(scores, same, folds, protocol, ref_scores) for protocol in PROTOCOLS}
+            schema.add_recognizer(items, pairs, rec.name, scores, cosines, verdicts)
         # each setting carries the provenance of the run that computed it (a store may grow over several runs)
         meta = {
             **self.store_meta(setting),
             "provenance": {**self.provenance, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
         }
-        self._keep_other_recognizers(setting, items, pairs, meta)
+        schema.keep_earlier(items, pairs, meta, self.store.read_setting(setting.label))
         self.store.write_setting(setting.label, items, pairs, meta)
-
-    def _keep_other_recognizers(self, setting: Setting, items: pd.DataFrame, pairs: pd.DataFrame, meta: dict) -> None:
-        """A run with other recognizers than the stored ones adds its columns; it never drops theirs."""
-        stored = self.store.read_setting(setting.label)
-        if stored is None:
-            return
-        old_items, old_pairs, old_meta = stored
-        same_data = all(
-            old_meta.get(k) == meta[k]
-            for k in meta
-            if k not in ("recognizers", "landmarkers", "provenance", "dataset_label")
-        )
-        same_data = same_data and all(
-            old_meta.get("landmarkers", {}).get(k, v) == v for k, v in meta["landmarkers"].items()
-        )
-        same_rows = list(old_items["item"]) == list(items["item"]) and list(old_pairs["a"]) == list(pairs["a"])
-        if not (same_data and same_rows):
-            return
-        for spec, config in old_meta["recognizers"].items():
-            if spec in meta["recognizers"]:
-                continue
-            name = config["recognizer"]
-            items[f"cos_to_original__{name}"] = old_items[f"cos_to_original__{name}"].to_numpy()
-            pairs[f"score__{name}"] = old_pairs[f"score__{name}"].to_numpy()
-            for col in old_pairs.columns:
-                if col.startswith("decision__") and col.endswith(f"__{name}"):
-                    pairs[col] = old_pairs[col].to_numpy()
-            meta["recognizers"] = {**meta["recognizers"], spec: config}
-        for name, identity in old_meta.get("landmarkers", {}).items():
-            if name not in meta["landmarkers"]:
-                items[f"face_detected__{name}"] = old_items[f"face_detected__{name}"].to_numpy()
-                meta["landmarkers"] = {**meta["landmarkers"], name: identity}
-        meta.setdefault("earlier_provenance", old_meta.get("provenance"))
 
 
 def _as_json(value: Any) -> Any:

@@ -24,6 +24,7 @@ import pandas as pd
 from ipr_bench.analysis.metrics import fold_thresholds
 from ipr_bench.core.cache import atomic_write_bytes
 from ipr_bench.core.errors import IprBenchError
+from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
 
 TARGETS = (0.10, 0.17, 0.27, 0.44)
@@ -36,7 +37,7 @@ def choose_pairs(pairs: pd.DataFrame, recognizers: list[str], seed: int = 0) -> 
     """Row indices of one matched and one mismatched pair that every recognizer gets right on the originals."""
     right = np.ones(len(pairs), bool)
     for rec in recognizers:
-        scores = pairs[f"score__{rec}"].to_numpy(np.float64)
+        scores = pairs[schema.score(rec)].to_numpy(np.float64)
         ths = fold_thresholds(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())
         decided = scores > pairs["fold"].map(ths).to_numpy()
         right &= decided == pairs["same"].to_numpy()
@@ -172,11 +173,11 @@ def build_gallery(
                 bpp = (by_item.loc[a, "bpp"] + by_item.loc[b, "bpp"]) / 2
                 lines = [f"≈{targets[c]:g} bpp: {items['setting'].iloc[0].replace('@', ' ')}, {bpp:.3f} bpp"]
                 for rec in recognizers:
-                    scores = pairs[f"score__{rec}"].to_numpy(np.float64)
+                    scores = pairs[schema.score(rec)].to_numpy(np.float64)
                     ths = fold_thresholds(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())
                     s, t = scores[row], ths[int(pairs.loc[row, "fold"])]
                     ok = (s > t) == bool(pairs.loc[row, "same"])
-                    cos = [by_item.loc[i, f"cos_to_original__{rec}"] for i in (a, b)]
+                    cos = [by_item.loc[i, schema.cos_to_original(rec)] for i in (a, b)]
                     lines.append(
                         f"{rec}: cos {cos[0]:.2f}/{cos[1]:.2f}, {s:.2f} {'>' if s > t else '≤'} {t:.2f} "
                         f"{'✓' if ok else '✗'}"
