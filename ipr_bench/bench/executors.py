@@ -31,9 +31,10 @@ from multiprocessing import get_context
 from typing import Any
 
 from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.registry import Registry
 
 ChunkResult = tuple[Any, int, list[str]]  # (setting, number of items, per-item errors), as run_chunk returns
-EXECUTORS = ("local", "ray")
+EXECUTORS = Registry("executor", "ipr_bench.executors", None)  # the built-ins register below
 RAY_FIX = "pip install 'ipr-bench[ray]' (Ray 2.x)"
 CACHE_MODES = ("shared", "object-store")
 
@@ -57,6 +58,11 @@ class Executor(ABC):
         """For the progress line: what is working (e.g. live workers)."""
         return ""
 
+    @classmethod
+    def from_options(cls, workers: int, **options: Any) -> Executor:
+        """Built from a run's worker count and executor options (``RunSpec.executor_options``)."""
+        return cls(**options)
+
 
 def _worker_init(threads: int, main_pid: int | None = None) -> None:
     os.environ["IPR_BENCH_THREADS"] = str(threads)
@@ -78,14 +84,17 @@ def _exit_with(main_pid: int) -> None:
             os._exit(1)
 
 
+@EXECUTORS.register("local")
 class LocalExecutor(Executor):
     """``workers`` processes on this machine (forkserver; models load once per worker); 1 = in-process."""
-
-    name = "local"
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
         self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_options(cls, workers: int, **options: Any) -> LocalExecutor:
+        return cls(workers)  # other executors' options (a Ray address) mean nothing here
 
     def __enter__(self) -> LocalExecutor:
         if self.workers <= 1:
@@ -156,10 +165,9 @@ def _ray_task(task: Any, inputs: dict[str, dict[str, Any]] | None) -> tuple[Chun
         return result, outputs
 
 
+@EXECUTORS.register("ray")
 class RayExecutor(Executor):
     """Chunk tasks as Ray tasks on the cluster at ``address`` ("auto": the running cluster; None: a local one)."""
-
-    name = "ray"
 
     def __init__(
         self,
@@ -246,9 +254,7 @@ class RayExecutor(Executor):
         return f"ray: {len(nodes)} node{'s' if len(nodes) != 1 else ''}, {cpus} CPUs"
 
 
-def create_executor(name: str, workers: int = 1, **ray_options: Any) -> Executor:
-    if name == "local":
-        return LocalExecutor(workers)
-    if name == "ray":
-        return RayExecutor(**ray_options)
-    raise UnavailableError(f"unknown executor {name!r}; executors: {', '.join(EXECUTORS)}")
+def create_executor(name: str, workers: int = 1, **options: Any) -> Executor:
+    """The executor registered as ``name``, from the run's worker count and its executor options."""
+    factory, _ = EXECUTORS.get(name)  # an unknown name gets the list of the registered ones
+    return factory.from_options(workers, **options)

@@ -113,11 +113,12 @@ def data_fetch(
     from dataclasses import replace
 
     from ipr_bench.core.paths import data_root
-    from ipr_bench.datasets.fetch import DATASETS, fetch_dataset
+    from ipr_bench.datasets.fetch import fetch_dataset, recipe
 
-    if name not in DATASETS:
-        _fail(f"no download recipe for {name!r}; known: {', '.join(DATASETS)}")
-    remotes = DATASETS[name]
+    try:
+        remotes = recipe(name).remotes
+    except IprBenchError as exc:
+        _fail(str(exc))
     if base_url:
         remotes = tuple(replace(r, urls=(f"{base_url.rstrip('/')}/{r.filename}",)) for r in remotes)
     try:

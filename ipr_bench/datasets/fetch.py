@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ipr_bench.core.cache import file_sha256
 from ipr_bench.core.errors import DataError
+from ipr_bench.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,26 @@ LFW_REMOTES = (
         "7cb06600ea8b2814ac26e946201cdb304296262aad67d046a16a7ec85d0ff87c",
     ),
 )
-DATASETS = {"lfw": LFW_REMOTES}
-VARIANTS = {"lfw": "original"}  # written to <dataset>/VARIANT so results are labelled with what was fetched
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to download a dataset: its files, and the variant written to <dataset>/VARIANT (results are labelled
+    with what was fetched)."""
+
+    remotes: tuple[Remote, ...]
+    variant: str | None = None
+
+
+RECIPES = Registry("download recipe", "ipr_bench.fetchers", None)  # dataset name → Recipe
+RECIPES.register("lfw")(Recipe(LFW_REMOTES, variant="original"))
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES.names():
+        raise DataError(f"no download recipe for {name!r}; known: {', '.join(RECIPES.names())}")
+    return RECIPES.get(name)[0]
+
 
 Report = Callable[[str], None]
 
@@ -122,16 +141,15 @@ def extract(archive: Path, folder: Path, target: str, report: Report) -> None:
 
 
 def fetch_dataset(name: str, root: Path, report: Report = print, remotes: tuple[Remote, ...] | None = None) -> Path:
-    if remotes is None:
-        if name not in DATASETS:
-            raise DataError(f"no download recipe for {name!r}; known: {', '.join(DATASETS)}")
-        remotes = DATASETS[name]
+    # given remotes (a mirror) may fetch a dataset without a recipe here; it then has no variant
+    wanted = recipe(name) if remotes is None or name in RECIPES.names() else Recipe(remotes)
+    remotes = wanted.remotes if remotes is None else remotes
     folder = root / name
     for remote in remotes:
         path = fetch_remote(remote, folder, report)
         if remote.extract_to:
             extract(path, folder, remote.extract_to, report)
-    if name in VARIANTS:
-        (folder / "VARIANT").write_text(VARIANTS[name] + "\n")
+    if wanted.variant:
+        (folder / "VARIANT").write_text(wanted.variant + "\n")
     report(f"{name} is ready in {folder}")
     return folder

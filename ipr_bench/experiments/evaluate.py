@@ -125,8 +125,8 @@ def evaluate(
     preset = preset or "quick"
     if preset not in PRESETS:
         raise OptionError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    if executor not in EXECUTORS:
-        raise OptionError(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    if executor not in EXECUTORS.names():
+        raise OptionError(f"--executor {executor!r}: one of {', '.join(EXECUTORS.names())}")
     if executor == "ray" and not ray_available():
         raise OptionError(f"--executor ray needs Ray, which is not installed: {RAY_FIX}")
     if align_on not in ("original", "decoded"):
