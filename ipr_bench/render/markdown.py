@@ -10,7 +10,7 @@ import pandas as pd
 from ipr_bench.analysis.analyse import Analysis
 
 
-def _fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
+def fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
     return none if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
 
 
@@ -23,10 +23,10 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     lines = ["| codec | recognizer | metric | BD-rate vs " + analysis.anchor.codec + " | overlap | interval | note |"]
     lines.append("|---|---|---|---|---|---|---|")
     for r in data["bd_rate"]:
-        interval = f"{_fmt(r['interval'][0], '.2f')}–{_fmt(r['interval'][1], '.2f')}"
+        interval = f"{fmt(r['interval'][0], '.2f')}–{fmt(r['interval'][1], '.2f')}"
         lines.append(
-            f"| {r['codec']} | {r['recognizer']} | {r['metric']} | {_fmt(r['bd_rate_percent'], '+.1f')} % | "
-            f"{_fmt(r['overlap'], '.0%')} | {interval} | {r['reason']} |"
+            f"| {r['codec']} | {r['recognizer']} | {r['metric']} | {fmt(r['bd_rate_percent'], '+.1f')} % | "
+            f"{fmt(r['overlap'], '.0%')} | {interval} | {r['reason']} |"
         )
     t["bd_rate"] = "\n".join(lines)
 
@@ -36,12 +36,12 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     ]
     for r in sorted(data["parity"], key=lambda r: (r["recognizer"], r["ref"], r["codec"])):
         ref = f"{analysis.anchor.codec}:{analysis.anchor.quality:g} − ε" if r["ref"] == "anchor" else "originals − ε"
-        ratio = _fmt(r["ratio"], ".1%") + (
+        ratio = fmt(r["ratio"], ".1%") + (
             " of anchor bpp" if r["ref"] == "anchor" else f" of {analysis.anchor.codec}'s"
         )
         lines.append(
-            f"| {r['recognizer']} | {r['codec']} | {ref} | {_fmt(r['target_accuracy'], '.2f')} | "
-            f"{_fmt(r['bpp'], '.4f')} | {ratio if r['reached'] else '—'} | {r['status']} |"
+            f"| {r['recognizer']} | {r['codec']} | {ref} | {fmt(r['target_accuracy'], '.2f')} | "
+            f"{fmt(r['bpp'], '.4f')} | {ratio if r['reached'] else '—'} | {r['status']} |"
         )
     t["parity"] = "\n".join(lines)
 
@@ -51,8 +51,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         lines.append("|---|---|---|" + "---|" * len(keys))
         for r in data["bit_accounting"]:
             lines.append(
-                f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
-                + " | ".join(_fmt(r.get(k), ".4f") for k in keys)
+                f"| {r['codec']} | {fmt(r['quality'], 'g')} | {fmt(r['bpp'], '.4f')} | "
+                + " | ".join(fmt(r.get(k), ".4f") for k in keys)
                 + " |"
             )
         anchor_alt = [r for r in data["bit_accounting"] if r["codec"] == analysis.anchor.codec]
@@ -74,8 +74,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         lines = ["| codec | quality | bpp | " + " | ".join(f"mean {k}" for k in keys) + " |"]
         lines.append("|---|---|---|" + "---|" * len(keys))
         lines += [
-            f"| {r['codec']} | {_fmt(r['quality'], 'g')} | {_fmt(r['bpp'], '.4f')} | "
-            + " | ".join(_fmt(r.get(k), ".3f") for k in keys)
+            f"| {r['codec']} | {fmt(r['quality'], 'g')} | {fmt(r['bpp'], '.4f')} | "
+            + " | ".join(fmt(r.get(k), ".3f") for k in keys)
             + " |"
             for r in data["codec_info"]
         ]
@@ -94,16 +94,15 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         ]
         for r in data["against_roi"]:
             le, base_le = ("≤ " if r.get("bound") else ""), ("≤ " if r.get("baseline_bound") else "")
-            base = f"{r['baseline']} ({base_le}{_fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
+            base = f"{r['baseline']} ({base_le}{fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
             lines.append(
-                f"| {r['recognizer']} | {r['codec']} | {le}{_fmt(r['bpp'], '.3f')} | {base} | "
-                f"{_fmt(r['ratio'], '.0%')} |"
+                f"| {r['recognizer']} | {r['codec']} | {le}{fmt(r['bpp'], '.3f')} | {base} | {fmt(r['ratio'], '.0%')} |"
             )
         lines += ["", roi_verdict(data["against_roi"])]
         t["against_roi"] = "\n".join(lines)
 
     if data["robustness"]:
-        anchor_name = f"{data['anchor']['codec']}:{_fmt(data['anchor']['quality'], 'g')}"
+        anchor_name = f"{data['anchor']['codec']}:{fmt(data['anchor']['quality'], 'g')}"
         lines = [
             f"| codec | trained with | evaluated by | seen? | parity bpp / {anchor_name} bpp | "
             f"parity bpp / {data['anchor']['codec']}'s parity bpp | BD-rate vs {data['anchor']['codec']} | "
@@ -112,11 +111,11 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         ]
         for r in data["robustness"]:
             bd = r.get("bd_rate_percent")
-            bd_text = f"{bd:+.1f} %" if bd is not None else f"n/a (overlap {_fmt(r.get('bd_overlap'), '.0%')})"
+            bd_text = f"{bd:+.1f} %" if bd is not None else f"n/a (overlap {fmt(r.get('bd_overlap'), '.0%')})"
             lines.append(
                 f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
-                f"{'seen' if r['seen'] else 'unseen'} | {_fmt(r.get('parity_ratio_anchor'), '.1%')} | "
-                f"{_fmt(r['parity_ratio_original'], '.1%')} | "
+                f"{'seen' if r['seen'] else 'unseen'} | {fmt(r.get('parity_ratio_anchor'), '.1%')} | "
+                f"{fmt(r['parity_ratio_original'], '.1%')} | "
                 f"{bd_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
             )
         lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
@@ -227,7 +226,7 @@ FIGURE_TITLES = {
 def intro_lines(analysis: Analysis, data: dict[str, Any]) -> list[str]:
     a = data["anchor"]
     return [
-        f"Dataset: {analysis.dataset}. Anchor: {a['codec']} at quality {a['quality']:g} ({_fmt(a['bpp'], '.4f')} bpp). "
+        f"Dataset: {analysis.dataset}. Anchor: {a['codec']} at quality {a['quality']:g} ({fmt(a['bpp'], '.4f')} bpp). "
         f"ε = {analysis.epsilon:g} percentage points.",
         "bpp is each codec's payload bpp (8 × bytes / pixels of the original; see summary.md for what the bytes "
         "hold). Accuracy, mean ± std over folds, under the threshold protocol "
