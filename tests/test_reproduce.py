@@ -133,6 +133,6 @@ def test_every_experiment_run_becomes_evaluate_arguments(tmp_path: Path) -> None
     assert runs
     for command in runs:
         kwargs = run_arguments(tmp_path, command)
-        assert kwargs["out"].is_relative_to(tmp_path) and kwargs.get("preset", "quick") in PRESETS
+        assert kwargs["out"].is_relative_to(tmp_path) and kwargs.get("preset", "quick") in PRESETS.names()
     kwargs = run_arguments(tmp_path, ("run", "--dataset", "lfw", "--codecs", "", "--out", "x"))
     assert kwargs == {"dataset": "lfw", "codecs": [], "out": tmp_path / "x"}

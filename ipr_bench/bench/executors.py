@@ -28,9 +28,9 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, ClassVar
 
-from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.errors import Availability, UnavailableError
 from ipr_bench.core.registry import Registry
 
 ChunkResult = tuple[Any, int, list[str]]  # (setting, number of items, per-item errors), as run_chunk returns
@@ -43,6 +43,11 @@ class Executor(ABC):
     """Runs chunk tasks; use as a context manager around all stages of a run (workers start once)."""
 
     name: str
+    what: ClassVar[str] = ""  # for `ipr-bench list`
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True)
 
     def __enter__(self) -> Executor:
         return self
@@ -87,6 +92,8 @@ def _exit_with(main_pid: int) -> None:
 @EXECUTORS.register("local")
 class LocalExecutor(Executor):
     """``workers`` processes on this machine (forkserver; models load once per worker); 1 = in-process."""
+
+    what = "worker processes on this machine (--workers N); the default"
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
@@ -168,6 +175,12 @@ def _ray_task(task: Any, inputs: dict[str, dict[str, Any]] | None) -> tuple[Chun
 @EXECUTORS.register("ray")
 class RayExecutor(Executor):
     """Chunk tasks as Ray tasks on the cluster at ``address`` ("auto": the running cluster; None: a local one)."""
+
+    what = "the same chunk tasks on a Ray cluster (--ray-address auto|HOST:PORT, --ray-cache-mode shared|object-store)"
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True) if ray_available() else Availability(False, RAY_FIX)
 
     def __init__(
         self,

@@ -87,17 +87,14 @@ def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] 
     for name, p in PRESETS.items():
         table.add_row(name, escape(p.description))
     console.print(table)
-    from ipr_bench.bench.executors import RAY_FIX, ray_available
+    from ipr_bench.bench.executors import EXECUTORS
 
     table = Table(title="executors (ipr-bench run --executor NAME)")
     for col in ("name", "what", "available here"):
         table.add_column(col)
-    table.add_row("local", "worker processes on this machine (--workers N); the default", "yes")
-    table.add_row(
-        "ray",
-        "the same chunk tasks on a Ray cluster (--ray-address auto|HOST:PORT, --ray-cache-mode shared|object-store)",
-        "yes" if ray_available() else escape(f"no: {RAY_FIX}"),
-    )
+    for name, executor in EXECUTORS.items():
+        avail = executor.availability()
+        table.add_row(name, executor.what, "yes" if avail.ok else escape(f"no: {avail.reason}"))
     console.print(table)
 
 

@@ -59,6 +59,11 @@ class Registry:
         self._load()
         return sorted(n for n in self._factories if fnmatch.fnmatch(n, pattern))
 
+    def items(self) -> list[tuple[str, Any]]:
+        """(name, entry) in registration order: built-ins as their module lists them, then entry points."""
+        self._load()
+        return list(self._factories.items())
+
     def get(self, spec: str) -> tuple[Factory, str | None]:
         """Factory and argument for ``name`` or ``name:argument``."""
         self._load()

@@ -123,8 +123,9 @@ def evaluate(
 
     explicit_preset = preset is not None
     preset = preset or "quick"
-    if preset not in PRESETS:
-        raise OptionError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    presets = dict(PRESETS.items())
+    if preset not in presets:
+        raise OptionError(f"unknown preset {preset!r}; presets: {', '.join(presets)}")
     if executor not in EXECUTORS.names():
         raise OptionError(f"--executor {executor!r}: one of {', '.join(EXECUTORS.names())}")
     if executor == "ray" and not ray_available():
@@ -133,7 +134,7 @@ def evaluate(
         raise OptionError(f"--align-on must be 'original' or 'decoded', not {align_on!r}")
     if threshold_protocol not in PROTOCOLS:
         raise OptionError(f"--threshold-protocol {threshold_protocol!r}: one of {', '.join(PROTOCOLS)}")
-    p = PRESETS[preset]
+    p = presets[preset]
     codec_names = list(codecs) if codecs is not None else list(p.codecs)
     rec_specs = list(recognizers) if recognizers is not None else list(p.recognizers)
     if not rec_specs:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ipr_bench.core.registry import Registry
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -19,8 +21,10 @@ class Preset:
     detect_crop: int | None = None  # in-the-wild datasets: the crop side (ipr_bench.datasets.detect_crop)
 
 
-PRESETS: dict[str, Preset] = {
-    "quick": Preset(
+PRESETS = Registry("preset", "ipr_bench.presets", None)  # name → Preset; other packages add theirs by entry point
+
+PRESETS.register("quick")(
+    Preset(
         description="LFW View 2 folds 1–2 (1,200 pairs), JPEG q 20/50/90 and HEVC CRF 23/33/43, ArcFace: minutes "
         "on 2 cores. Run `ipr-bench run --preset lfw-classical` for the full protocol.",
         codecs=("jpeg", "hevc"),
@@ -28,16 +32,22 @@ PRESETS: dict[str, Preset] = {
         recognizers=("arcface",),
         folds=(1, 2),
         out="runs/quick",
-    ),
-    "lfw-classical": Preset(
+    )
+)
+
+PRESETS.register("lfw-classical")(
+    Preset(
         description="Full LFW View 2 (10 folds, 6,000 pairs): originals, HEVC (7 CRFs), JPEG (6 qualities), WebP (5), "
         "VVC (4 QPs) × ArcFace, dlib and FaceNet; the store is committed in results/lfw-classical.",
         codecs=("hevc", "jpeg", "webp", "vvc"),
         recognizers=("arcface", "dlib", "facenet"),
         folds=None,
         out="results/lfw-classical",
-    ),
-    "celeba-wild": Preset(
+    )
+)
+
+PRESETS.register("celeba-wild")(
+    Preset(
         description="The high-resolution proxy: celeba-wild test identities, 256 px CelebA-HQ-framed crops (at 512 "
         "px only 74 of 397 test photos have a face large enough for ≤ ×1.25 upsampling), HEVC, VVC, JPEG, WebP × "
         "FaceNet, ArcFace and dlib; the store is committed in results/celeba-wild.",
@@ -46,8 +56,11 @@ PRESETS: dict[str, Preset] = {
         codecs=("hevc", "vvc", "jpeg", "webp"),
         recognizers=("facenet", "arcface", "dlib"),
         out="results/celeba-wild",
-    ),
-    "lfw-ipr": Preset(
+    )
+)
+
+PRESETS.register("lfw-ipr")(
+    Preset(
         description="The paper's claim on full LFW View 2: the shipped learned codecs ipr (identity-preserving loss, "
         "FaceNet) and mse (the same model on MSE alone) against HEVC CRF 18–48, under the training recognizer "
         "(FaceNet) and four unseen ones (ArcFace, dlib, faceplugin, mobilefacenet192); needs shipped checkpoints "
@@ -55,8 +68,11 @@ PRESETS: dict[str, Preset] = {
         codecs=("ipr", "mse", "hevc"),
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
         out="results/lfw-ipr",
-    ),
-    "lfw-ipr-quick": Preset(
+    )
+)
+
+PRESETS.register("lfw-ipr-quick")(
+    Preset(
         description="The paper's claim on LFW View 2 folds 1–2 (1,583 images, 1,200 pairs; a few hours on 2 cores "
         "where lfw-ipr takes a day): the shipped ipr and mse (mse at levels 1/3/5) against HEVC CRF 18–48 and the "
         "ROI baseline hevc-roi (CRF 23–38) × FaceNet (the training recognizer) and four unseen ones (ArcFace, "
@@ -68,8 +84,11 @@ PRESETS: dict[str, Preset] = {
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
         folds=(1, 2),
         out="results/lfw-ipr-quick",
-    ),
-    "lfw-roi-tuning": Preset(
+    )
+)
+
+PRESETS.register("lfw-roi-tuning")(
+    Preset(
         description="Choosing the ROI baselines' strength on LFW View 1 DevTest only (10 interleaved folds): HEVC, "
         "hevc-roi with background QP +12/+24/+51 and hevc-blur with σ 2/6 px at CRF 23–33 (HEVC also 18) × "
         "FaceNet; then "
@@ -84,8 +103,11 @@ PRESETS: dict[str, Preset] = {
         },
         recognizers=("facenet",),
         out="results/lfw-roi/view1-tuning",
-    ),
-    "lfw-roi": Preset(
+    )
+)
+
+PRESETS.register("lfw-roi")(
+    Preset(
         description="Is it more than ROI coding? Full LFW View 2: HEVC (CRF 18–48), hevc-roi and hevc-blur "
         "(strengths chosen on View 1) at CRF 23–38 × ArcFace, dlib and FaceNet; the store is committed in "
         "results/lfw-roi.",
@@ -97,5 +119,5 @@ PRESETS: dict[str, Preset] = {
         recognizers=("arcface", "dlib", "facenet"),
         folds=None,
         out="results/lfw-roi",
-    ),
-}
+    )
+)

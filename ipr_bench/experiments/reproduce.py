@@ -236,7 +236,7 @@ def run_arguments(root: Path, command: tuple[str, ...]) -> dict[str, Any]:
     for names in ("codecs", "recognizers"):
         if names in kwargs:
             kwargs[names] = [n.strip() for n in kwargs[names].split(",") if n.strip()]
-    kwargs["out"] = root / options.get("--out", PRESETS[kwargs.get("preset") or "quick"].out)
+    kwargs["out"] = root / options.get("--out", PRESETS.get(kwargs.get("preset") or "quick")[0].out)
     return kwargs
 
 
