@@ -7,10 +7,11 @@ aligns a decoded image: with the original's landmarks, through the same matrix (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ipr_bench.core.registry import Registry
 from ipr_bench.face.landmarks import FaceLandmarks
 
 FLIP_FIVE_POINT = [1, 0, 2, 4, 3]  # mirrored: the left eye becomes the right eye, the mouth corners swap
@@ -89,7 +90,6 @@ def reframe(
 
 # --------------------------------------------------------------------------------- the training sets
 
-SOURCES = ("lfw", "celeba-wild")
 HOLDOUT_EVERY = 20  # every 20th LFW training person (by name) is held out for validation, never trained on
 
 
@@ -123,47 +123,19 @@ def load_training_data(
     each photo's face found by MTCNN (else the first landmarker) and reframed like LFW (reframe).
     Landmarks are detected once per image set and landmarker, then read from the cache."""
     from ipr_bench.core.errors import DataError
-    from ipr_bench.datasets import celeba_wild, lfw
 
-    unknown = [s for s in sources if s not in SOURCES]
+    known = [name for name, _ in SOURCES.items()]
+    unknown = [s for s in sources if s not in known]
     if unknown:
-        raise DataError(f"unknown training source(s) {', '.join(unknown)}; sources: {', '.join(SOURCES)}")
-    train = ImageSet([], [], [])
-    validation = ImageSet([], [], [])
-    skipped: list[str] = []
-    keys: list[str] = []
+        raise DataError(f"unknown training source(s) {', '.join(unknown)}; sources: {', '.join(known)}")
+    collected = Collected(landmarkers, exclude_views, max_images, max_validation)
+    train, validation, skipped, keys = collected.train, collected.validation, collected.skipped, collected.keys
     description: dict = {"sources": list(sources)}
-    if "lfw" in sources:
-        pool = lfw.training_items(exclude_views)
-        people = sorted({i.identity for i in pool})
-        held_out = set(people[::HOLDOUT_EVERY])
-        chosen = [i for i in pool if i.identity not in held_out][:max_images]
-        _extend(train, _read(chosen, skipped), landmarkers, keys)
-        _extend(
-            validation, _read([i for i in pool if i.identity in held_out][:max_validation], skipped), landmarkers, keys
-        )
-        description["lfw"] = {
-            "people_excluded_by_views": list(exclude_views),
-            "validation_people": f"every {HOLDOUT_EVERY}th person of the pool by name ({len(held_out)} people)",
-        }
-    room = None if max_images is None else max(0, max_images - len(train.items))
-    if "celeba-wild" in sources and room != 0:
-        photos = _read(celeba_wild.training_items()[:room], skipped)
-        finder = "mtcnn" if "mtcnn" in landmarkers else landmarkers[0]  # MTCNN finds more faces than dlib's HOG
-        primary = _landmarks([im for _, im in photos], finder, "celeba-wild", [i for i, _ in photos], keys)
-        framed = []
-        for (item, image), marks in zip(photos, primary, strict=True):
-            crop = reframe(image, marks) if marks is not None and marks.detected else None
-            if crop is None:
-                why = "no face found" if marks is None or not marks.detected else "face too small to frame like LFW"
-                skipped.append(f"{item.path}: {why}")
-                continue
-            framed.append((item, crop.image))
-        _extend(train, framed, landmarkers, keys, tag=f"celeba-wild reframed {LFW_FACE_WIDTH}/{LFW_SIZE}/{MAX_UPSCALE}")
-        description["celeba-wild"] = {
-            "identities": "train part of the seeded identity split (ipr_bench.datasets.celeba_wild)",
-            "framing": f"face box {LFW_FACE_WIDTH} px wide, {LFW_SIZE}×{LFW_SIZE} window, upsampling ≤ {MAX_UPSCALE}",
-        }
+    for name, source in SOURCES.items():  # in registration order, whatever order ``sources`` names them in
+        if name in sources:
+            described = source(collected)
+            if described is not None:
+                description[name] = described
     if not train.images:
         raise DataError(f"no training images from {', '.join(sources)}; {len(skipped)} skipped")
     description |= {
@@ -173,6 +145,70 @@ def load_training_data(
         "n_skipped": len(skipped),
     }
     return TrainingData(train, validation, skipped, description, keys)
+
+
+@dataclass
+class Collected:
+    """What the training sources add to: the image sets, what was skipped, the landmark cache keys."""
+
+    landmarkers: list[str]
+    exclude_views: tuple[str, ...]
+    max_images: int | None
+    max_validation: int | None
+    train: ImageSet = field(default_factory=lambda: ImageSet([], [], []))
+    validation: ImageSet = field(default_factory=lambda: ImageSet([], [], []))
+    skipped: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+# name → a function that adds its images to a Collected and returns its description (None: it added none)
+SOURCES = Registry("training source", "ipr_bench.training_sources", None)
+
+
+@SOURCES.register("lfw")
+def lfw_source(c: Collected) -> dict | None:
+    """LFW people in no pair of the excluded views; every HOLDOUT_EVERY-th person is validation."""
+    from ipr_bench.datasets import lfw
+
+    pool = lfw.training_items(c.exclude_views)
+    people = sorted({i.identity for i in pool})
+    held_out = set(people[::HOLDOUT_EVERY])
+    chosen = [i for i in pool if i.identity not in held_out][: c.max_images]
+    _extend(c.train, _read(chosen, c.skipped), c.landmarkers, c.keys)
+    held = [i for i in pool if i.identity in held_out][: c.max_validation]
+    _extend(c.validation, _read(held, c.skipped), c.landmarkers, c.keys)
+    return {
+        "people_excluded_by_views": list(c.exclude_views),
+        "validation_people": f"every {HOLDOUT_EVERY}th person of the pool by name ({len(held_out)} people)",
+    }
+
+
+@SOURCES.register("celeba-wild")
+def celeba_wild_source(c: Collected) -> dict | None:
+    """The train identities of celeba-wild, each photo's face found and reframed like LFW (reframe)."""
+    from ipr_bench.datasets import celeba_wild
+
+    room = None if c.max_images is None else max(0, c.max_images - len(c.train.items))
+    if room == 0:
+        return None
+    photos = _read(celeba_wild.training_items()[:room], c.skipped)
+    finder = "mtcnn" if "mtcnn" in c.landmarkers else c.landmarkers[0]  # MTCNN finds more faces than dlib's HOG
+    primary = _landmarks([im for _, im in photos], finder, "celeba-wild", [i for i, _ in photos], c.keys)
+    framed = []
+    for (item, image), marks in zip(photos, primary, strict=True):
+        crop = reframe(image, marks) if marks is not None and marks.detected else None
+        if crop is None:
+            why = "no face found" if marks is None or not marks.detected else "face too small to frame like LFW"
+            c.skipped.append(f"{item.path}: {why}")
+            continue
+        framed.append((item, crop.image))
+    _extend(
+        c.train, framed, c.landmarkers, c.keys, tag=f"celeba-wild reframed {LFW_FACE_WIDTH}/{LFW_SIZE}/{MAX_UPSCALE}"
+    )
+    return {
+        "identities": "train part of the seeded identity split (ipr_bench.datasets.celeba_wild)",
+        "framing": f"face box {LFW_FACE_WIDTH} px wide, {LFW_SIZE}×{LFW_SIZE} window, upsampling ≤ {MAX_UPSCALE}",
+    }
 
 
 def _read(items: list, skipped: list[str]) -> list[tuple]:
