@@ -243,7 +243,7 @@ def _parity(bpp: float | None, status: str = "interpolated") -> dict:
 
 
 def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> None:
-    from ipr_bench.analysis.analyse import advantage_verdict
+    from ipr_bench.analysis.verdicts import advantage_verdict
 
     low = "at or below the lowest measured rate"
     assert advantage_verdict(_parity(0.20), _parity(0.30))[0] == "holds"

@@ -40,6 +40,7 @@ import pandas as pd
 from ipr_bench.analysis.metrics import PROTOCOLS
 from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
 from ipr_bench.analysis.summary import summarize
+from ipr_bench.analysis.verdicts import advantage_verdict, bd_row, is_bound, is_roi_baseline, num, parity_row
 from ipr_bench.core.errors import IprBenchError
 from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
@@ -121,15 +122,15 @@ class Analysis:
                     "codec": r["codec"],
                     "recognizer": r["recognizer"],
                     "knob": r["knob"] or None,
-                    "quality": _num(r["quality"]),
-                    "bpp": _num(r["bpp"]),
-                    "accuracy": _num(r["accuracy"]),
-                    "std": _num(r["accuracy_std"]),
-                    "tar_at_far": _num(r["tar_at_far"]),
-                    "cos_to_original": _num(r["cos_to_original"]),
-                    "psnr": _num(r["psnr"]),
-                    "decisions_changed": _num(r["decisions_changed"]),
-                    "flip_rate": _num(r["flip_rate"]),
+                    "quality": num(r["quality"]),
+                    "bpp": num(r["bpp"]),
+                    "accuracy": num(r["accuracy"]),
+                    "std": num(r["accuracy_std"]),
+                    "tar_at_far": num(r["tar_at_far"]),
+                    "cos_to_original": num(r["cos_to_original"]),
+                    "psnr": num(r["psnr"]),
+                    "decisions_changed": num(r["decisions_changed"]),
+                    "flip_rate": num(r["flip_rate"]),
                 }
             )
         return out
@@ -140,10 +141,10 @@ class Analysis:
         for codec in others:
             for rec in self.recognizers:
                 d = bd_rate(self.curve(self.anchor.codec, rec), self.curve(codec, rec), self.min_overlap)
-                out.append(_bd_row(codec, rec, self.anchor.codec, "accuracy", d))
+                out.append(bd_row(codec, rec, self.anchor.codec, "accuracy", d))
             rec0 = self.recognizers[0]  # PSNR does not depend on the recognizer
             d = bd_rate(self.curve(self.anchor.codec, rec0, "psnr"), self.curve(codec, rec0, "psnr"), self.min_overlap)
-            out.append(_bd_row(codec, "—", self.anchor.codec, "psnr", d))
+            out.append(bd_row(codec, "—", self.anchor.codec, "psnr", d))
         return out
 
     def parities(self) -> list[dict[str, Any]]:
@@ -160,12 +161,12 @@ class Analysis:
                 if a_row is not None:
                     target = float(a_row["accuracy"]) - self.epsilon
                     p = parity_rate(curve, target)
-                    out.append(_parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"))
+                    out.append(parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"))
                 if rec in reference:
                     target = reference[rec] - self.epsilon
                     p = parity_rate(curve, target)
                     base = own_anchor.rate if own_anchor.reached else math.nan
-                    out.append(_parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp"))
+                    out.append(parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp"))
         return out
 
     def bit_accounting(self) -> list[dict[str, Any]]:
@@ -181,9 +182,9 @@ class Analysis:
                 out.append(
                     {
                         "codec": codec,
-                        "quality": _num(row["quality"]),
-                        "bpp": _num(row["bpp"]),
-                        **{c[4:]: _num(row[c]) for c in used},
+                        "quality": num(row["quality"]),
+                        "bpp": num(row["bpp"]),
+                        **{c[4:]: num(row[c]) for c in used},
                     }
                 )
         return out
@@ -199,9 +200,9 @@ class Analysis:
             out += [
                 {
                     "codec": codec,
-                    "quality": _num(row["quality"]),
-                    "bpp": _num(row["bpp"]),
-                    **{c[6:]: _num(row[c]) for c in used},
+                    "quality": num(row["quality"]),
+                    "bpp": num(row["bpp"]),
+                    **{c[6:]: num(row[c]) for c in used},
                 }
                 for _, row in r.iterrows()
                 if used
@@ -296,7 +297,7 @@ class Analysis:
             "dataset": self.dataset,
             "protocol": self.protocol,
             "epsilon": self.epsilon,
-            "anchor": {"codec": self.anchor.codec, "quality": self.anchor.quality, "bpp": _num(self.anchor_bpp())},
+            "anchor": {"codec": self.anchor.codec, "quality": self.anchor.quality, "bpp": num(self.anchor_bpp())},
             "reference": self.reference(),
             "curves": self.curves(),
             "bd_rate": bd_rates,
@@ -306,81 +307,6 @@ class Analysis:
             "robustness": self.robustness(parities, bd_rates),
             "against_roi": self.against_roi(parities),
         }
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _bd_row(codec: str, rec: str, anchor: str, metric: str, d: Any) -> dict[str, Any]:
-    return {
-        "codec": codec,
-        "recognizer": rec,
-        "anchor_codec": anchor,
-        "metric": metric,
-        "bd_rate_percent": _num(d.value),
-        "overlap": _num(d.overlap),
-        "interval": [_num(d.interval[0]), _num(d.interval[1])],
-        "reason": d.reason,
-    }
-
-
-def _parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: float, ratio_to: str) -> dict[str, Any]:
-    ratio = p.rate / base if p.reached and base and math.isfinite(base) else math.nan
-    return {
-        "codec": codec,
-        "recognizer": rec,
-        "ref": ref,
-        "target_accuracy": _num(target),
-        "bpp": _num(p.rate),
-        "ratio": _num(ratio),
-        "reached": p.reached,
-        "status": p.status,
-        "ratio_to": ratio_to,
-    }
-
-
-def is_roi_baseline(codec: str) -> bool:
-    """A codec the learned codecs are compared with as ROI coding (``Codec.roi_baseline``; unknown names: no)."""
-    from ipr_bench.core.errors import UnknownNameError
-    from ipr_bench.core.registry import CODECS
-
-    try:
-        factory, _ = CODECS.get(codec)
-    except UnknownNameError:
-        return False
-    return bool(getattr(factory, "roi_baseline", False))
-
-
-def is_bound(parity: dict[str, Any]) -> bool:
-    """Parity found at a curve's lowest measured rate: its bpp is only an upper bound."""
-    return str(parity.get("status", "")).startswith("at or below")
-
-
-def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
-    """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
-    ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper
-    bound, so a ratio decides only in the direction the bound allows."""
-    if codec_parity is None or anchor_parity is None:
-        return "undecided", "no parity row"
-    if not codec_parity["reached"]:
-        if anchor_parity["reached"]:
-            return "does not hold", "never reaches parity in its measured range"
-        return "undecided", "neither reaches parity"
-    if not anchor_parity["reached"]:
-        return "holds", "the anchor codec never reaches parity"
-    ratio = codec_parity["bpp"] / anchor_parity["bpp"]
-    codec_bound, anchor_bound = is_bound(codec_parity), is_bound(anchor_parity)
-    if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
-        return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
-    if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
-        return "does not hold", f"{ratio:.0%} of the anchor codec's parity bpp"
-    which = "both curves reach" if codec_bound and anchor_bound else "a curve reaches"
-    return "undecided", f"{which} parity at the lowest measured rate (ratio {ratio:.0%} is only bounded)"
 
 
 def analyse(

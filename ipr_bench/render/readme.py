@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ipr_bench.analysis.analyse import is_bound
+from ipr_bench.analysis.verdicts import is_bound
 from ipr_bench.render.markdown import fmt, robustness_verdict, roi_verdict
 
 README_CAPTIONS = (

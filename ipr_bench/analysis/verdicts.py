@@ -1,0 +1,82 @@
+"""The rows of summary.json's bd_rate and parity lists, and the verdicts read off them: whether a parity is
+only an upper bound, whether a codec's advantage over the anchor holds, which codecs are ROI baselines."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def bd_row(codec: str, rec: str, anchor: str, metric: str, d: Any) -> dict[str, Any]:
+    return {
+        "codec": codec,
+        "recognizer": rec,
+        "anchor_codec": anchor,
+        "metric": metric,
+        "bd_rate_percent": num(d.value),
+        "overlap": num(d.overlap),
+        "interval": [num(d.interval[0]), num(d.interval[1])],
+        "reason": d.reason,
+    }
+
+
+def parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: float, ratio_to: str) -> dict[str, Any]:
+    ratio = p.rate / base if p.reached and base and math.isfinite(base) else math.nan
+    return {
+        "codec": codec,
+        "recognizer": rec,
+        "ref": ref,
+        "target_accuracy": num(target),
+        "bpp": num(p.rate),
+        "ratio": num(ratio),
+        "reached": p.reached,
+        "status": p.status,
+        "ratio_to": ratio_to,
+    }
+
+
+def is_roi_baseline(codec: str) -> bool:
+    """A codec the learned codecs are compared with as ROI coding (``Codec.roi_baseline``; unknown names: no)."""
+    from ipr_bench.core.errors import UnknownNameError
+    from ipr_bench.core.registry import CODECS
+
+    try:
+        factory, _ = CODECS.get(codec)
+    except UnknownNameError:
+        return False
+    return bool(getattr(factory, "roi_baseline", False))
+
+
+def is_bound(parity: dict[str, Any]) -> bool:
+    """Parity found at a curve's lowest measured rate: its bpp is only an upper bound."""
+    return str(parity.get("status", "")).startswith("at or below")
+
+
+def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
+    """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
+    ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper
+    bound, so a ratio decides only in the direction the bound allows."""
+    if codec_parity is None or anchor_parity is None:
+        return "undecided", "no parity row"
+    if not codec_parity["reached"]:
+        if anchor_parity["reached"]:
+            return "does not hold", "never reaches parity in its measured range"
+        return "undecided", "neither reaches parity"
+    if not anchor_parity["reached"]:
+        return "holds", "the anchor codec never reaches parity"
+    ratio = codec_parity["bpp"] / anchor_parity["bpp"]
+    codec_bound, anchor_bound = is_bound(codec_parity), is_bound(anchor_parity)
+    if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
+        return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
+    if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
+        return "does not hold", f"{ratio:.0%} of the anchor codec's parity bpp"
+    which = "both curves reach" if codec_bound and anchor_bound else "a curve reaches"
+    return "undecided", f"{which} parity at the lowest measured rate (ratio {ratio:.0%} is only bounded)"
