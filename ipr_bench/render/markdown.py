@@ -275,5 +275,7 @@ def markdown_report(
             f"![{FIGURE_TITLES[key]}](figures/{stem}.png) ([SVG](figures/{stem}.svg))",
             "",
         ]
+    # the committed reports name the schema's old home; kept so that they regenerate byte-identical (it now lives
+    # in ipr_bench/analysis/analyse.py)
     lines += ["Machine-readable: `summary.json` (schema in `ipr_bench/report.py`)."]
     return "\n".join(lines) + "\n"
