@@ -292,3 +292,31 @@ def test_landmarks_option_reaches_every_recognizer_that_can_use_it() -> None:
     assert with_landmarks(["dlib"], {}, "dlib5") == ({"dlib": {"landmarker": "dlib5"}}, [])
     with pytest.raises(UnknownNameError, match="known landmarkers"):
         with_landmarks(["arcface"], {}, "retinaface")
+
+
+def test_evaluate_from_python_writes_what_the_command_writes(
+    lfw_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ipr_bench.evaluate`` is ``ipr-bench run`` without the shell: store, summary, provenance, run log."""
+    import ipr_bench
+    from ipr_bench.core.errors import OptionError
+
+    monkeypatch.setenv("IPR_BENCH_CACHE", str(tmp_path / "cache"))
+    logged: list[str] = []
+    result = ipr_bench.evaluate(
+        codecs=["jpeg"],
+        qualities={"jpeg": [50]},
+        recognizers=["arcface"],
+        dataset=f"folder:{lfw_mini}",
+        out=str(tmp_path / "store"),
+        workers=1,
+        progress=False,
+        log=logged.append,
+    )
+    assert result.out == tmp_path / "store" and result.labels == ["original", "jpeg@quality=50"]
+    assert set(result.table["setting"]) == {"original", "jpeg@quality=50"}
+    for name in ("summary.md", "provenance.json", "runs.jsonl"):
+        assert (result.out / name).is_file(), name
+    assert any("images" in line for line in logged)
+    with pytest.raises(OptionError, match="unknown preset"):
+        ipr_bench.evaluate("huge")

@@ -93,7 +93,7 @@ def evaluate(
     landmarks: str | None = None,
     folds: Sequence[int] | None = None,
     workers: int = 0,
-    out: Path | None = None,
+    out: Path | str | None = None,
     cache: str | None = None,
     align_on: str = "original",
     chunk_size: int = 100,
@@ -186,7 +186,7 @@ def evaluate(
     if len(ds.folds) < 2:
         log("note: one fold only: thresholds are chosen on that same fold (optimistic)")
     customised = bool(codecs or recognizers or dataset or folds)
-    out_dir = out or Path(p.out if not customised else f"runs/{ds.name}")
+    out_dir = Path(out) if out else Path(p.out if not customised else f"runs/{ds.name}")
     spec = RunSpec(
         dataset=ds,
         codecs=codec_objs,
