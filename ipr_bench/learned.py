@@ -265,6 +265,14 @@ def pad_to_stride(x: Any, stride: int = STRIDE) -> Any:
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
+def latent_shape(model: Any, height: int, width: int) -> list[int]:
+    """The latent shape ``decompress`` is given for an image of this size (padded to STRIDE): the hyperpriors'
+    z at 1/64, a factorized-prior model's y at 1/16 (it has no hyper-latent)."""
+    padded = [-(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE]
+    stride = STRIDE if hasattr(model, "h_a") else CELL
+    return [padded[0] // stride, padded[1] // stride]
+
+
 def is_variable_rate(model: Any) -> bool:
     return hasattr(model, "levels")
 
@@ -376,9 +384,9 @@ def compress_images(
             out = model.compress(x, _level(model, x, rate_point, regions, boost, device))
         else:
             out = model.compress(x)
-    expected = [-(-h // STRIDE), -(-w // STRIDE)]
+    expected = latent_shape(model, h, w)
     if list(out["shape"]) != expected:
-        raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
+        raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: not a CompressAI stride-64 model")
     sent = regions if (regions is not None and boost) else [None] * len(images)
     return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
 
@@ -395,7 +403,7 @@ def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", 
     if len(sizes) != 1 or len(points) != 1:
         raise ValueError(f"one batch needs one image size and rate point, got sizes {sizes} and points {points}")
     (h, w), point = sizes.pop(), points.pop()
-    shape = [-(-h // STRIDE), -(-w // STRIDE)]
+    shape = latent_shape(model, h, w)
     strings = [[u[2][k] for u in unpacked] for k in range(n_strings)]
     with torch.no_grad():
         if is_variable_rate(model):
