@@ -267,6 +267,14 @@ def run(
         fold_list = parse_folds(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
         if fold_list:
             ds = ds.select_folds(fold_list)
+        if ds.excluded:
+            from collections import Counter
+
+            reasons = Counter(reason.split(" (", 1)[0] for reason in ds.excluded.values())
+            shown = "; ".join(f"{n} × {r}" for r, n in reasons.most_common(4))
+            typer.secho(
+                f"{ds.name}: {len(ds.excluded)} entries left out ({shown}); all listed in excluded.csv", err=True
+            )
         if len(ds.folds) < 2:
             typer.secho("note: one fold only: thresholds are chosen on that same fold (optimistic)", err=True)
         out_dir = out or Path(p.out if not (codecs or recognizers or dataset or folds) else f"runs/{ds.name}")
