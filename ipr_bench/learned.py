@@ -103,6 +103,10 @@ def unpack(payload: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
     """(height, width, strings); DataError naming what is wrong for a damaged or foreign payload."""
     has_region = payload_region(payload) is not None
     _, _, height, width = HEADER.unpack(payload[: HEADER.size])
+    from ipr_bench.images import max_pixels
+
+    if not height or not width or height * width > max_pixels():  # checked before any latent is allocated
+        raise DataError(f"learned-codec payload declares a {height}×{width} image: empty or over the input cap")
     strings, pos = [], HEADER.size + (REGION.size if has_region else 0)
     for k in range(n_strings):
         length, shift = 0, 0
@@ -391,6 +395,19 @@ def compress_images(
     return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
 
 
+def guarded(string: bytes, model: Any, shape: list[int]) -> bytes:
+    """An entropy-coded string followed by zero bytes that CompressAI's range decoder may read but never needs.
+
+    Its rANS decoder (C++) reads 32-bit words from the string with no bounds check: a damaged or foreign string
+    sends it past the end, and that crashed the process (tests/test_payload_fuzz.py). A valid string decodes to
+    the same symbols with or without the zeros (nothing reads beyond what was written). On zeros the decoder's
+    renormalisation and its bypass loops read at most a few words per symbol, so the padding is sized by the
+    latents' symbol count: a damaged string then decodes to garbage pixels or an error, never out of bounds."""
+    channels = max(int(getattr(model, "M", 0)), int(getattr(model, "N", 0)), 1)
+    symbols = channels * (shape[0] * 4) * (shape[1] * 4)  # y at 1/16 (4× z's grid per side), the larger latent
+    return string + bytes(4 * (4 * symbols + len(string)) + 4096)
+
+
 def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", boost: float = 0.0) -> list[np.ndarray]:
     """Decoded images of payloads that share an image size and rate point, as one batch (what
     ``decompress_payload`` gives each; the GPU's throughput comes from batches)."""
@@ -404,7 +421,7 @@ def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", 
         raise ValueError(f"one batch needs one image size and rate point, got sizes {sizes} and points {points}")
     (h, w), point = sizes.pop(), points.pop()
     shape = latent_shape(model, h, w)
-    strings = [[u[2][k] for u in unpacked] for k in range(n_strings)]
+    strings = [[guarded(u[2][k], model, shape) for u in unpacked] for k in range(n_strings)]
     with torch.no_grad():
         if is_variable_rate(model):
             level: Any = (point - 1) / LEVEL_STEPS
