@@ -17,6 +17,7 @@ from ipr_bench.registry import register_codec
 class VvcCodec(FfmpegVideoCodec):
     name = "vvc"
     knob = "qp"
+    knob_range = (0, 63)
     default_qualities = (37, 42, 47, 52)
     higher_knob_is_better = False
     payload_contains = (

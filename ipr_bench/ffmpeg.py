@@ -187,6 +187,7 @@ class FfmpegVideoCodec(Codec):
 
     muxer: ClassVar[str]
     record_mp4: ClassVar[bool] = False
+    knob_range = (0, 51)  # x265's CRF and QP scale (vvenc's QP goes to 63: codecs/vvc.py)
 
     def encoder_args(self, quality: Quality) -> list[str]:
         raise NotImplementedError
