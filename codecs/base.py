@@ -12,6 +12,7 @@ any codec runs. What such a codec does with them per image (applied or fell back
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,9 @@ class Codec(ABC):
     roi_baseline: ClassVar[bool] = False
     prefers_gpu: ClassVar[bool] = False  # True: much faster on a GPU (a cluster executor may place it on one)
     landmarker: str | None = None  # the landmarker a face-aware codec reads (registry name)
+    # the knob's valid values (parse_quality checks every --qualities value against them)
+    knob_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
+    knob_integer: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -101,13 +105,27 @@ class Codec(ABC):
         return {"codec": self.name, "version": self.version(), **self.options}
 
     def parse_quality(self, text: str) -> Quality:
-        value = float(text)
+        """A knob value from the command line, checked against what this codec declares (``knob_range``,
+        ``knob_integer``): an OptionError saying the valid range otherwise, never a silent clamp."""
+        from ipr_bench.core.errors import OptionError
+
+        lo, hi = self.knob_range
+        where = f"{self.knob} range {lo:g}–{hi:g}" if math.isfinite(lo) and math.isfinite(hi) else self.knob
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise OptionError(f"{self.name}: {self.knob} {text!r} is not a number ({where})") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise OptionError(f"{self.name}: {self.knob} {text} is outside the {where}")
+        if self.knob_integer and not value.is_integer():
+            raise OptionError(f"{self.name}: {self.knob} {text} must be a whole number ({where})")
         return int(value) if value.is_integer() else value
 
 
 class PillowCodec(Codec):
     """A codec whose payload is the complete file Pillow writes (headers included, no EXIF/ICC/XMP)."""
 
+    knob_range = (0, 100)  # Pillow's quality scale for every format here
     pillow_format: ClassVar[str]
     save_options: ClassVar[dict[str, Any]] = {}
     plugin: ClassVar[str | None] = None  # a module whose import adds the format to Pillow

@@ -12,6 +12,7 @@ import numpy as np
 
 from ipr_bench.codecs.base import Codec, Encoded, Quality
 from ipr_bench.core.errors import UnavailableError
+from ipr_bench.core.images import max_pixels
 
 if TYPE_CHECKING:
     from ipr_bench.face.landmarks import FaceLandmarks
@@ -45,13 +46,18 @@ def has_encoder(name: str) -> bool:
     return any(line.split()[1:2] == [name] for line in out.splitlines() if line.startswith(" "))
 
 
-def run_ffmpeg(args: list[str], stdin: bytes | None, what: str) -> bytes:
-    """Run ffmpeg with ``args``; return stdout; raise with ffmpeg's own message on failure."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
-        input=stdin,
-        capture_output=True,
-    )
+def run_ffmpeg(args: list[str], stdin: bytes | None, what: str, timeout: float | None = None) -> bytes:
+    """Run ffmpeg with ``args``; return stdout; raise with ffmpeg's own message on failure, or when it has not
+    finished within ``timeout`` seconds (a damaged stream must cost an error, never a hung run)."""
+    try:
+        proc = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what}: ffmpeg did not finish within {timeout:g} s (a damaged stream?); stopped") from None
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()[-800:]
         raise RuntimeError(f"{what}: ffmpeg exited with {proc.returncode}: {err}")
@@ -69,10 +75,18 @@ def parse_pam(data: bytes, what: str) -> np.ndarray:
     if not data.startswith(b"P7") or end < 0:
         raise RuntimeError(f"{what}: decoder returned no image")
     fields = dict(line.split(b" ", 1) for line in data[3:end].splitlines() if b" " in line)
-    w, h, depth = int(fields[b"WIDTH"]), int(fields[b"HEIGHT"]), int(fields[b"DEPTH"])
+    try:
+        w, h, depth = int(fields[b"WIDTH"]), int(fields[b"HEIGHT"]), int(fields[b"DEPTH"])
+    except (KeyError, ValueError):
+        raise RuntimeError(f"{what}: decoder returned an image without a readable size") from None
+    if len(data) < end + 7 + w * h * depth:
+        raise RuntimeError(f"{what}: decoder returned a truncated {w}×{h} image")
     pixels = np.frombuffer(data, dtype=np.uint8, count=w * h * depth, offset=end + 7)
     return pixels.reshape(h, w, depth)[..., :3].copy()
 
+
+# a one-frame decode takes well under a second here: a decode still running after this is stuck on bad data
+DECODE_SECONDS, DECODE_SECONDS_PER_STREAM = 30.0, 10.0
 
 # Images per ffmpeg process. Each image still gets its own encoder instance and its own single-frame stream
 # (byte-identical to encoding it alone, which a test checks); the process start-up is shared.
@@ -116,7 +130,8 @@ def decode_each(streams: list[bytes], demuxer: str, what: str) -> list[np.ndarra
             path = os.path.join(tmp, f"{i}.{demuxer}")
             with open(path, "wb") as f:
                 f.write(stream)
-            args += ["-f", demuxer, "-i", path]
+            # the decoder's own cap on a frame's pixels: a damaged header cannot make it allocate gigabytes
+            args += ["-max_pixels", str(max_pixels()), "-f", demuxer, "-i", path]
         for i in range(len(streams)):
             args += [
                 "-map",
@@ -133,10 +148,13 @@ def decode_each(streams: list[bytes], demuxer: str, what: str) -> list[np.ndarra
                 "1",
                 os.path.join(tmp, f"{i}.pam"),
             ]
-        run_ffmpeg(args, None, what)
+        run_ffmpeg(args, None, what, timeout=DECODE_SECONDS + DECODE_SECONDS_PER_STREAM * len(streams))
         out = []
         for i in range(len(streams)):
-            with open(os.path.join(tmp, f"{i}.pam"), "rb") as f:
+            path = os.path.join(tmp, f"{i}.pam")
+            if not os.path.isfile(path):  # ffmpeg ended well but its decoder gave no frame (a damaged stream)
+                raise RuntimeError(f"{what}: the decoder produced no frame")
+            with open(path, "rb") as f:
                 out.append(parse_pam(f.read(), what))
         return out
 
@@ -169,6 +187,7 @@ class FfmpegVideoCodec(Codec):
 
     muxer: ClassVar[str]
     record_mp4: ClassVar[bool] = False
+    knob_range = (0, 51)  # x265's CRF and QP scale (vvenc's QP goes to 63: codecs/vvc.py)
 
     def encoder_args(self, quality: Quality) -> list[str]:
         raise NotImplementedError

@@ -36,6 +36,7 @@ BATCH = 16
 @register_codec("learned")
 class LearnedCodec(Codec):
     knob = "quality"
+    knob_integer = False  # a variable-rate model takes quarter steps between its levels (parse_quality)
     default_qualities: tuple[Quality, ...] = (1,)
     higher_knob_is_better = True
     prefers_gpu = True
@@ -75,6 +76,24 @@ class LearnedCodec(Codec):
     @classmethod
     def needs_argument(cls) -> str | None:
         return "a checkpoint directory: learned:DIR"
+
+    def parse_quality(self, text: str) -> Quality:
+        """Qualities 1…K of this checkpoint (K rate points or levels); a variable-rate model also takes the
+        quarter steps between its levels."""
+        from ipr_bench.core.errors import OptionError
+        from ipr_bench.learned.checkpoint import LEVEL_STEPS
+
+        value = super().parse_quality(text)
+        lo, hi = min(self.default_qualities), max(self.default_qualities)
+        steps = LEVEL_STEPS if self.levels else 1
+        if not lo <= value <= hi or abs(value * steps - round(value * steps)) > 1e-9:
+            grid = (
+                f"quarter steps from {lo:g} to {hi:g}"
+                if self.levels
+                else f"{', '.join(map(str, self.default_qualities))}"
+            )
+            raise OptionError(f"{self.name}: quality {text} is not one of this checkpoint's ({grid})")
+        return value
 
     def _model(self, quality: Quality) -> tuple[Any, dict[str, Any]]:
         k = 1 if self.levels else int(quality)

@@ -17,6 +17,7 @@ from ipr_bench.core.registry import register_codec
 @register_codec("vvc")
 class VvcCodec(FfmpegVideoCodec):
     knob = "qp"
+    knob_range = (0, 63)
     default_qualities = (37, 42, 47, 52)
     higher_knob_is_better = False
     payload_contains = (

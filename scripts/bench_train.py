@@ -10,7 +10,12 @@ Images/s = steps × batch / seconds. Rows go to results/training/bench_train.jso
 results/training/bench_train.md is regenerated from all rows (``--table-only`` does only that).
 
     python scripts/bench_train.py                       # here (CPU): the real model, a few steps
+    python scripts/bench_train.py --precisions fp32,bf16,bf16+cl --threads 2   # + bf16 autocast, channels_last
     python scripts/bench_train.py --device cuda --steps 200 --batches 8,32 --compile   # in a GPU lease
+
+``--precisions``: the resident loop again in each listed mode (fp32, bf16, and +cl for channels_last;
+ipr_bench.training.precision); ``--note`` says what else ran on the machine (background jobs paused or not), recorded
+in every row.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ def main() -> None:
     parser.add_argument("--channels", default="128,192", help="the model's N,M (the trainer's default)")
     parser.add_argument("--crop", type=int, default=192)
     parser.add_argument("--identity-weight", type=float, default=600.0)
+    parser.add_argument("--precisions", default="", help="extra resident-loop modes, e.g. fp32,bf16,bf16+cl")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--note", default="", help="what else ran on the machine meanwhile (recorded per row)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--table-only", action="store_true", help="only rewrite the .md table from the .jsonl")
     args = parser.parse_args()
@@ -92,6 +100,8 @@ def main() -> None:
     from ipr_bench.training.config import TrainConfig
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if args.threads:
+        torch.set_num_threads(args.threads)
     base = TrainConfig(
         args=tuple(int(c) for c in args.channels.split(",")),
         crop=args.crop,
@@ -101,11 +111,16 @@ def main() -> None:
         device=device,
         steps=10**9,
     )
-    variants = [("naive", args.batch, False), ("resident", args.batch, False)]
+    # (loop, batch, compiled, precision, channels_last)
+    variants = [("naive", args.batch, False, "fp32", False), ("resident", args.batch, False, "fp32", False)]
     extra = [int(b) for b in args.batches.split(",") if b]
-    variants += [("resident", b, False) for b in extra]
+    variants += [("resident", b, False, "fp32", False) for b in extra]
+    for mode in (m for m in args.precisions.split(",") if m):
+        precision, _, layout = mode.partition("+")
+        if (precision, layout) != ("fp32", ""):
+            variants.append(("resident", args.batch, False, precision, layout == "cl"))
     if args.compile:
-        variants += [("resident", b, True) for b in sorted({args.batch, *extra})]
+        variants += [("resident", b, True, "fp32", False) for b in sorted({args.batch, *extra})]
     common = {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": device_name(device),
@@ -116,19 +131,31 @@ def main() -> None:
         "images_loaded": args.images,
         "warmup_steps": args.warmup,
         "steps": args.steps,
+        "threads": torch.get_num_threads(),
+        "note": args.note,
     }
     rows = []
     for loss, alpha in (("mse", 0.0), ("identity (facenet)", args.identity_weight)):
         naive_rate = None
-        for loop, batch, compiled in variants:
-            config = replace(base, loop=loop, batch_size=batch, compile=compiled, identity_weight=alpha)
+        for loop, batch, compiled, precision, channels_last in variants:
+            config = replace(
+                base,
+                loop=loop,
+                batch_size=batch,
+                compile=compiled,
+                identity_weight=alpha,
+                precision=precision,
+                channels_last=channels_last,
+            )
             result = measure(config, args.warmup, args.steps)
             naive_rate = naive_rate or result["images_per_s"]
             row = common | {"loss": loss, "loop": loop, "batch": batch, "compile": compiled} | result
+            row |= {"precision": precision, "channels_last": channels_last}
             row["speedup_vs_naive"] = round(result["images_per_s"] / naive_rate, 3)
             rows.append(row)
             print(
-                f"{loss:20s} {loop:8s} batch {batch:3d}{' compiled' if compiled else '':9s} "
+                f"{loss:20s} {loop:8s} {precision}{'+cl' if channels_last else '':3s} batch {batch:3d}"
+                f"{' compiled' if compiled else '':9s} "
                 f"{result['images_per_s']:8.2f} images/s  ×{row['speedup_vs_naive']:.2f}  "
                 f"(setup {result['setup_s']} s)",
                 flush=True,
@@ -150,7 +177,7 @@ def write_table(jsonl: Path) -> Path:
     for row in rows:
         runs.setdefault((row["date_utc"], row["device"]), []).append(row)
     lines = [
-        "# Training throughput: naive loop vs resident loop",
+        "# Training throughput: naive loop vs resident loop, fp32 vs bf16",
         "",
         f"Generated by `python {Path(__file__).name}` "
         "(scripts/) from bench_train.jsonl; each table is one run on one device.",
@@ -163,15 +190,19 @@ def write_table(jsonl: Path) -> Path:
             "",
             f"{first['architecture']}, crop {first['crop']}, torch {first['torch']}, {first['images_loaded']} LFW "
             f"training images loaded, {first['warmup_steps']} warm-up + {first['steps']} timed steps, "
-            f"git {first['git_commit'][:10]}",
+            f"git {first['git_commit'][:10]}"
+            + (f", {first['threads']} threads" if first.get("threads") else "")
+            + (f"; meanwhile: {first['note']}" if first.get("note") else ""),
             "",
-            "| loss | loop | batch | compiled | images/s | × naive | setup s |",
-            "|---|---|---|---|---|---|---|",
+            "| loss | loop | precision | layout | batch | compiled | images/s | × naive | setup s |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in group:
+            layout = "channels_last" if r.get("channels_last") else "contiguous"
             lines.append(
-                f"| {r['loss']} | {r['loop']} | {r['batch']} | {'yes' if r['compile'] else 'no'} | "
-                f"{r['images_per_s']:.2f} | {r['speedup_vs_naive']:.2f} | {r['setup_s']:.1f} |"
+                f"| {r['loss']} | {r['loop']} | {r.get('precision', 'fp32')} | {layout} | {r['batch']} | "
+                f"{'yes' if r['compile'] else 'no'} | {r['images_per_s']:.2f} | {r['speedup_vs_naive']:.2f} | "
+                f"{r['setup_s']:.1f} |"
             )
         lines.append("")
     path = jsonl.with_suffix(".md")

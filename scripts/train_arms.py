@@ -99,8 +99,14 @@ def train(args: argparse.Namespace) -> None:
     def boundary(step: int, every: int) -> int:
         return step // every * every
 
-    if any(not t.history for t in trainers.values()):
-        save_all(validate=True)  # where each arm starts from: the base, with its new levels extrapolated
+    # where each arm starts from (the base, its new levels extrapolated): arms that code alike (no face maps) share
+    # one step-0 record, computed once; with --no-first-validation an arm waits for its first boundary
+    shared = next((t.history[0] for t in trainers.values() if t.history and t.history[0]["step"] == 0), None)
+    for trainer in trainers.values():
+        if not trainer.history and trainer.step == 0 and shared and not trainer.config.face_boost:
+            trainer.history.append(dict(shared))
+    if args.first_validation and any(not t.history for t in trainers.values()):
+        save_all(validate=True)
     validated = boundary(min(first.values()), args.validate_every)
     saved = boundary(min(first.values()), args.save_every)
     while not stop["now"] and time.monotonic() - t0 < args.max_seconds:
@@ -180,6 +186,12 @@ def main() -> None:
     parser.add_argument("--validate-every", type=int, default=1000)
     parser.add_argument("--save-every", type=int, default=250)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--first-validation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="validate an arm at step 0 before training it (the base's figures)",
+    )
     parser.add_argument("--arms", default="", help="comma-separated subset (default: all three)")
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--table", action="store_true", help="only write results/training/arms.md")

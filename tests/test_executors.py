@@ -114,6 +114,14 @@ def task_workers() -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @needs_ray
 @needs_lfw
 @pytest.mark.slow
@@ -121,7 +129,7 @@ def test_two_process_cluster_survives_a_killed_worker(local_tables: dict, tmp_pa
     """`ray start --head` on loopback plus a second `ray start --address` node; one worker is SIGKILLed while it
     runs a chunk; Ray retries the chunk and the tables still equal the local executor's."""
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    port = "6391"
+    port = str(free_port())  # a fixed port fails when another Ray head (another suite, a leftover) holds it
     ray_cli(
         "start",
         "--head",

@@ -146,3 +146,22 @@ def bits_command(
         _fail(str(exc))
     for path in written:
         typer.echo(str(path))
+
+
+@app.command("export")
+def export_command(
+    results: Annotated[Path, typer.Option(help="A results store (ipr-bench run --out).")],
+    fmt: Annotated[str, typer.Option("--format", help="compressai-json: CompressAI's results JSON, one per codec.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for the files (default: STORE/export/FORMAT).")] = None,
+) -> None:
+    """Write a store's rate curves in another tool's format (compressai-json: for compressai.utils.plot)."""
+    from ipr_bench.render.export import export
+
+    target = out or results / "export" / fmt
+    try:
+        written = export(results, fmt, target)
+    except IprBenchError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"wrote {len(written)} files to {target} (e.g. python -m compressai.utils.plot --results-file {target}/*.json)"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +31,39 @@ def to_rgb_uint8(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
 
 
+MAX_PIXELS_ENV = "IPR_BENCH_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 40_000_000  # a 40-Mpx photo decodes to 120 MB; face work rarely needs more
+
+
+def max_pixels() -> int:
+    """The tool's own cap on an input image's pixels ($IPR_BENCH_MAX_PIXELS, ``--max-pixels``): checked from the
+    header before anything is decoded, so one huge image costs an error, not the machine's memory."""
+    value = os.environ.get(MAX_PIXELS_ENV, "")
+    return int(value) if value.strip().isdigit() and int(value) > 0 else DEFAULT_MAX_PIXELS
+
+
+def check_size(img: Image.Image, what: str) -> None:
+    width, height = img.size
+    cap = max_pixels()
+    if width * height > cap:
+        raise DataError(
+            f"{what}: {width}×{height} = {width * height / 1e6:.1f} Mpx is over the {cap / 1e6:g}-Mpx input cap; "
+            f"downscale it, or raise the cap with --max-pixels N (or {MAX_PIXELS_ENV})"
+        )
+
+
 def read_rgb(path: str | Path) -> np.ndarray:
     """Read an image file as an H×W×3 uint8 RGB array; raise DataError naming the file on any failure."""
     path = Path(path)
     try:
         with Image.open(path) as img:
+            check_size(img, str(path))  # from the header, before decoding
             img.load()  # truncated files fail here, not later
             return to_rgb_uint8(img)
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
+    except DataError:
+        raise
     except Exception as exc:  # Pillow raises many types for corrupt data
         raise DataError(
             f"{path}: cannot decode image ({type(exc).__name__}: {exc}); replace or remove the file"
@@ -48,8 +73,11 @@ def read_rgb(path: str | Path) -> np.ndarray:
 def decode_rgb_bytes(data: bytes, what: str = "image bytes") -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as img:
+            check_size(img, what)
             img.load()
             return to_rgb_uint8(img)
+    except DataError:
+        raise
     except Exception as exc:
         raise DataError(f"{what}: cannot decode ({type(exc).__name__}: {exc})") from None
 

@@ -9,20 +9,40 @@ from ipr_bench.core.errors import DataError
 from ipr_bench.core.registry import register_dataset
 from ipr_bench.datasets.base import Dataset, Item, Pair
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".heic", ".avif"}
+# what Pillow reads (a GIF's first frame; pillow-heif adds HEIF/AVIF); anything else is listed as skipped
+IMAGE_SUFFIXES = {
+    ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".gif", ".heic", ".heif",
+    ".avif", ".jxl",
+}  # fmt: skip
 
 
-def scan_identities(root: Path) -> dict[str, list[str]]:
+def scan_identities(root: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(identity → its image files, path → why it was skipped) for every entry of the tree: nothing is left out
+    without a word."""
     if not root.is_dir():
         raise DataError(f"folder: {root} is not a directory (expected root/<identity>/<image>)")
     found: dict[str, list[str]] = {}
-    for ident in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(f.name for f in ident.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    skipped: dict[str, str] = {}
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir():
+            skipped[entry.name] = "skipped: a file at the root (images go in root/<identity>/)"
+            continue
+        files = []
+        for f in sorted(entry.iterdir()):
+            rel = f"{entry.name}/{f.name}"
+            if f.is_dir():
+                skipped[rel + "/"] = "skipped: a folder inside an identity (only root/<identity>/<image> is read)"
+            elif f.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped[rel] = (
+                    f"skipped: {f.suffix or 'no suffix'} is not an image suffix ({' '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+            else:
+                files.append(f.name)
         if files:
-            found[ident.name] = files
+            found[entry.name] = files
     if not found:
         raise DataError(f"folder: no images in {root}/<identity>/ (suffixes {sorted(IMAGE_SUFFIXES)})")
-    return found
+    return found, skipped
 
 
 def make_pairs(identities: dict[str, list[str]], n_folds: int, per_fold: int, seed: int) -> list[Pair]:
@@ -72,12 +92,13 @@ def folder(
     if root is None:
         raise DataError("folder: give the root as --dataset folder:/path/to/root")
     root = Path(root)
-    identities = scan_identities(root)
+    identities, skipped = scan_identities(root)
     items = [Item(id=f"{n}/{f}", path=root / n / f, identity=n) for n, files in identities.items() for f in files]
-    excluded: dict[str, str] = {}
+    excluded: dict[str, str] = dict(skipped)
     framing = ""
     if detect_crop:
-        items, excluded, framing = cropped(items, int(detect_crop))
+        items, left_out, framing = cropped(items, int(detect_crop))
+        excluded |= left_out
     return paired(f"folder-{root.name}", f"folder {root.name}{framing}", items, n_folds, pairs_per_fold, seed, excluded)
 
 

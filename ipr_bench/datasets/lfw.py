@@ -22,9 +22,32 @@ VIEWS = {"view2": ("pairs.txt",), "view1-train": ("pairsDevTrain.txt",), "view1-
 FETCH_HINT = "get LFW with `ipr-bench data fetch lfw`, or set IPR_BENCH_DATA to a folder holding lfw/"
 
 
-def parse_pairs(path: Path, image_root: Path, check_images: bool = True) -> list[Pair]:
+def infer_layout(path: Path, rows: list[tuple[int, list[str]]]) -> tuple[int, int]:
+    """(folds, pairs of each kind per fold) of a pairs file without a header, from LFW's layout: each fold is a
+    block of matched lines (3 fields) followed by a block of as many mismatched lines (4 fields). A file that
+    does not follow it is refused: without its header the folds would be a guess."""
+    kinds = [len(tok) for _, tok in rows]
+    runs: list[tuple[int, int]] = []  # (kind, length)
+    for kind in kinds:
+        if runs and runs[-1][0] == kind:
+            runs[-1] = (kind, runs[-1][1] + 1)
+        else:
+            runs.append((kind, 1))
+    sizes = {length for _, length in runs}
+    alternating = [kind for kind, _ in runs] == [3, 4] * (len(runs) // 2) and len(runs) % 2 == 0
+    if runs and alternating and len(sizes) == 1:
+        return len(runs) // 2, sizes.pop()
+    raise DataError(
+        f"{path}:1: no header line ('FOLDS PAIRS', e.g. '10 300') and the lines do not follow LFW's layout "
+        "(per fold, a block of matched pairs then as many mismatched ones), so the folds cannot be known: add the "
+        "header as the first line"
+    )
+
+
+def parse_pairs(path: Path, image_root: Path, check_images: bool = True, notes: list[str] | None = None) -> list[Pair]:
     """Parse an LFW pairs file (with or without its count header) into pairs with 1-based folds; with
-    ``check_images`` False only the names matter (who to exclude from training), not whether the images are here."""
+    ``check_images`` False only the names matter (who to exclude from training), not whether the images are here.
+    A file without a header gets its folds from LFW's layout (``infer_layout``), said in ``notes``."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -33,7 +56,8 @@ def parse_pairs(path: Path, image_root: Path, check_images: bool = True) -> list
         raise DataError(f"{path}: not a text file ({exc})") from None
     rows = [(n + 1, line.split()) for n, line in enumerate(lines) if line.strip()]
     n_folds, per_fold = 1, None
-    if rows and all(tok.isdigit() for tok in rows[0][1]) and len(rows[0][1]) in (1, 2):
+    headerless = not (rows and all(tok.isdigit() for tok in rows[0][1]) and len(rows[0][1]) in (1, 2))
+    if not headerless:
         header = [int(t) for t in rows[0][1]]
         rows = rows[1:]
         if len(header) == 2:
@@ -70,6 +94,14 @@ def parse_pairs(path: Path, image_root: Path, check_images: bool = True) -> list
         pairs.append(Pair(fold=min(index // block, n_folds - 1) + 1, a=ids[0], b=ids[1], same=same))
     if not pairs:
         raise DataError(f"{path}: no pairs found")
+    if headerless:
+        n_folds, per_fold = infer_layout(path, rows)  # every line is well-formed: now the layout decides the folds
+        if n_folds > 1:
+            pairs = [replace(p, fold=k // (2 * per_fold) + 1) for k, p in enumerate(pairs)]
+        if notes is not None:
+            notes.append(
+                f"{path.name} has no header: {n_folds} fold(s) × {per_fold} pairs of each kind from its layout"
+            )
     return pairs
 
 
@@ -104,14 +136,15 @@ def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
     image_root = base / "lfw"
     if not image_root.is_dir():
         raise DataError(f"lfw: no image folder at {image_root}; {FETCH_HINT}")
-    pairs = parse_pairs(base / VIEWS[view][0], image_root)
+    notes: list[str] = []
+    pairs = parse_pairs(base / VIEWS[view][0], image_root, notes=notes)
     if view != "view2":
         pairs = cross_validation_folds(pairs)
     ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
     items = [Item(id=i, path=image_root / i, identity=i.split("/")[0]) for i in ids]
     variant = lfw_variant(base)
     view_label = {"view2": "View 2", "view1-train": "View 1 DevTrain", "view1-test": "View 1 DevTest"}[view]
-    label = f"LFW ({variant}) {view_label}"
+    label = f"LFW ({variant}) {view_label}" + "".join(f" ({note})" for note in notes)
     return Dataset(name="lfw" if view == "view2" else f"lfw-{view}", label=label, items=items, pairs=pairs)
 
 

@@ -183,6 +183,12 @@ def evaluate(
     fold_list = list(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
     if fold_list:
         ds = ds.select_folds(fold_list)
+    if ds.excluded:  # every entry the dataset left out, with its reason (excluded.csv lists them all)
+        from collections import Counter
+
+        reasons = Counter(reason.split(" (", 1)[0] for reason in ds.excluded.values())
+        shown = "; ".join(f"{n} × {r}" for r, n in reasons.most_common(4))
+        log(f"{ds.name}: {len(ds.excluded)} entries left out ({shown}); all listed in excluded.csv")
     if len(ds.folds) < 2:
         log("note: one fold only: thresholds are chosen on that same fold (optimistic)")
     customised = bool(codecs or recognizers or dataset or folds)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import struct
 
 from ipr_bench.core.errors import DataError
+from ipr_bench.core.images import max_pixels
 
 FORMAT_VERSION = 1
 REGION_VERSION = 2  # version 1 + the face region the level map was made from
@@ -81,6 +82,8 @@ def unpack(payload: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
     """(height, width, strings); DataError naming what is wrong for a damaged or foreign payload."""
     has_region = payload_region(payload) is not None
     _, _, height, width = HEADER.unpack(payload[: HEADER.size])
+    if not height or not width or height * width > max_pixels():  # checked before any latent is allocated
+        raise DataError(f"learned-codec payload declares a {height}×{width} image: empty or over the input cap")
     strings, pos = [], HEADER.size + (REGION.size if has_region else 0)
     for k in range(n_strings):
         length, shift = 0, 0

@@ -23,6 +23,14 @@ def pad_to_stride(x: Any, stride: int = STRIDE) -> Any:
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
+def latent_shape(model: Any, height: int, width: int) -> list[int]:
+    """The latent shape ``decompress`` is given for an image of this size (padded to STRIDE): the hyperpriors'
+    z at 1/64, a factorized-prior model's y at 1/16 (it has no hyper-latent)."""
+    padded = [-(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE]
+    stride = STRIDE if hasattr(model, "h_a") else CELL
+    return [padded[0] // stride, padded[1] // stride]
+
+
 def is_variable_rate(model: Any) -> bool:
     return hasattr(model, "levels")
 
@@ -134,11 +142,24 @@ def compress_images(
             out = model.compress(x, _level(model, x, rate_point, regions, boost, device))
         else:
             out = model.compress(x)
-    expected = [-(-h // STRIDE), -(-w // STRIDE)]
+    expected = latent_shape(model, h, w)
     if list(out["shape"]) != expected:
-        raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: the model's stride is not {STRIDE}")
+        raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: not a CompressAI stride-64 model")
     sent = regions if (regions is not None and boost) else [None] * len(images)
     return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
+
+
+def guarded(string: bytes, model: Any, shape: list[int]) -> bytes:
+    """An entropy-coded string followed by zero bytes that CompressAI's range decoder may read but never needs.
+
+    Its rANS decoder (C++) reads 32-bit words from the string with no bounds check: a damaged or foreign string
+    sends it past the end, and that crashed the process (tests/test_payload_fuzz.py). A valid string decodes to
+    the same symbols with or without the zeros (nothing reads beyond what was written). On zeros the decoder's
+    renormalisation and its bypass loops read at most a few words per symbol, so the padding is sized by the
+    latents' symbol count: a damaged string then decodes to garbage pixels or an error, never out of bounds."""
+    channels = max(int(getattr(model, "M", 0)), int(getattr(model, "N", 0)), 1)
+    symbols = channels * (shape[0] * 4) * (shape[1] * 4)  # y at 1/16 (4× z's grid per side), the larger latent
+    return string + bytes(4 * (4 * symbols + len(string)) + 4096)
 
 
 def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", boost: float = 0.0) -> list[np.ndarray]:
@@ -153,8 +174,8 @@ def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", 
     if len(sizes) != 1 or len(points) != 1:
         raise ValueError(f"one batch needs one image size and rate point, got sizes {sizes} and points {points}")
     (h, w), point = sizes.pop(), points.pop()
-    shape = [-(-h // STRIDE), -(-w // STRIDE)]
-    strings = [[u[2][k] for u in unpacked] for k in range(n_strings)]
+    shape = latent_shape(model, h, w)
+    strings = [[guarded(u[2][k], model, shape) for u in unpacked] for k in range(n_strings)]
     with torch.no_grad():
         if is_variable_rate(model):
             level: Any = (point - 1) / LEVEL_STEPS

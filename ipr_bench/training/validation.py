@@ -40,36 +40,45 @@ class Validation:
             self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
         return self._validation_judges
 
-    def _validate_at(self, model: Any, rate_point: int) -> dict[str, float]:
+    def _validate_at(self, model: Any, rate_point: int, batch: int = 16) -> dict[str, float]:
         import torch
 
-        from ipr_bench.learned.coding import compress_images, decompress_payload
+        from ipr_bench.learned.coding import compress_images, decompress_payloads
 
         device = self.config.device
         bits, sq_err, pixels = 0, 0.0, 0
         judges = self._judges()
         cosines: list[list[float]] = [[] for _ in judges]
-        # one image at a time: validation images may differ in size
         boost = self.config.face_boost
-        for image, marks in zip(self.validation.images, self.validation.landmarks, strict=True):
+        # images of one size are coded in batches (each keeps its own payload: the bytes are per image)
+        by_size: dict[tuple[int, ...], list[int]] = {}
+        for k, image in enumerate(self.validation.images):
+            by_size.setdefault(image.shape, []).append(k)
+        groups = [ks[i : i + batch] for ks in by_size.values() for i in range(0, len(ks), batch)]
+        for group in groups:
+            images = [self.validation.images[k] for k in group]
+            marks = [self.validation.landmarks[k] for k in group]
             regions = None
             if boost:
                 from ipr_bench.face.roi import face_region
                 from ipr_bench.learned.coding import region_cells
 
-                region = face_region(next(iter(marks.values())), image.shape)
-                regions = [None if region is None else region_cells(region, *image.shape[:2])]
-            payload = compress_images(model, [image], rate_point, device, regions, boost)[0]
-            decoded = decompress_payload(model, payload, device, boost)
-            bits += 8 * len(payload)
-            pixels += image.shape[0] * image.shape[1]
-            sq_err += float(((decoded.astype(np.float64) - image) ** 2).sum())
-            pair = torch.from_numpy(np.stack([image, decoded])).permute(0, 3, 1, 2).float().to(device)
+                found = [face_region(next(iter(m.values())), images[0].shape) for m in marks]
+                regions = [None if r is None else region_cells(r, *images[0].shape[:2]) for r in found]
+            payloads = compress_images(model, images, rate_point, device, regions, boost)
+            decoded = decompress_payloads(model, payloads, device, boost)
+            for image, payload, out in zip(images, payloads, decoded, strict=True):
+                bits += 8 * len(payload)
+                pixels += image.shape[0] * image.shape[1]
+                sq_err += float(((out.astype(np.float64) - image) ** 2).sum())
+            both = torch.from_numpy(np.stack([*images, *decoded])).permute(0, 3, 1, 2).float().to(device)
             for j, (rec, module) in enumerate(judges):
-                m = torch.from_numpy(rec.alignment_matrix(marks[rec.spec.landmarker], image.shape)).float().to(device)
+                m = np.stack([rec.alignment_matrix(mk[rec.spec.landmarker], images[0].shape) for mk in marks])
+                m = torch.from_numpy(np.concatenate([m, m])).float().to(device)
                 with torch.no_grad():
-                    e = torch.nn.functional.normalize(module(pair, m.expand(2, 2, 3)), dim=1)
-                cosines[j].append(float((e[0] * e[1]).sum()))
+                    e = torch.nn.functional.normalize(module(both, m), dim=1)
+                n = len(images)
+                cosines[j] += (e[:n] * e[n:]).sum(dim=1).tolist()
         mse = sq_err / (3 * pixels)
         record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
         for (rec, _), values in zip(judges, cosines, strict=True):

@@ -1,0 +1,160 @@
+"""Untrusted payloads: truncated, bit-flipped and random bytes for every codec family decode to an image or a
+per-item error — never a crash, never a hang — and the parsers hold for any input (hypothesis)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ipr_bench.core.errors import DataError
+from ipr_bench.core.registry import CODECS, create_codec
+
+from conftest import smooth_image
+
+MUTANTS = 1000  # per codec family, seeded
+SECONDS = {"pillow": 60, "hevc": 240, "vvc": 300, "learned": 300}  # far above what a run takes here: a hang fails
+
+
+def mutants(payload: bytes, n: int, seed: int) -> list[bytes]:
+    """Truncations, bit flips, overwritten bytes, inserted garbage and random blobs of the payload."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        b = bytearray(payload)
+        kind = rng.integers(5)
+        if kind == 0:
+            b = b[: rng.integers(0, len(b))]
+        elif kind == 1:
+            for _ in range(rng.integers(1, 9)):
+                i = rng.integers(len(b))
+                b[i] ^= 1 << int(rng.integers(8))
+        elif kind == 2:
+            for _ in range(rng.integers(1, 4)):
+                b[rng.integers(len(b))] = int(rng.integers(256))
+        elif kind == 3:
+            i = int(rng.integers(len(b) + 1))
+            b[i:i] = rng.bytes(int(rng.integers(1, 64)))
+        else:
+            b = bytearray(rng.bytes(int(rng.integers(0, 2 * len(payload) + 1))))
+        out.append(bytes(b))
+    return out
+
+
+def check_family(codec: object, quality: object, family: str, seed: int) -> None:
+    image = smooth_image(seed, 64, 96)
+    payload = codec.encode(image, quality).payload  # type: ignore[attr-defined]
+    t0 = time.monotonic()
+    results = codec.decode_batch(mutants(payload, MUTANTS, seed))  # type: ignore[attr-defined]
+    elapsed = time.monotonic() - t0
+    assert len(results) == MUTANTS
+    for result in results:
+        if isinstance(result, Exception):
+            continue  # the per-item error a run records
+        assert isinstance(result, np.ndarray) and result.dtype == np.uint8 and result.ndim == 3
+    assert elapsed < SECONDS[family], f"{family}: {MUTANTS} damaged payloads took {elapsed:.0f} s"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["jpeg", "webp", "avif", "heif", "jxl"])
+def test_pillow_formats_survive_damaged_payloads(name: str) -> None:
+    if not CODECS.get(name)[0].availability().ok:
+        pytest.skip(f"{name} is not available here")
+    codec = create_codec(name)
+    check_family(codec, codec.default_qualities[0], "pillow", seed=len(name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hevc", "vvc"])
+def test_video_codecs_survive_damaged_streams(name: str) -> None:
+    if not CODECS.get(name)[0].availability().ok:
+        pytest.skip(f"{name} is not available here")
+    codec = create_codec(name)
+    check_family(codec, codec.default_qualities[len(codec.default_qualities) // 2], name, seed=7)
+
+
+@pytest.mark.slow
+def test_learned_codec_survives_damaged_headers_and_entropy_coded_strings(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("compressai")
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model("gained-hyperprior", [16, 24, 2])
+    save_checkpoint(model, tmp_path / "tiny", {"architecture": "gained-hyperprior", "args": [16, 24, 2], "levels": 2})
+    codec = create_codec(f"learned:{tmp_path / 'tiny'}", device="cpu")
+    check_family(codec, 2, "learned", seed=11)
+
+
+# --------------------------------------------------------------------------------------- parsers, any input
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.integers(1, 3))
+def test_the_learned_payload_parser_takes_any_bytes(payload: bytes, n_strings: int) -> None:
+    from ipr_bench.core.images import max_pixels
+    from ipr_bench.learned.bitstream import HEADER, unpack
+
+    try:
+        height, width, strings = unpack(payload, n_strings)
+    except DataError:
+        return
+    assert 0 < height * width <= max_pixels() and len(strings) == n_strings
+    assert HEADER.size + sum(len(s) for s in strings) <= len(payload)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4000),
+    st.integers(1, 4000),
+    st.integers(1, 255),
+    st.lists(st.binary(max_size=300), min_size=1, max_size=3),
+    st.none() | st.tuples(*[st.integers(0, 65535)] * 4),
+)
+def test_learned_payloads_round_trip(height: int, width: int, point: int, strings: list[bytes], region) -> None:
+    from ipr_bench.learned.bitstream import pack, payload_region, peek_rate_point, unpack
+
+    payload = pack(point, height, width, strings, region)
+    assert unpack(payload, len(strings)) == (height, width, strings)
+    assert peek_rate_point(payload) == point and payload_region(payload) == region
+
+
+names = st.sampled_from(["Ann_A", "Bob_B", "..", ".", "a/b", "Nobody", "", "C\\x"])
+numbers = st.sampled_from(["1", "2", "3", "0", "-1", "x", "99999"])
+line = st.one_of(
+    st.tuples(names, numbers, numbers).map(" ".join),
+    st.tuples(names, numbers, names, numbers).map(" ".join),
+    st.sampled_from(["10 300", "1", "2 1", "", "#", "\t"]),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(line, max_size=12))
+def test_the_pairs_parser_takes_any_text(tmp_path_factory: pytest.TempPathFactory, lines: list[str]) -> None:
+    from PIL import Image
+
+    from ipr_bench.datasets.lfw import parse_pairs
+
+    base = tmp_path_factory.getbasetemp() / "pairs-any"
+    root = base / "lfw"
+    if not root.is_dir():
+        for person in ("Ann_A", "Bob_B"):
+            (root / person).mkdir(parents=True)
+            for i in (1, 2, 3):
+                Image.new("RGB", (4, 4)).save(root / person / f"{person}_{i:04d}.jpg")
+    path = base / "pairs.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        pairs = parse_pairs(path, root)
+    except DataError:
+        return
+    n_folds = max(p.fold for p in pairs)
+    for pair in pairs:
+        assert 1 <= pair.fold <= n_folds
+        for image in (pair.a, pair.b):
+            assert (root / image).is_file() and ".." not in image.split("/")
