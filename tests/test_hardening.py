@@ -14,7 +14,7 @@ from ipr_bench.core.images import read_rgb
 from ipr_bench.datasets.folder import folder, scan_identities
 from ipr_bench.datasets.lfw import lfw, parse_pairs
 
-from conftest import smooth_image
+from conftest import HAS_LFW, smooth_image
 
 
 def test_an_image_over_the_pixel_cap_is_refused_from_its_header(
@@ -97,3 +97,115 @@ def test_a_data_root_of_file_symlinks_is_the_users_layout_not_an_escape(lfw_root
     (linked / "pairs.txt").write_text("1\n../lfw 1 2\nAnn_A 1 Bob_B 1\n")
     with pytest.raises(DataError, match=r"pairs.txt:2: '\.\./lfw' is not a plain name"):
         lfw(root=linked)
+
+
+# ------------------------------------------------------------------------ the run's boundary (CLI and evaluate)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A folder nobody can write, not even root: a read-only tmpfs, or /sys where mounting is not allowed."""
+    import subprocess
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode == 0:
+        yield mount
+        subprocess.run(["umount", str(mount)], capture_output=True)
+        return
+    probe = Path("/sys/ipr-bench-write-check")
+    try:
+        probe.mkdir()
+    except OSError:
+        yield probe
+        return
+    probe.rmdir()
+    pytest.skip("no unwritable folder to test with here (no mount, and /sys is writable)")
+
+
+def run_cli(args: list[str]) -> object:
+    from typer.testing import CliRunner
+
+    from ipr_bench.cli import app
+
+    return CliRunner().invoke(app, ["run", *args])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--qualities", "jpeg=abc"], "jpeg: quality 'abc' is not a number (quality range 0–100)"),
+        (["--qualities", "jpeg=-5"], "jpeg: quality -5 is outside the quality range 0–100"),
+        (["--qualities", "jpeg=500"], "jpeg: quality 500 is outside the quality range 0–100"),
+        (["--qualities", "jpeg=2.5"], "jpeg: quality 2.5 must be a whole number"),
+        (["--chunk-size", "0"], "--chunk-size 0: give 1 or more"),
+        (["--workers", "-1"], "--workers -1: give 1 or more processes, or 0"),
+        (["--max-pixels", "0"], "--max-pixels 0: give a positive number"),
+    ],
+)
+def test_bad_options_are_one_error_line_with_the_fix(synthetic_folder: Path, tmp_path: Path, args, message) -> None:
+    result = run_cli(
+        ["--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg", "--out", str(tmp_path / "o"), *args]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_no_codecs_is_an_error_not_an_empty_run(synthetic_folder: Path) -> None:
+    result = run_cli(["--dataset", f"folder:{synthetic_folder}", "--codecs", ""])
+    assert result.exit_code == 2 and "no codecs given" in result.output
+
+
+def test_store_and_cache_problems_are_named_before_any_work(
+    synthetic_folder: Path, tmp_path: Path, read_only_dir: Path
+) -> None:
+    a_file = tmp_path / "store.txt"
+    a_file.write_text("not a folder")
+    base = ["--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg", "--recognizers", "dlib"]
+    result = run_cli([*base, "--out", str(a_file)])
+    assert result.exit_code == 2 and f"--out {a_file}: is a file, not a folder" in result.output
+    result = run_cli([*base, "--out", str(read_only_dir / "store")])
+    assert result.exit_code == 2 and "--out" in result.output and "cannot write there" in result.output
+    result = run_cli([*base, "--out", str(tmp_path / "o"), "--cache", str(read_only_dir / "cache")])
+    assert result.exit_code == 2 and "--cache" in result.output and "cannot write there" in result.output
+    assert not (tmp_path / "o" / "items").exists()  # nothing ran
+
+
+def test_own_pairs_file_over_a_folder_with_the_same_checks(lfw_root: Path, tmp_path: Path) -> None:
+    from ipr_bench.datasets.folder import folder as folder_dataset
+
+    pairs = tmp_path / "mine.txt"
+    pairs.write_text(fold_lines("Ann_A", "Bob_B") + fold_lines("Cid_C", "Dee_D"))
+    ds = folder_dataset(lfw_root / "lfw", pairs=str(pairs))
+    assert {p.fold for p in ds.pairs} == {1, 2} and "pairs from mine.txt" in ds.label
+    pairs.write_text("Ann_A 1 7\n")
+    with pytest.raises(DataError, match=r"mine.txt:1: image Ann_A/Ann_A_0007.jpg not found"):
+        folder_dataset(lfw_root / "lfw", pairs=str(pairs))
+    result = run_cli(["--dataset", "celeba-wild", "--pairs", str(pairs), "--codecs", "jpeg"])
+    assert result.exit_code == 2 and "--pairs is for pairs files (folder, lfw), not celeba-wild" in result.output
+
+
+@pytest.mark.skipif(not HAS_LFW, reason="needs the recognizer weights (../shared)")
+def test_ctrl_c_says_how_to_resume(synthetic_folder: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["run", "--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg", "--recognizers", "dlib"]
+    args += ["--out", str(tmp_path / "o"), "--workers", "1", "--chunk-size", "1", "--no-progress"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from ipr_bench.cli import main; main()", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=os.environ | {"IPR_BENCH_CACHE": str(tmp_path / "cache")},
+    )
+    time.sleep(8)  # into the run (data loaded, work started)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    text = err.decode()
+    assert proc.returncode == 130, text[-2000:]
+    assert "interrupted; finished work is kept. Resume with the same command: ipr-bench run" in text
+    assert "Traceback" not in text

@@ -61,6 +61,17 @@ def run(
         str, typer.Option(help="original: landmarks of the original for every version; decoded: re-detect.")
     ] = "original",
     chunk_size: Annotated[int, typer.Option(help="Items per unit of work.")] = 100,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(help="Refuse input images above this many pixels, from their header (default 40000000)."),
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own pairs file in LFW's format, over the dataset's images (lfw, or folder:ROOT "
+            "laid out ROOT/Name/Name_NNNN.jpg)."
+        ),
+    ] = None,
     threshold_protocol: Annotated[
         str, typer.Option(help="Protocol of the report written after the run: lfw10fold or fixed-original.")
     ] = "lfw10fold",
@@ -99,6 +110,7 @@ def run(
             recognizers=split_names(recognizers) if recognizers is not None else None,
             dataset=dataset,
             detect_crop=detect_crop,
+            pairs=pairs,
             qualities={k: split_names(v) for k, v in parse_assignments(qualities or [], "--qualities").items()},
             codec_options=codec_options,
             recognizer_options=rec_options,
@@ -109,6 +121,7 @@ def run(
             cache=cache,
             align_on=align_on,
             chunk_size=chunk_size,
+            max_pixels=max_pixels,
             threshold_protocol=threshold_protocol,
             progress=progress,
             executor=executor,
@@ -119,6 +132,11 @@ def run(
         )
     except IprBenchError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        # every finished unit of work is in the store and the cache: the same command goes on from there
+        again = "ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        typer.secho(f"\ninterrupted; finished work is kept. Resume with the same command: {again}", err=True)
+        raise typer.Exit(130) from None
     _print_table(result.table)
     typer.echo(
         f"\n{len(result.labels)} settings in {result.elapsed_s:.1f} s; table: {result.out / 'summary.md'}", err=True

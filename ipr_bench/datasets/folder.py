@@ -85,13 +85,21 @@ def folder(
     pairs_per_fold: int = 300,
     seed: int = 0,
     detect_crop: int | None = None,
+    pairs: str | Path | None = None,
 ) -> Dataset:
     """Any root/<identity>/<image> tree, with seeded balanced pairs in identity-disjoint folds. With
     ``detect_crop`` SIZE, in-the-wild photos are first cut down to SIZE² CelebA-HQ-framed face crops
-    (ipr_bench.datasets.detect_crop); photos without one clear face are left out and listed."""
+    (ipr_bench.datasets.detect_crop); photos without one clear face are left out and listed. With ``pairs``,
+    your own pairs file in LFW's format names the pairs and folds (images root/Name/Name_NNNN.jpg)."""
     if root is None:
         raise DataError("folder: give the root as --dataset folder:/path/to/root")
     root = Path(root)
+    if pairs:
+        if detect_crop:
+            raise DataError("folder: --pairs names images of the folder as they are; it does not go with --detect-crop")
+        from ipr_bench.datasets.lfw import pairs_dataset
+
+        return pairs_dataset(pairs, root, f"folder-{root.name}", f"folder {root.name}")
     identities, skipped = scan_identities(root)
     items = [Item(id=f"{n}/{f}", path=root / n / f, identity=n) for n, files in identities.items() for f in files]
     excluded: dict[str, str] = dict(skipped)

@@ -126,26 +126,43 @@ def cross_validation_folds(pairs: list[Pair], n: int = VIEW1_FOLDS) -> list[Pair
     return [replace(p, fold=k % n + 1) for k, p in enumerate(pairs)]
 
 
+def pairs_dataset(pairs: str | Path, image_root: Path, name: str, label: str) -> Dataset:
+    """A user's own pairs file in LFW's format (``Name n1 n2`` / ``Name1 n1 Name2 n2``, images
+    ``image_root/Name/Name_NNNN.jpg``), with the checks of the official files: folds from its header or, without
+    one, from LFW's layout; every name plain; every image present."""
+    path = Path(pairs).expanduser()
+    if not path.is_file():
+        raise DataError(f"--pairs {path}: no such file")
+    notes: list[str] = []
+    parsed = parse_pairs(path, image_root, notes=notes)
+    ids = sorted({p.a for p in parsed} | {p.b for p in parsed})
+    items = [Item(id=i, path=image_root / i, identity=i.split("/")[0]) for i in ids]
+    label = f"{label}, pairs from {path.name}" + "".join(f" ({note})" for note in notes)
+    return Dataset(name=f"{name}-{path.stem}", label=label, items=items, pairs=parsed)
+
+
 @register_dataset("lfw")
-def lfw(view: str = "view2", root: str | Path | None = None) -> Dataset:
+def lfw(view: str = "view2", root: str | Path | None = None, pairs: str | Path | None = None) -> Dataset:
     """Labeled Faces in the Wild: View 2 (10 folds) or View 1 dev pairs (lfw:view1-train, lfw:view1-test; split
-    into 10 interleaved folds, see cross_validation_folds)."""
+    into 10 interleaved folds, see cross_validation_folds); ``pairs``: your own pairs file over LFW's images."""
     if view not in VIEWS:
         raise DataError(f"lfw: unknown view {view!r}; views: {', '.join(VIEWS)}")
     base = Path(root) if root else data_root() / "lfw"
     image_root = base / "lfw"
     if not image_root.is_dir():
         raise DataError(f"lfw: no image folder at {image_root}; {FETCH_HINT}")
+    if pairs:
+        return pairs_dataset(pairs, image_root, "lfw", f"LFW ({lfw_variant(base)})")
     notes: list[str] = []
-    pairs = parse_pairs(base / VIEWS[view][0], image_root, notes=notes)
+    parsed = parse_pairs(base / VIEWS[view][0], image_root, notes=notes)
     if view != "view2":
-        pairs = cross_validation_folds(pairs)
-    ids = sorted({p.a for p in pairs} | {p.b for p in pairs})
+        parsed = cross_validation_folds(parsed)
+    ids = sorted({p.a for p in parsed} | {p.b for p in parsed})
     items = [Item(id=i, path=image_root / i, identity=i.split("/")[0]) for i in ids]
     variant = lfw_variant(base)
     view_label = {"view2": "View 2", "view1-train": "View 1 DevTrain", "view1-test": "View 1 DevTest"}[view]
     label = f"LFW ({variant}) {view_label}" + "".join(f" ({note})" for note in notes)
-    return Dataset(name="lfw" if view == "view2" else f"lfw-{view}", label=label, items=items, pairs=pairs)
+    return Dataset(name="lfw" if view == "view2" else f"lfw-{view}", label=label, items=items, pairs=parsed)
 
 
 def training_items(exclude_views: tuple[str, ...] = ("view2",), root: str | Path | None = None) -> list[Item]:

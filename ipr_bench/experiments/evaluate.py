@@ -58,18 +58,49 @@ def with_landmarks(
     return out, notes
 
 
-def _dataset(spec: str, detect_crop: int | None) -> Any:
-    """The dataset named by ``spec``; ``detect_crop`` only where its factory takes one (in-the-wild photos)."""
+def _dataset(spec: str, detect_crop: int | None, pairs: str | Path | None = None) -> Any:
+    """The dataset named by ``spec``; ``detect_crop`` and ``pairs`` only where its factory takes them."""
     from ipr_bench.core.registry import DATASETS, create_dataset
 
     name = spec.partition(":")[0]
-    if detect_crop:
+    options: dict[str, Any] = {}
+    for option, value, what in (("detect_crop", detect_crop, "in-the-wild photos"), ("pairs", pairs, "pairs files")):
+        if not value:
+            continue
         factory, _ = DATASETS.get(spec)
-        if "detect_crop" not in inspect.signature(factory).parameters:
-            takes = [n for n in DATASETS.names() if "detect_crop" in inspect.signature(DATASETS.get(n)[0]).parameters]
-            raise OptionError(f"--detect-crop is for in-the-wild photos ({', '.join(takes)}), not {name}")
-        return create_dataset(spec, detect_crop=detect_crop)
-    return create_dataset(spec)
+        if option not in inspect.signature(factory).parameters:
+            takes = [n for n in DATASETS.names() if option in inspect.signature(DATASETS.get(n)[0]).parameters]
+            flag = "--" + option.replace("_", "-")
+            raise OptionError(f"{flag} is for {what} ({', '.join(takes)}), not {name}")
+        options[option] = value
+    return create_dataset(spec, **options)
+
+
+def writable_dir(path: Path, option: str) -> Path:
+    """``path`` as a folder this process can write, made if missing; an OptionError naming it otherwise, before
+    any work starts (a store or cache that cannot be written would fail hours later, or not at all)."""
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise OptionError(f"{option} {path}: is a file, not a folder; give a folder (it is made if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise OptionError(
+            f"{option} {path}: cannot write there ({exc.strerror or exc}); give a folder you can write"
+        ) from None
+    return path
+
+
+def check_counts(workers: int, chunk_size: int, max_pixels: int | None) -> None:
+    if workers < 0:
+        raise OptionError(f"--workers {workers}: give 1 or more processes, or 0 for one per CPU core")
+    if chunk_size < 1:
+        raise OptionError(f"--chunk-size {chunk_size}: give 1 or more images per unit of work (default 100)")
+    if max_pixels is not None and max_pixels < 1:
+        raise OptionError(f"--max-pixels {max_pixels}: give a positive number of pixels, e.g. 40000000")
 
 
 def _write_excluded(out: Path, excluded: Mapping[str, str]) -> None:
@@ -87,6 +118,7 @@ def evaluate(
     recognizers: Sequence[str] | None = None,
     dataset: str | None = None,
     detect_crop: int | None = None,
+    pairs: str | Path | None = None,
     qualities: Mapping[str, Sequence[Any]] | None = None,
     codec_options: Mapping[str, Mapping[str, Any]] | None = None,
     recognizer_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -97,6 +129,7 @@ def evaluate(
     cache: str | None = None,
     align_on: str = "original",
     chunk_size: int = 100,
+    max_pixels: int | None = None,
     threshold_protocol: str = "lfw10fold",
     progress: bool = True,
     executor: str = "local",
@@ -109,18 +142,30 @@ def evaluate(
     """Cross codecs × qualities × recognizers over a dataset into the store ``out`` (resumable: cached work is
     reused). ``preset`` (default ``quick``) gives whatever the other arguments leave out; its sweeps apply to its
     own codecs, while codecs named without a preset get their default sweep. Options are per registry name
-    (``{"hevc": {"pix_fmt": "yuv444p"}}``). ``command`` is what provenance and the run log record.
-    Raises IprBenchError (OptionError for arguments that do not fit together)."""
+    (``{"hevc": {"pix_fmt": "yuv444p"}}``). ``pairs``: a pairs file in LFW's format over the dataset's images
+    (lfw, or a folder laid out root/Name/Name_NNNN.jpg). ``max_pixels``: the input cap (IPR_BENCH_MAX_PIXELS).
+    ``command`` is what provenance and the run log record. Every argument and the store and cache folders are
+    checked before any work starts. Raises IprBenchError (OptionError for arguments that do not fit together)."""
     from ipr_bench.analysis.metrics import PROTOCOLS
     from ipr_bench.analysis.summary import append_run_log, write_provenance, write_report
     from ipr_bench.bench.executors import EXECUTORS, RAY_FIX, ray_available
     from ipr_bench.bench.runner import Runner, RunSpec
-    from ipr_bench.core.cache import Cache
     from ipr_bench.core.progress import Progress
     from ipr_bench.core.registry import CODECS, create_codec, create_recognizer
     from ipr_bench.experiments.presets import PRESETS
     from ipr_bench.store.results import ResultStore
 
+    check_counts(workers, chunk_size, max_pixels)
+    from ipr_bench.core.cache import Cache
+
+    if out:  # the store and the cache before any work: a folder that cannot be written fails now, by name
+        writable_dir(Path(out), "--out")
+    if Cache(cache).url is None:  # a local cache folder (URLs are checked by their own filesystem)
+        writable_dir(Cache(cache).local_root, "--cache")
+    if max_pixels is not None:  # the environment: worker processes inherit it
+        from ipr_bench.core.images import MAX_PIXELS_ENV
+
+        os.environ[MAX_PIXELS_ENV] = str(max_pixels)
     explicit_preset = preset is not None
     preset = preset or "quick"
     presets = dict(PRESETS.items())
@@ -137,6 +182,8 @@ def evaluate(
     p = presets[preset]
     codec_names = list(codecs) if codecs is not None else list(p.codecs)
     rec_specs = list(recognizers) if recognizers is not None else list(p.recognizers)
+    if not codec_names:
+        raise OptionError("no codecs given: --codecs NAME[,NAME…] (ipr-bench list shows them)")
     if not rec_specs:
         raise OptionError("no recognizers given")
     qualities, codec_options = dict(qualities or {}), dict(codec_options or {})
@@ -179,7 +226,7 @@ def evaluate(
         if not avail.ok:
             raise OptionError(f"recognizer {spec} is not available here: {avail.reason}")
         rec_objs[spec] = rec
-    ds = _dataset(dataset or p.dataset, detect_crop or (p.detect_crop if not dataset else None))
+    ds = _dataset(dataset or p.dataset, detect_crop or (p.detect_crop if not dataset else None), pairs)
     fold_list = list(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
     if fold_list:
         ds = ds.select_folds(fold_list)
@@ -192,7 +239,7 @@ def evaluate(
     if len(ds.folds) < 2:
         log("note: one fold only: thresholds are chosen on that same fold (optimistic)")
     customised = bool(codecs or recognizers or dataset or folds)
-    out_dir = Path(out) if out else Path(p.out if not customised else f"runs/{ds.name}")
+    out_dir = writable_dir(Path(out) if out else Path(p.out if not customised else f"runs/{ds.name}"), "--out")
     spec = RunSpec(
         dataset=ds,
         codecs=codec_objs,
