@@ -45,6 +45,10 @@ def test_report_writes_every_part_with_the_documented_schema(store: Path) -> Non
     bd = [r for r in data["bd_rate"] if r["metric"] == "accuracy"]
     assert {r["codec"] for r in bd} == {"webp"} and all(r["anchor_codec"] == "jpeg" for r in bd)
     assert all((r["bd_rate_percent"] is None) == bool(r["reason"]) for r in data["bd_rate"])
+    # per recognizer also at equal identity cosine and TAR@FAR=1e-3 (they do not saturate where accuracy does)
+    kinds = {(r["recognizer"], r["metric"]) for r in data["bd_rate"] if r["codec"] == "webp"}
+    recs = {"test-pixels", "test-colour"}
+    assert {(rec, m) for rec in recs for m in ("accuracy", "cos_to_original", "tar_at_far")} <= kinds
     parity = data["parity"]
     assert {p["ref"] for p in parity} == {"anchor", "original"}
     for p in parity:

@@ -106,17 +106,21 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         lines = [
             f"| codec | trained with | evaluated by | seen? | parity bpp / {anchor_name} bpp | "
             f"parity bpp / {data['anchor']['codec']}'s parity bpp | BD-rate vs {data['anchor']['codec']} | "
-            "advantage | why |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "BD-rate at equal cosine | advantage | why |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in data["robustness"]:
             bd = r.get("bd_rate_percent")
             bd_text = f"{bd:+.1f} %" if bd is not None else f"n/a (overlap {fmt(r.get('bd_overlap'), '.0%')})"
+            bd_cos = r.get("bd_rate_cosine_percent")
+            cos_text = (
+                f"{bd_cos:+.1f} %" if bd_cos is not None else f"n/a (overlap {fmt(r.get('bd_cosine_overlap'), '.0%')})"
+            )
             lines.append(
                 f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
                 f"{'seen' if r['seen'] else 'unseen'} | {fmt(r.get('parity_ratio_anchor'), '.1%')} | "
                 f"{fmt(r['parity_ratio_original'], '.1%')} | "
-                f"{bd_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
+                f"{bd_text} | {cos_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
             )
         lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
         t["robustness"] = "\n".join(lines)
@@ -179,7 +183,7 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
 SECTIONS = [
     ("reference", "Uncompressed reference"),
     ("parity", "Parity: lowest bpp that keeps accuracy"),
-    ("bd_rate", "BD-rate at equal accuracy"),
+    ("bd_rate", "BD-rate at equal accuracy, identity cosine and TAR@FAR=1e-3"),
     ("bit_accounting", "Bit accounting"),
     ("codec_info", "What the codecs did per image"),
     ("robustness", "Robustness to unseen recognizers"),
@@ -238,8 +242,9 @@ def intro_lines(analysis: Analysis, data: dict[str, Any]) -> list[str]:
         "Parity: the lowest bpp at which the codec's monotone (Pareto envelope + PCHIP in log-bpp) accuracy curve "
         "reaches the reference − ε; 'anchor' = the anchor point's accuracy, ratio to the anchor's bpp (the "
         "paper's statistic); 'originals' = uncompressed accuracy, ratio to the anchor codec's own parity bpp.",
-        f"BD-rate: Bjøntegaard on log-bpp as a function of accuracy (PSNR for the psnr rows) over the shared range "
-        f"of the Pareto envelopes; NaN when they share < {analysis.min_overlap:.0%} of their range. Negative = "
+        f"BD-rate: Bjøntegaard on log-bpp as a function of the metric — accuracy, identity cosine to the original "
+        f"(cos_to_original), TAR@FAR=1e-3 (tar_at_far), PSNR — over the shared range of the Pareto envelopes; NaN "
+        f"when they share < {analysis.min_overlap:.0%} of their range (the same rule for every metric). Negative = "
         "fewer bits than the anchor codec.",
     ]
 
