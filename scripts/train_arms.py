@@ -11,8 +11,8 @@ Each gets three levels below the base's lowest λ (0.00025, 0.0005, 0.0009; ipr_
 codecs reach the rates where face-ROI HEVC keeps parity. One process runs them in turn, ``--chunk`` steps each,
 so at every moment their step counts differ by less than one chunk, and a comparison at a step is paired.
 Every ``--validate-every`` steps each arm is validated on the held-out people (real bitstreams, every level);
-checkpoints every ``--save-every`` steps and when the run ends (``--max-seconds``, SIGTERM or Ctrl-C), each arm
-then gets its ledger row (runs/arms/NAME/last/ledger.csv).
+checkpoints every ``--save-every`` steps and when the run ends: after ``--max-seconds`` (validated first), or at
+SIGTERM / Ctrl-C (saved at once, not validated); each arm then gets its ledger row (runs/arms/NAME/last/ledger.csv).
 
     nice -n 10 python scripts/train_arms.py --max-seconds 7200      # in the background while working
     python scripts/train_arms.py --table                            # results/training/arms.md from the runs
@@ -70,7 +70,7 @@ def train(args: argparse.Namespace) -> None:
 
     def request_stop(signum: int, _frame: object) -> None:
         stop["now"] = True
-        print(f"signal {signum}: finishing the current chunk, then saving every arm", flush=True)
+        print(f"signal {signum}: finishing the current chunk, then saving every arm (no validation)", flush=True)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -131,7 +131,8 @@ def train(args: argparse.Namespace) -> None:
         elif boundary(steps, args.save_every) > saved:
             saved = boundary(steps, args.save_every)
             save_all(validate=False)
-    save_all(validate=True)
+    # the end of the time asked for validates; a signal (the machine is wanted now) only saves
+    save_all(validate=not stop["now"])
     for name, trainer in trainers.items():
         if trainer.step > first[name]:
             trainer.record_session(first[name], time.monotonic() - t0, busy[name])
