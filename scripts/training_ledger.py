@@ -4,6 +4,10 @@ Each run keeps its own ledger in RUN/last/ledger.csv (ipr_bench.training.train w
 lease, a CPU run); this gathers them with the run's name, so the project's record says which lease trained what:
 
     python scripts/training_ledger.py runs/zoo/ipr-q3 runs/zoo/mse-q3 [--out results/training/ledger.csv]
+    python scripts/training_ledger.py --keep runs/arms/*     # add these runs' sessions to the committed rows
+
+``--keep`` keeps the rows already in --out (runs trained on other machines, whose run folders are not here);
+a session already there (same run and date) is not added twice.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ def test_config_file_gives_defaults_and_the_command_line_wins(tmp_path: Path) ->
 
 
 def test_detect_crop_is_refused_for_lfw() -> None:
-    result = runner.invoke(app, ["run", "--dataset", "lfw", "--detect-crop", "256", "--codecs", ""])
+    result = runner.invoke(app, ["run", "--dataset", "lfw", "--detect-crop", "256", "--codecs", "jpeg"])
     assert result.exit_code == 2 and "--detect-crop is for in-the-wild photos" in result.output
 
 
