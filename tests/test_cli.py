@@ -266,7 +266,7 @@ def test_detect_crop_run_lists_the_photos_it_left_out(lfw_mini: Path, tmp_path: 
             "--detect-crop",
             "112",
             "--codecs",
-            "",
+            "none",
             "--recognizers",
             "arcface",
             "--out",

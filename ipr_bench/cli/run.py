@@ -19,7 +19,9 @@ def run(
         str | None,
         typer.Option(help="Named configuration (see `ipr-bench list`; default quick); options below override it."),
     ] = None,
-    codecs: Annotated[str | None, typer.Option(help="Comma-separated codecs, e.g. jpeg,hevc,vvc.")] = None,
+    codecs: Annotated[
+        str | None, typer.Option(help="Comma-separated codecs, e.g. jpeg,hevc,vvc; none: the originals alone.")
+    ] = None,
     recognizers: Annotated[
         str | None, typer.Option(help="Comma-separated recognizers, e.g. dlib,arcface,onnx:PATH.")
     ] = None,

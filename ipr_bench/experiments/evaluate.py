@@ -183,7 +183,12 @@ def evaluate(
     codec_names = list(codecs) if codecs is not None else list(p.codecs)
     rec_specs = list(recognizers) if recognizers is not None else list(p.recognizers)
     if not codec_names:
-        raise OptionError("no codecs given: --codecs NAME[,NAME…] (ipr-bench list shows them)")
+        raise OptionError(
+            "no codecs given: --codecs NAME[,NAME…] (ipr-bench list shows them), or --codecs none for the "
+            "uncompressed originals alone"
+        )
+    if codec_names == ["none"]:  # said explicitly: the originals' reference only
+        codec_names = []
     if not rec_specs:
         raise OptionError("no recognizers given")
     qualities, codec_options = dict(qualities or {}), dict(codec_options or {})
