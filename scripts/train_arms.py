@@ -168,6 +168,9 @@ def table(runs: Path, out: Path) -> None:
             lines += ["(not validated yet)", ""]
             continue
         last = history[-1]
+        at = int(last["step"])
+        what = "the base, its new levels extrapolated" if at == 0 else f"{at} fine-tuning steps"
+        lines += [f"Last validation at step {at} ({what}):", ""]
         levels = sorted({int(k.split("@q")[1]) for k in last if "@q" in k})
         lines += ["| level | bpp | PSNR | FaceNet cos |", "|---|---|---|---|"]
         for q in levels:

@@ -36,11 +36,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "training" / "ledger.csv")
+    parser.add_argument("--keep", action="store_true", help="keep the rows already in --out")
     args = parser.parse_args()
 
     from ipr_bench.core.cache import atomic_write_csv
 
     rows = gather(args.runs)
+    if args.keep and args.out.is_file():
+        kept = list(csv.DictReader(io.StringIO(args.out.read_text())))
+        seen = {(r["run"], r["date_utc"]) for r in kept}
+        rows = sorted(kept + [r for r in rows if (r["run"], r["date_utc"]) not in seen], key=lambda r: r["date_utc"])
     atomic_write_csv(args.out, rows, list(dict.fromkeys(k for row in rows for k in row)))
     print(f"{args.out}: {len(rows)} sessions of {len(args.runs)} runs")
 
