@@ -131,7 +131,8 @@ class Trainer(Validation):
         self.step = 0
         self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
         self.git_commit = provenance()["git_commit"]  # the code cannot change under a running trainer
-        self._initialise()  # --init-from: the base's weights (resume() then replaces them with a saved state's)
+        if not (self.out / "last" / STATE_FILE).is_file():  # --init-from; a saved run resumes its own weights
+            self._initialise()
 
     # ----------------------------------------------------------------------------------------- data
     def batch(self, step: int) -> tuple[Any, list[Any]]:
@@ -341,7 +342,8 @@ class Trainer(Validation):
 
         self.base = state.get("init_from")
         if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
-            return False  # a fresh run sent as its settings alone (scripts/device/device_bundle.py): start it here
+            self._initialise()  # a fresh run sent as its settings alone (scripts/device/device_bundle.py)
+            return False
         model, meta = load_checkpoint(last, self.config.device)
         if meta["steps"] != state["step"]:
             raise UnavailableError(f"{last}: weights at step {meta['steps']} but optimizer at {state['step']}")
