@@ -1,16 +1,5 @@
-"""Built-in codecs, one module per codec; importing this package registers them."""
+"""Built-in codecs, one module per codec; importing this package registers every module in it."""
 
-from ipr_bench.codecs import (  # noqa: F401
-    avif,
-    compressai_models,
-    heif,
-    hevc,
-    hevc_blur,
-    hevc_roi,
-    jpeg,
-    jxl,
-    learned,
-    vvc,
-    webp,
-    zoo,
-)
+from ipr_bench.core.registry import import_plugins
+
+import_plugins(__name__, __path__)

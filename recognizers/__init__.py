@@ -1,12 +1,5 @@
-"""Built-in recognizers, one module per model family; importing this package registers them."""
+"""Built-in recognizers, one module per model family; importing this package registers every module in it."""
 
-from ipr_bench.recognizers import (  # noqa: F401
-    arcface,
-    deepface,
-    dlib,
-    facenet,
-    faceplugin,
-    mobilefacenet192,
-    onnx,
-    sface,
-)
+from ipr_bench.core.registry import import_plugins
+
+import_plugins(__name__, __path__)

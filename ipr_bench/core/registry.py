@@ -105,3 +105,13 @@ def create_dataset(spec: str, **kwargs: Any) -> Any:
 
 def create_landmarker(spec: str, **kwargs: Any) -> Any:
     return LANDMARKERS.create(spec, **kwargs)
+
+
+def import_plugins(package: str, path: list[str]) -> None:
+    """Import every module of a plugin folder, so each registers itself: one plugin, one file, no list to edit
+    (modules whose names start with an underscore are left alone)."""
+    import pkgutil
+
+    for info in pkgutil.iter_modules(path):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")

@@ -1,3 +1,5 @@
-"""Built-in landmarkers, one module per detector family; importing this package registers them."""
+"""Built-in landmarkers, one module per detector family; importing this package registers every module in it."""
 
-from ipr_bench.landmarkers import dlib, mtcnn, onnx  # noqa: F401
+from ipr_bench.core.registry import import_plugins
+
+import_plugins(__name__, __path__)
