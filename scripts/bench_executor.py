@@ -19,9 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ipr_bench.bench.runner import Runner, RunSpec
-from ipr_bench.core.cache import Cache
-from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
+from ipr_bench import evaluate
+from ipr_bench.core.registry import create_dataset
 from ipr_bench.datasets.base import Dataset
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "bench" / "bench_executor.jsonl"
@@ -32,23 +31,22 @@ def subset(n: int) -> Dataset:
 
 
 def timed_run(ds: Dataset, executor: str, workers: int) -> tuple[float, int]:
+    """The runner's wall time inside ``evaluate`` and its chunk tasks, fresh store and cache."""
     with tempfile.TemporaryDirectory() as tmp:
-        spec = RunSpec(
+        run = evaluate(
             dataset=ds,
-            codecs={"jpeg": create_codec("jpeg"), "hevc": create_codec("hevc")},
+            codecs=["jpeg", "hevc"],
             qualities={"jpeg": [20, 50], "hevc": [28, 38]},
-            recognizers={"arcface": create_recognizer("arcface")},
+            recognizers=["arcface"],
             out=Path(tmp) / "out",
-            cache=Cache(Path(tmp) / "c"),
+            cache=str(Path(tmp) / "c"),
             workers=workers,
             chunk_size=8,
             executor=executor,
+            progress=False,
+            report=False,
         )
-        runner = Runner(spec)
-        tasks = sum(len(runner.tasks(s)) for s in spec.settings())
-        t0 = time.perf_counter()
-        runner.run()
-        return time.perf_counter() - t0, tasks
+        return run.elapsed_s, run.tasks
 
 
 def empty_task_overhead(n: int = 200) -> float:

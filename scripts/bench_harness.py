@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_bench.bench.runner import Runner, RunSpec
+from ipr_bench import evaluate
 from ipr_bench.codecs.ffmpeg import ffmpeg_exe, run_ffmpeg
-from ipr_bench.core.cache import Cache
 from ipr_bench.core.images import read_rgb
 from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
 from ipr_bench.datasets.base import Dataset
@@ -38,20 +37,21 @@ def subset(n: int) -> Dataset:
 
 
 def harness(ds: Dataset, workers: int) -> float:
+    """The runner's wall time inside ``evaluate`` (what ``ipr-bench run`` does), fresh store and cache."""
     with tempfile.TemporaryDirectory() as tmp:
-        spec = RunSpec(
+        run = evaluate(
             dataset=ds,
-            codecs={"hevc": create_codec("hevc")},
+            codecs=["hevc"],
             qualities={"hevc": CRFS},
-            recognizers={"arcface": create_recognizer("arcface")},
+            recognizers=["arcface"],
             out=Path(tmp) / "out",
-            cache=Cache(Path(tmp) / "c"),
+            cache=str(Path(tmp) / "c"),
             workers=workers,
             chunk_size=max(1, len(ds.items) // (2 * workers)),
+            progress=False,
+            report=False,
         )
-        t0 = time.perf_counter()
-        Runner(spec).run()
-        return time.perf_counter() - t0
+        return run.elapsed_s
 
 
 def floor(ds: Dataset, same_encodes: bool = True) -> float:

@@ -12,13 +12,13 @@ Writes results/lfw-recognizers/alignment-view1.{md,csv}.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ipr_bench import evaluate
 from ipr_bench.analysis.metrics import accuracy_at, best_threshold, roc_auc, tar_at_far
 from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
@@ -46,12 +46,22 @@ def store_dir(view: str, variant: str) -> Path:
 def run_variant(view: str, variant: str, recognizer: str, options: dict[str, object], workers: int) -> None:
     if ResultStore(store_dir(view, variant)).read_setting("original") is not None:
         return
-    cmd = ["ipr-bench", "run", "--dataset", f"lfw:{view}", "--codecs", "", "--recognizers", recognizer]
-    cmd += ["--out", str(store_dir(view, variant).relative_to(ROOT)), "--workers", str(workers)]
+    out = store_dir(view, variant).relative_to(ROOT)
+    argv = ["ipr-bench", "run", "--dataset", f"lfw:{view}", "--codecs", "none", "--recognizers", recognizer]
+    argv += ["--out", str(out), "--workers", str(workers)]
     for key, value in options.items():
-        cmd += ["--recognizer-option", f"{recognizer}.{key}={'null' if value is None else value}"]
-    print("$", " ".join(cmd), file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
+        argv += ["--recognizer-option", f"{recognizer}.{key}={'null' if value is None else value}"]
+    print("$", " ".join(argv), file=sys.stderr, flush=True)
+    evaluate(
+        dataset=f"lfw:{view}",
+        codecs=["none"],
+        recognizers=[recognizer],
+        recognizer_options={recognizer: options},
+        out=ROOT / out,
+        workers=workers,
+        command=" ".join(argv),
+        report=False,
+    )
 
 
 def scores(view: str, variant: str, recognizer: str) -> tuple[np.ndarray, np.ndarray]:

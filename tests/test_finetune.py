@@ -70,6 +70,27 @@ def test_bf16_autocasts_the_transforms_only_while_training() -> None:
 
 
 @needs_lfw
+def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.training import precision
+
+    zen4, zen3 = tmp_path / "zen4", tmp_path / "zen3"
+    zen4.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    zen3.write_text("flags\t\t: fpu avx avx2 fma\n")
+    assert precision.native_bf16("cpu", str(zen4)) and not precision.native_bf16("cpu", str(zen3))
+    assert not precision.native_bf16("cpu", str(tmp_path / "no-such-file"))  # unknown: the safe answer
+    warnings: list[str] = []
+    real = precision.native_bf16
+    for cpuinfo, auto in ((zen4, "bf16"), (zen3, "fp32")):
+        monkeypatch.setattr(precision, "native_bf16", lambda device_type="cpu", c=str(cpuinfo): real(device_type, c))
+        assert precision.resolve_precision("auto", "cpu") == auto
+        assert precision.resolve_precision("fp32", "cpu", warnings.append) == "fp32"
+        assert precision.resolve_precision("bf16", "cpu", warnings.append) == "bf16"  # kept: slow, not wrong
+    assert len(warnings) == 1 and "emulated" in warnings[0] and "--precision auto" in warnings[0]
+    with pytest.raises(OptionError, match="fp32, bf16, auto"):
+        precision.resolve_precision("fp16", "cpu")
+
+
 def test_a_run_switches_precision_when_resumed_and_bf16_learns_like_fp32(tmp_path: Path) -> None:
     from ipr_bench.training.train import Trainer
 

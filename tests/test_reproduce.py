@@ -134,5 +134,5 @@ def test_every_experiment_run_becomes_evaluate_arguments(tmp_path: Path) -> None
     for command in runs:
         kwargs = run_arguments(tmp_path, command)
         assert kwargs["out"].is_relative_to(tmp_path) and kwargs.get("preset", "quick") in PRESETS.names()
-    kwargs = run_arguments(tmp_path, ("run", "--dataset", "lfw", "--codecs", "", "--out", "x"))
-    assert kwargs == {"dataset": "lfw", "codecs": [], "out": tmp_path / "x"}
+    kwargs = run_arguments(tmp_path, ("run", "--dataset", "lfw", "--codecs", "none", "--out", "x"))
+    assert kwargs == {"dataset": "lfw", "codecs": ["none"], "out": tmp_path / "x"}

@@ -110,8 +110,9 @@ def train_command(
     precision: Annotated[
         str,
         typer.Option(
-            help="fp32, or bf16: autocast of the codec's transforms and the recognizer (entropy models, "
-            "likelihoods and the rate term stay fp32); ~2.5× faster on a CPU with avx512_bf16."
+            help="fp32, bf16 (autocast of the codec's transforms and the recognizer; entropy models, likelihoods "
+            "and the rate term stay fp32: ~2.5× faster on a CPU with avx512_bf16, ~10× slower where emulated), "
+            "or auto (bf16 where the hardware has it)."
         ),
     ] = "fp32",
     channels_last: Annotated[bool, typer.Option(help="channels_last memory layout (faster convolutions on CPU).")] = (

@@ -23,11 +23,15 @@ from ipr_bench.core.errors import IprBenchError, OptionError, UnavailableError
 if TYPE_CHECKING:  # pandas stays out of `import ipr_bench`
     import pandas as pd
 
+    from ipr_bench.datasets.base import Dataset
+
 
 @dataclass(frozen=True)
 class Evaluation:
     out: Path  # the results store
     labels: list[str]  # the settings this run covered
+    computed: list[str]  # the settings this run computed (the rest came from the store)
+    tasks: int  # chunk tasks of the settings computed
     table: pd.DataFrame  # this run's rows of the store's summary
     elapsed_s: float
     report: str  # where the report went, or why there is none
@@ -116,7 +120,7 @@ def evaluate(
     *,
     codecs: Sequence[str] | None = None,
     recognizers: Sequence[str] | None = None,
-    dataset: str | None = None,
+    dataset: str | Dataset | None = None,
     detect_crop: int | None = None,
     pairs: str | Path | None = None,
     qualities: Mapping[str, Sequence[Any]] | None = None,
@@ -139,13 +143,15 @@ def evaluate(
     report: bool = True,
     log: Callable[[str], None] = _stderr,
 ) -> Evaluation:
-    """Cross codecs × qualities × recognizers over a dataset into the store ``out`` (resumable: cached work is
-    reused). ``preset`` (default ``quick``) gives whatever the other arguments leave out; its sweeps apply to its
-    own codecs, while codecs named without a preset get their default sweep. Options are per registry name
-    (``{"hevc": {"pix_fmt": "yuv444p"}}``). ``pairs``: a pairs file in LFW's format over the dataset's images
-    (lfw, or a folder laid out root/Name/Name_NNNN.jpg). ``max_pixels``: the input cap (IPR_BENCH_MAX_PIXELS).
-    ``command`` is what provenance and the run log record. Every argument and the store and cache folders are
-    checked before any work starts. Raises IprBenchError (OptionError for arguments that do not fit together)."""
+    """Cross codecs × qualities × recognizers over a dataset into the store ``out`` (resumable: cached work is reused).
+    ``preset`` (default ``quick``) gives whatever the other arguments leave out; its sweeps apply to its own codecs,
+    while codecs named without a preset get their default sweep. Options are per registry name (``{"hevc":
+    {"pix_fmt": "yuv444p"}}``). ``pairs``: a pairs file in LFW's format over the dataset's images (lfw, or a folder
+    laid out root/Name/Name_NNNN.jpg). ``dataset`` may be a registry name (with its options) or a built ``Dataset``
+    (e.g. ``create_dataset("lfw").select_folds([1]).head(64)``). ``max_pixels``: the input cap
+    (IPR_BENCH_MAX_PIXELS). ``command`` is what provenance and the run log record. Every argument and the store and
+    cache folders are checked before any work starts. Raises IprBenchError (OptionError for arguments that do not fit
+    together)."""
     from ipr_bench.analysis.metrics import PROTOCOLS
     from ipr_bench.analysis.summary import append_run_log, write_provenance, write_report
     from ipr_bench.bench.executors import EXECUTORS, RAY_FIX, ray_available
@@ -231,7 +237,12 @@ def evaluate(
         if not avail.ok:
             raise OptionError(f"recognizer {spec} is not available here: {avail.reason}")
         rec_objs[spec] = rec
-    ds = _dataset(dataset or p.dataset, detect_crop or (p.detect_crop if not dataset else None), pairs)
+    if dataset is not None and not isinstance(dataset, str):
+        if detect_crop or pairs:
+            raise OptionError("detect_crop and pairs are options of a dataset name, not of a built Dataset")
+        ds = dataset
+    else:
+        ds = _dataset(dataset or p.dataset, detect_crop or (p.detect_crop if not dataset else None), pairs)
     fold_list = list(folds) if folds else (list(p.folds) if p.folds and not dataset else None)
     if fold_list:
         ds = ds.select_folds(fold_list)
@@ -271,6 +282,7 @@ def evaluate(
         runner = Runner(spec, bar if progress else None)
         labels = runner.run()
     elapsed = time.monotonic() - t0
+    tasks = sum(len(runner.tasks(s)) for s in spec.settings() if s.label in runner.computed)
     command = command or f"ipr_bench.evaluate({preset!r})"
     # the store's summary covers everything in it (earlier runs' settings and recognizers too); the table
     # returned is this run's part
@@ -303,7 +315,7 @@ def evaluate(
         },
     )
     made = _report(out_dir, threshold_protocol) if report else "no report (report=False)"
-    return Evaluation(out_dir, labels, table, elapsed, made)
+    return Evaluation(out_dir, labels, list(runner.computed), tasks, table, elapsed, made)
 
 
 def _report(out_dir: Path, protocol: str, anchor: str = "hevc:23") -> str:

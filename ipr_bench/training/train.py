@@ -17,24 +17,27 @@ Output directory:
 
 from __future__ import annotations
 
-import json
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ipr_bench.core.cache import atomic_write_bytes, atomic_write_csv
+from ipr_bench.core.cache import atomic_write_csv
 from ipr_bench.core.registry import register_producer
-from ipr_bench.training.config import LOOPS, NOT_SETTINGS, STATE_FILE, TrainConfig, completed, saved_config
+from ipr_bench.training.config import LOOPS, STATE_FILE, TrainConfig, saved_config
 from ipr_bench.training.validation import Validation
 
-OPTIMIZER_FILE = "optimizer.safetensors"
 LEDGER_FILE = "ledger.csv"
 LEVEL_SALT = 104_729  # the levels a variable-rate batch trains at: a stream of their own
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def training_data(config: TrainConfig) -> Any:
@@ -80,9 +83,10 @@ class Trainer(Validation):
                 raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
         if config.face_boost and (not config.rate_lambdas or config.loop != "resident"):
             raise OptionError("a face boost needs a variable-rate model (rate λs) and the resident loop")
-        from ipr_bench.training.precision import autocast_transforms, check_precision, configure_threads
+        from ipr_bench.training.precision import autocast_transforms, configure_threads, resolve_precision
 
-        check_precision(config.precision)
+        device_type = torch.device(config.device).type
+        config = replace(config, precision=resolve_precision(config.precision, device_type, _warn))
         configure_threads(config.threads)
         self.config = config
         self.out = Path(out)
@@ -92,7 +96,7 @@ class Trainer(Validation):
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         if config.precision == "bf16":
-            autocast_transforms(self.model, torch.device(config.device).type)
+            autocast_transforms(self.model, device_type)
         self.recognizers = [create_recognizer(r) for r in config.recognizers] if config.identity_weight else []
         fast = config.loop == "resident"
         self.criterion = IdentityPreservingLoss(
@@ -278,90 +282,15 @@ class Trainer(Validation):
 
     # ---------------------------------------------------------------------------------- checkpoints
     def save(self) -> Path:
-        from safetensors.torch import save
+        from ipr_bench.training.run_state import save_state
 
-        from ipr_bench.learned.checkpoint import save_checkpoint
-
-        last = self.out / "last"
-        meta = {
-            "architecture": self.config.architecture,
-            "args": list(self.config.args),
-            "lambda": self.config.rate_lambdas[-1] if self.config.rate_lambdas else self.config.lmbda,
-            "lambdas": list(self.config.rate_lambdas) or None,
-            "levels": len(self.config.rate_lambdas) or None,
-            "face_boost": self.config.face_boost or None,
-            "face_landmarker": next(iter(self.landmarks[0])) if self.config.face_boost else None,
-            "identity_weight": self.config.identity_weight,
-            "trained_with": ",".join(self.config.recognizers) if self.config.identity_weight else None,
-            "loss": f"bpp + λ(255²·MSE + α·{self.config.identity} identity distance)",
-            "steps": self.step,
-            "training_data": self.data_description,
-            "validation": self.history[-1] if self.history else None,
-            "init_from": self.base,
-            "git_commit": self.git_commit,
-        }
-        tensors: dict[str, Any] = {}
-        groups = {}
-        for name, opt in (("main", self.optimizer), ("aux", self.aux_optimizer)):
-            state = opt.state_dict()
-            groups[name] = state["param_groups"]
-            for idx, values in state["state"].items():
-                for key, value in values.items():
-                    tensors[f"{name}.{idx}.{key}"] = value.detach().cpu().contiguous()
-        # the optimizer state first: a checkpoint whose weights are newer than its optimizer is never read back
-        atomic_write_bytes(last / OPTIMIZER_FILE, save(tensors))
-        save_checkpoint(self.model, last, meta)
-        state = {
-            "step": self.step,
-            "config": asdict(self.config),
-            "param_groups": groups,
-            "history": self.history,
-            "init_from": self.base,
-        }
-        atomic_write_bytes(last / STATE_FILE, (json.dumps(state, indent=1) + "\n").encode())
-        return last
+        return save_state(self)
 
     def resume(self) -> bool:
         """Continue from OUT/last if it is there (same config); False when starting fresh."""
-        import torch
-        from safetensors.torch import load_file
+        from ipr_bench.training.run_state import resume_state
 
-        from ipr_bench.core.errors import UnavailableError
-        from ipr_bench.learned.checkpoint import load_checkpoint, load_weights
-
-        last = self.out / "last"
-        if not (last / STATE_FILE).is_file():
-            return False
-        state = json.loads((last / STATE_FILE).read_text())
-        saved = {k: v for k, v in completed(state["config"]).items() if k not in NOT_SETTINGS}
-        mine = {k: v for k, v in json.loads(json.dumps(asdict(self.config))).items() if k not in NOT_SETTINGS}
-        if saved != mine:
-            diff = sorted(k for k in mine if saved.get(k) != mine[k])
-            raise UnavailableError(f"{last}: trained with other settings ({', '.join(diff)}); use another --out")
-        from ipr_bench.learned.checkpoint import WEIGHTS_FILE
-
-        self.base = state.get("init_from")
-        if state["step"] == 0 and not (last / WEIGHTS_FILE).is_file():
-            self._initialise()  # a fresh run sent as its settings alone (scripts/device/device_bundle.py)
-            return False
-        model, meta = load_checkpoint(last, self.config.device)
-        if meta["steps"] != state["step"]:
-            raise UnavailableError(f"{last}: weights at step {meta['steps']} but optimizer at {state['step']}")
-        load_weights(self.model, model.state_dict())
-        tensors = load_file(str(last / OPTIMIZER_FILE))
-        for name, opt in (("main", self.optimizer), ("aux", self.aux_optimizer)):
-            per_param: dict[int, dict[str, torch.Tensor]] = {}
-            for key, value in tensors.items():
-                group, idx, field_name = key.split(".", 2)
-                if group == name:
-                    per_param.setdefault(int(idx), {})[field_name] = value  # torch moves each to its parameter
-            groups = state["param_groups"][name]
-            if name == "main":  # the state is the same; how Adam runs (fused or not) follows this device
-                groups = [g | {"fused": self.fused or None, "foreach": None} for g in groups]
-            opt.load_state_dict({"state": per_param, "param_groups": groups})
-        self.step = int(state["step"])
-        self.history = list(state.get("history", []))
-        return True
+        return resume_state(self)
 
     def _initialise(self) -> None:
         """With --init-from: the base's weights (levels extended below if asked); the optimizer stays fresh."""
