@@ -39,8 +39,13 @@ def device_name(device: str) -> str:
 
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
+    from ipr_bench.training.precision import native_bf16
+
     cpu = platform.processor() or platform.machine()
-    return f"cpu: {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    # the vector unit decides bf16's speed (native on Zen 4 / Sapphire Rapids, emulated on Zen 3): rows from
+    # different machines must say which they ran on
+    isa = torch.backends.cpu.get_cpu_capability() + (" + native bf16" if native_bf16("cpu") else ", no native bf16")
+    return f"cpu: {cpu} {isa}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
 def measure(config, warmup: int, steps: int) -> dict:
