@@ -57,7 +57,7 @@ def synthetic_summary() -> dict:
 
 
 def test_store_section_shows_every_setting_sorted_by_rate(tmp_path: Path) -> None:
-    experiment = EXPERIMENTS[1]
+    experiment = EXPERIMENTS.get("lfw-classical")[0]
     store = tmp_path / experiment.store
     store.mkdir(parents=True)
     (store / "summary.json").write_text(json.dumps(synthetic_summary()))
@@ -65,11 +65,11 @@ def test_store_section_shows_every_setting_sorted_by_rate(tmp_path: Path) -> Non
     assert "| hevc | originals | crf 33 | crf 23 |" in text  # cheapest first
     assert "| r | 99.00 ± 0.10 | 97.00 ± 0.20 | 98.90 ± 0.20 |" in text
     assert "| jpeg | r | 0.700 | 200% | n/a (overlap 10%) |" in text
-    assert store_section(tmp_path, EXPERIMENTS[-1]) == []  # no store yet: nothing claimed
+    assert store_section(tmp_path, EXPERIMENTS.get("lfw-roi-learned")[0]) == []  # no store yet: nothing claimed
 
 
 def test_store_section_shows_the_experiments_pictures_once_they_exist(tmp_path: Path) -> None:
-    experiment = next(e for e in EXPERIMENTS if e.name == "lfw-ipr")
+    experiment = EXPERIMENTS.get("lfw-ipr")[0]
     store = tmp_path / experiment.store
     store.mkdir(parents=True)
     (store / "summary.json").write_text(json.dumps(synthetic_summary()))
@@ -129,7 +129,7 @@ def test_every_experiment_run_becomes_evaluate_arguments(tmp_path: Path) -> None
     from ipr_bench.experiments.presets import PRESETS
     from ipr_bench.experiments.reproduce import EXPERIMENTS, run_arguments
 
-    runs = [c for e in EXPERIMENTS for c in e.commands if c[0] == "run"]
+    runs = [c for _, e in EXPERIMENTS.items() for c in e.commands if c[0] == "run"]
     assert runs
     for command in runs:
         kwargs = run_arguments(tmp_path, command)
