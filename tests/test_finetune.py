@@ -244,3 +244,32 @@ def test_a_run_resumed_from_its_compact_state_follows_the_full_one(tmp_path: Pat
     assert np.allclose(losses[0], losses[1], rtol=0.02)  # the same batches: the trajectories stay together
     drift = max(float((p - q).abs().max()) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True))
     assert drift < 1e-2
+
+
+def _record(step: int, bpps: list[float], cosines: list[float], psnrs: list[float], n: int = 78) -> dict:
+    record: dict = {"step": step, "n_images": n}
+    for q, (b, c, p) in enumerate(zip(bpps, cosines, psnrs, strict=True), start=1):
+        record |= {f"bpp@q{q}": b, f"cosine_facenet@q{q}": c, f"psnr@q{q}": p}
+    return record
+
+
+def test_arms_are_compared_by_bjontegaard_deltas_and_ship_only_beyond_the_noise() -> None:
+    from ipr_bench.training.evidence import SHIP_MARGIN, compare, ship_verdict
+
+    bpps = [0.1, 0.15, 0.2, 0.3]
+    control = _record(500, bpps, [0.85, 0.90, 0.93, 0.96], [29.0, 30.5, 31.5, 33.0])
+    # the same cosines at 20% fewer bits, 2 dB less PSNR at each point (about 1.2 dB less at equal bpp)
+    better_identity = _record(500, [b * 0.8 for b in bpps], [0.85, 0.90, 0.93, 0.96], [27.0, 28.5, 29.5, 31.0])
+    result = compare(control, better_identity)
+    assert result.bd_rate_at_equal_cosine.value == pytest.approx(-20.0, abs=0.01)
+    assert result.bd_cosine.value > 0 and result.bd_psnr.value < 0
+    with pytest.raises(ValueError, match="not comparable"):
+        compare(control, _record(500, bpps, [0.9] * 4, [30.0] * 4, n=40))
+
+    ok, why = ship_verdict("ipr", control, better_identity)
+    assert ok and "better than the shipped ipr" in why
+    assert not ship_verdict("ipr", control, {**better_identity, "step": 0})[0]  # an untrained arm is its base
+    nudged = _record(500, bpps, [c + SHIP_MARGIN["cosine_facenet"] / 2 for c in (0.85, 0.90, 0.93, 0.96)], [29.0] * 4)
+    ok, why = ship_verdict("ipr", control, nudged)
+    assert not ok and "not clearly better" in why  # within the measured seed-to-seed noise
+    assert not ship_verdict("mse", control, better_identity)[0]  # mse is judged by PSNR at equal bpp, which fell

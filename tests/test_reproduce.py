@@ -136,3 +136,30 @@ def test_every_experiment_run_becomes_evaluate_arguments(tmp_path: Path) -> None
         assert kwargs["out"].is_relative_to(tmp_path) and kwargs.get("preset", "quick") in PRESETS.names()
     kwargs = run_arguments(tmp_path, ("run", "--dataset", "lfw", "--codecs", "none", "--out", "x"))
     assert kwargs == {"dataset": "lfw", "codecs": ["none"], "out": tmp_path / "x"}
+
+
+def test_the_readme_shows_the_training_arms_from_their_committed_table(tmp_path: Path) -> None:
+    from ipr_bench.render.readme import training_section
+
+    assert training_section(tmp_path) == []  # no arms table yet: nothing claimed
+    delta = {"value": -12.5, "overlap": 0.8, "reason": ""}
+    none = {"value": float("nan"), "overlap": 0.1, "reason": "overlap 10% < 25% of the quality range"}
+    arms = {
+        "arms": {
+            "mse-ft": {"step": 900, "training_hours": 1.5, "history": [{"step": 0}, {"step": 900}]},
+            "ipr-ft": {"step": 900, "training_hours": 2.25, "history": [{"step": 0}, {"step": 900}]},
+        },
+        "paired": {"step": 900, "vs_mse_ft": {"ipr-ft": {"bd_rate_at_equal_cosine": delta, "bd_cosine": none,
+                                                          "bd_psnr": {**delta, "value": -0.4}}}},
+        "ship": {"ipr-ft": {"replaces": "ipr", "ship": True, "why": "better than the shipped ipr: +0.02",
+                            "at_step": 900}},
+    }  # fmt: skip
+    folder = tmp_path / "results" / "training"
+    folder.mkdir(parents=True)
+    (folder / "arms.json").write_text(json.dumps(arms))
+    (folder / "ledger.csv").write_text("run,training_seconds\na,3600\nb,1800\n")
+    text = "\n".join(training_section(tmp_path, made_by="python scripts/train_arms.py --table"))
+    assert "| ipr-ft | 900 | 2.25 | step 900 |" in text
+    assert "| ipr-ft | -12.5% | n/a (overlap 10%) | -0.40 dB |" in text
+    assert "`ipr-ft` at step 900 vs the shipped `ipr`: better than the shipped ipr: +0.02." in text
+    assert "2 rows, 1.5 training hours in all" in text

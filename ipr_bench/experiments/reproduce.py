@@ -208,6 +208,9 @@ def readme_section(root: Path) -> str:
     for _, experiment in EXPERIMENTS.items():
         if experiment.readme:
             lines += store_section(root, experiment)
+    from ipr_bench.render.readme import training_section
+
+    lines += training_section(root, made_by="python scripts/train_arms.py --table")
     lines.append(END)
     return "\n".join(lines)
 

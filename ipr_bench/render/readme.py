@@ -107,3 +107,58 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
             + ".",
         ]
     return [*lines, ""]
+
+
+def _delta(d: dict, digits: int, unit: str = "") -> str:
+    return f"n/a (overlap {d['overlap']:.0%})" if d["reason"] else f"{d['value']:+.{digits}f}{unit}"
+
+
+def training_section(root: Path, arms_json: str = "results/training/arms.json", made_by: str = "") -> list[str]:
+    """The README lines for the paired fine-tuning arms, from ``arms_json`` (scripts/train_arms.py --table) and
+    the training ledger beside it; [] when there is no such file."""
+    import csv
+
+    path = root / arms_json
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    folder = Path(arms_json).parent
+    lines = [
+        "### Training: the paired fine-tuning arms",
+        "",
+        f"Held-out validation of `mse-ft`, `ipr-ft` and `ipr-roi-ft` ([table]({folder}/arms.md)); made by "
+        f"`{made_by}`. 78 held-out LFW training-pool images, real bitstreams.",
+        "",
+        "| arm | steps | training hours | last validated at |",
+        "|---|---|---|---|",
+    ]
+    for name, arm in data["arms"].items():
+        last = f"step {int(arm['history'][-1]['step'])}" if arm["history"] else "—"
+        lines.append(f"| {name} | {arm['step']} | {arm['training_hours']:.2f} | {last} |")
+    lines.append("")
+    paired = data.get("paired") or {}
+    if paired.get("vs_mse_ft"):
+        lines += [
+            f"Paired at step {paired['step']}, against `mse-ft` (same base, data, seeds and steps):",
+            "",
+            "| arm | BD-rate at equal FaceNet cos | FaceNet cos at equal bpp | PSNR at equal bpp |",
+            "|---|---|---|---|",
+        ]
+        for name, d in paired["vs_mse_ft"].items():
+            lines.append(
+                f"| {name} | {_delta(d['bd_rate_at_equal_cosine'], 1, '%')} | {_delta(d['bd_cosine'], 4)} | "
+                f"{_delta(d['bd_psnr'], 2, ' dB')} |"
+            )
+        lines.append("")
+    for name, v in (data.get("ship") or {}).items():
+        lines.append(f"- `{name}` at step {v['at_step']} vs the shipped `{v['replaces']}`: {v['why']}.")
+    ledger = root / folder / "ledger.csv"
+    if ledger.is_file():
+        rows = list(csv.DictReader(ledger.open()))
+        hours = sum(float(r.get("training_seconds") or 0) for r in rows) / 3600
+        lines += [
+            "",
+            f"Every training session is a row of [`{folder}/ledger.csv`]({folder}/ledger.csv): {len(rows)} rows, "
+            f"{hours:.1f} training hours in all.",
+        ]
+    return [*lines, ""]
