@@ -216,7 +216,11 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
     assert picks["hevc"][1] == "hevc_crf=23" and picks["jpeg"][1] == "jpeg_quality=50"
     written = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0))
     assert [p.name for p in written] == ["gallery_matched.png", "gallery_mismatched.png"]
-    assert Image.open(written[0]).size[0] > 300
+    size = Image.open(written[0]).size
+    assert size[0] > 300
+    # a target whose closest settings already stand for 0.1 bpp gets no column: the same two columns, no gap
+    again = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 0.1001, 10.0))
+    assert Image.open(again[0]).size == size
     assert choose_pairs(store.read_setting("original")[1], ["arcface"], seed=0) == chosen  # deterministic
     whole = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0), view="whole")
     assert [p.name for p in whole] == ["gallery_whole_matched.png", "gallery_whole_mismatched.png"]
@@ -240,6 +244,18 @@ def test_whole_view_outlines_the_face_region_inside_the_image() -> None:
     assert np.array_equal(outlined(image, None), image)
     with pytest.raises(IprBenchError, match="choose one of face, whole"):
         build_gallery("no-store", view="thumbnails")
+
+
+def test_gallery_draws_no_column_that_no_codec_fills() -> None:
+    from ipr_bench.render.gallery import filled_columns
+
+    # closest_settings' answer where no codec has a setting near 0.17 bpp (each one's closest is already shown)
+    settings = {"hevc": ["hevc@crf=33", None, "hevc@crf=28", "hevc@crf=23"], "ipr": ["ipr@q=1", None, "ipr@q=2", None]}
+    targets, kept = filled_columns(settings, (0.10, 0.17, 0.27, 0.44))
+    assert targets == (0.10, 0.27, 0.44)
+    assert kept == {"hevc": ["hevc@crf=33", "hevc@crf=28", "hevc@crf=23"], "ipr": ["ipr@q=1", "ipr@q=2", None]}
+    assert all(any(labels[k] for labels in kept.values()) for k in range(len(targets)))  # every column has a picture
+    assert filled_columns({}, (0.1, 0.2)) == ((), {})
 
 
 def _parity(bpp: float | None, status: str = "interpolated") -> dict:
