@@ -42,7 +42,35 @@ def test_list_shows_every_plugin_and_availability() -> None:
     ):
         assert name in result.output
     assert "available" in result.output
-    assert "[deepface]" in result.output  # cells are plain text: an extra's brackets are not eaten as Rich markup
+    # the whole reason is in the details (`list NAME`); cells are plain text: an extra's brackets are not eaten as
+    # Rich markup
+    result = runner.invoke(app, ["list", "deepface"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[deepface]" in result.output
+
+
+def test_list_is_one_line_per_plugin_at_80_columns_and_a_name_shows_the_details() -> None:
+    from ipr_bench.core.registry import CODECS, RECOGNIZERS
+
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name in CODECS.names() + RECOGNIZERS.names():  # one row each, never a cell wrapped onto more lines
+        rows = [line for line in lines if line.startswith(f"│ {name} ")]
+        assert len(rows) == 1, (name, rows)
+    assert "raw HEVC Annex-B" not in result.output  # what the bytes hold: in the details
+    assert not any(line.startswith("│ ") and line.split("│")[1].strip() == "" for line in lines)  # no wrapped rows
+    details = runner.invoke(app, ["list", "hevc"], env={"COLUMNS": "80"})
+    assert details.exit_code == 0, details.output
+    for fact in ("codec hevc", "knob", "crf", "18,23,28,33,38,43,48", "bytes counted", "raw HEVC Annex-B", "needs"):
+        assert fact in details.output
+    assert "HEVC intra through x265" in details.output  # the codec's own description
+    assert "jpeg" not in details.output
+    assert runner.invoke(app, ["list", "hevc*"], env={"COLUMNS": "80"}).output.count("│ hevc") == 3  # a glob: rows
+    everything = runner.invoke(app, ["list", "--details"], env={"COLUMNS": "80"})
+    assert "codec jpeg" in everything.output and "recognizer arcface" in everything.output
+    assert runner.invoke(app, ["list", "nope"]).exit_code == 2
 
 
 def test_unknown_codec_lists_known_ones() -> None:
