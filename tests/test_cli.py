@@ -348,3 +348,34 @@ def test_evaluate_from_python_writes_what_the_command_writes(
     assert any("images" in line for line in logged)
     with pytest.raises(OptionError, match="unknown preset"):
         ipr_bench.evaluate("huge")
+
+
+def test_run_table_headers_are_whole_at_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ipr_bench.cli.run import _print_table
+
+    recs = ["arcface", "dlib", "facenet", "faceplugin", "mobilefacenet192"]
+    settings = [("original", "original", 1.12), ("hevc", "hevc@crf=38", 0.108), ("hevc-roi", "hevc-roi@crf=23", 0.249)]
+    table = pd.DataFrame(
+        [
+            {"setting": s, "codec": c, "bpp": b, "recognizer": r, "protocol": p, "accuracy": 97.5 + k / 10}
+            for c, s, b in settings
+            for k, r in enumerate(recs)
+            for p in ("lfw10fold", "fixed-original")
+        ]
+    )
+    for width in (80, 50):
+        console = Console(width=width, file=io.StringIO(), record=True)
+        _print_table(table, Path("runs/mine"), console)
+        text = console.export_text()
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= width and "…" not in text
+        headers = [line.split() for line in lines if line.split()[:2] == ["setting", "bpp"]]
+        assert sorted(h for header in headers for h in header[2:]) == recs  # every recognizer, whole, once
+        assert (len(headers) == 1) == (width == 80)  # split, not truncated, where they do not fit
+        rows = [line.split() for line in lines if line.split() and line.split()[0] == "hevc-roi@crf=23"]
+        assert [row[1] for row in rows] == ["0.2490"] * len(headers)
+        assert "runs/mine/summary.md" in text  # where the whole table is
