@@ -42,7 +42,35 @@ def test_list_shows_every_plugin_and_availability() -> None:
     ):
         assert name in result.output
     assert "available" in result.output
-    assert "[deepface]" in result.output  # cells are plain text: an extra's brackets are not eaten as Rich markup
+    # the whole reason is in the details (`list NAME`); cells are plain text: an extra's brackets are not eaten as
+    # Rich markup
+    result = runner.invoke(app, ["list", "deepface"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[deepface]" in result.output
+
+
+def test_list_is_one_line_per_plugin_at_80_columns_and_a_name_shows_the_details() -> None:
+    from ipr_bench.core.registry import CODECS, RECOGNIZERS
+
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name in CODECS.names() + RECOGNIZERS.names():  # one row each, never a cell wrapped onto more lines
+        rows = [line for line in lines if line.startswith(f"│ {name} ")]
+        assert len(rows) == 1, (name, rows)
+    assert "raw HEVC Annex-B" not in result.output  # what the bytes hold: in the details
+    assert not any(line.startswith("│ ") and line.split("│")[1].strip() == "" for line in lines)  # no wrapped rows
+    details = runner.invoke(app, ["list", "hevc"], env={"COLUMNS": "80"})
+    assert details.exit_code == 0, details.output
+    for fact in ("codec hevc", "knob", "crf", "18,23,28,33,38,43,48", "bytes counted", "raw HEVC Annex-B", "needs"):
+        assert fact in details.output
+    assert "HEVC intra through x265" in details.output  # the codec's own description
+    assert "jpeg" not in details.output
+    assert runner.invoke(app, ["list", "hevc*"], env={"COLUMNS": "80"}).output.count("│ hevc") == 3  # a glob: rows
+    everything = runner.invoke(app, ["list", "--details"], env={"COLUMNS": "80"})
+    assert "codec jpeg" in everything.output and "recognizer arcface" in everything.output
+    assert runner.invoke(app, ["list", "nope"]).exit_code == 2
 
 
 def test_unknown_codec_lists_known_ones() -> None:
@@ -320,3 +348,34 @@ def test_evaluate_from_python_writes_what_the_command_writes(
     assert any("images" in line for line in logged)
     with pytest.raises(OptionError, match="unknown preset"):
         ipr_bench.evaluate("huge")
+
+
+def test_run_table_headers_are_whole_at_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ipr_bench.cli.run import _print_table
+
+    recs = ["arcface", "dlib", "facenet", "faceplugin", "mobilefacenet192"]
+    settings = [("original", "original", 1.12), ("hevc", "hevc@crf=38", 0.108), ("hevc-roi", "hevc-roi@crf=23", 0.249)]
+    table = pd.DataFrame(
+        [
+            {"setting": s, "codec": c, "bpp": b, "recognizer": r, "protocol": p, "accuracy": 97.5 + k / 10}
+            for c, s, b in settings
+            for k, r in enumerate(recs)
+            for p in ("lfw10fold", "fixed-original")
+        ]
+    )
+    for width in (80, 50):
+        console = Console(width=width, file=io.StringIO(), record=True)
+        _print_table(table, Path("runs/mine"), console)
+        text = console.export_text()
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= width and "…" not in text
+        headers = [line.split() for line in lines if line.split()[:2] == ["setting", "bpp"]]
+        assert sorted(h for header in headers for h in header[2:]) == recs  # every recognizer, whole, once
+        assert (len(headers) == 1) == (width == 80)  # split, not truncated, where they do not fit
+        rows = [line.split() for line in lines if line.split() and line.split()[0] == "hevc-roi@crf=23"]
+        assert [row[1] for row in rows] == ["0.2490"] * len(headers)
+        assert "runs/mine/summary.md" in text  # where the whole table is

@@ -99,3 +99,24 @@ def test_fixed_original_thresholds_expose_a_shift_the_lfw_protocol_hides() -> No
         verification(compressed, same, folds, protocol="fixed-original")
     with pytest.raises(ValueError, match="unknown threshold protocol"):
         decisions(compressed, same, folds, "per-pixel")
+
+
+def test_pair_thresholds_are_each_pairs_fold_threshold_the_decisions_are_taken_against() -> None:
+    from ipr_bench.analysis.metrics import decisions, fold_thresholds, pair_thresholds
+
+    same = np.array([True, True, False, False] * 2)
+    folds = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    original = np.where(same, 0.8, 0.2)
+    compressed = np.where(same, 0.4, -0.2)
+    compressed[0] = np.nan  # a failed image: decided 'different' whatever the threshold
+    own = pair_thresholds(compressed, same, folds)
+    per_fold = fold_thresholds(compressed, same, folds)
+    assert np.array_equal(own, [per_fold[f] for f in folds])
+    assert np.allclose(pair_thresholds(compressed, same, folds, "fixed-original", original), 0.5)
+    for protocol in ("lfw10fold", "fixed-original"):
+        t = pair_thresholds(compressed, same, folds, protocol, original)
+        expected = np.nan_to_num(compressed, nan=-np.inf) > t
+        assert np.array_equal(decisions(compressed, same, folds, protocol, original), expected)
+    assert not decisions(compressed, same, folds)[0]
+    with pytest.raises(ValueError, match="needs the originals"):
+        pair_thresholds(compressed, same, folds, "fixed-original")

@@ -216,7 +216,11 @@ def test_gallery_reencodes_exactly_and_lands_in_the_report(lfw_mini: Path, tmp_p
     assert picks["hevc"][1] == "hevc_crf=23" and picks["jpeg"][1] == "jpeg_quality=50"
     written = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0))
     assert [p.name for p in written] == ["gallery_matched.png", "gallery_mismatched.png"]
-    assert Image.open(written[0]).size[0] > 300
+    size = Image.open(written[0]).size
+    assert size[0] > 300
+    # a target whose closest settings already stand for 0.1 bpp gets no column: the same two columns, no gap
+    again = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 0.1001, 10.0))
+    assert Image.open(again[0]).size == size
     assert choose_pairs(store.read_setting("original")[1], ["arcface"], seed=0) == chosen  # deterministic
     whole = build_gallery(spec.out, dataset=f"folder:{lfw_mini}", targets=(0.1, 10.0), view="whole")
     assert [p.name for p in whole] == ["gallery_whole_matched.png", "gallery_whole_mismatched.png"]
@@ -240,6 +244,18 @@ def test_whole_view_outlines_the_face_region_inside_the_image() -> None:
     assert np.array_equal(outlined(image, None), image)
     with pytest.raises(IprBenchError, match="choose one of face, whole"):
         build_gallery("no-store", view="thumbnails")
+
+
+def test_gallery_draws_no_column_that_no_codec_fills() -> None:
+    from ipr_bench.render.gallery import filled_columns
+
+    # closest_settings' answer where no codec has a setting near 0.17 bpp (each one's closest is already shown)
+    settings = {"hevc": ["hevc@crf=33", None, "hevc@crf=28", "hevc@crf=23"], "ipr": ["ipr@q=1", None, "ipr@q=2", None]}
+    targets, kept = filled_columns(settings, (0.10, 0.17, 0.27, 0.44))
+    assert targets == (0.10, 0.27, 0.44)
+    assert kept == {"hevc": ["hevc@crf=33", "hevc@crf=28", "hevc@crf=23"], "ipr": ["ipr@q=1", "ipr@q=2", None]}
+    assert all(any(labels[k] for labels in kept.values()) for k in range(len(targets)))  # every column has a picture
+    assert filled_columns({}, (0.1, 0.2)) == ((), {})
 
 
 def _parity(bpp: float | None, status: str = "interpolated") -> dict:
@@ -296,3 +312,41 @@ def test_parity_leaves_out_a_codec_never_measured_with_a_recognizer() -> None:
     rows = {(p["codec"], p["recognizer"]) for p in analysis.parities()}
     assert ("ipr", "a") in rows and ("hevc", "b") in rows
     assert ("ipr", "b") not in rows  # no points: neither "reached" nor "not reached"
+
+
+def test_rate_figure_is_a_grid_of_at_most_three_panels_a_row_with_one_legend() -> None:
+    import pandas as pd
+
+    from ipr_bench.analysis.analyse import Analysis, Anchor
+    from ipr_bench.render.figures import MAX_COLUMNS, figure, grid_shape
+
+    assert [grid_shape(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (2, 3), (3, 3)]
+    recs = ["arcface", "dlib", "facenet", "faceplugin", "mobilefacenet192"]
+    rows = [
+        {"codec": codec, "recognizer": rec, "quality": q, "bpp": bpp, "accuracy": acc, "accuracy_std": 0.5}
+        for rec in recs
+        for codec, q, bpp, acc in (
+            ("original", np.nan, np.nan, 99.5),
+            ("hevc", 23, 0.4, 99.0),
+            ("hevc", 33, 0.15, 96.0),
+            ("jpeg", 20, 0.45, 97.0),
+        )
+        if not (codec == "jpeg" and rec == "dlib")  # a codec missing from one panel keeps its colour in the others
+    ]
+    analysis = Analysis("toy", pd.DataFrame(rows), Anchor("hevc", 23), 0.5)
+    fig = figure(analysis, "accuracy")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == recs  # same content: a panel per recognizer
+    by_row: dict[float, int] = {}
+    for ax in panels:
+        top = round(ax.get_position().y1, 3)
+        by_row[top] = by_row.get(top, 0) + 1
+    assert len(by_row) == 2 and max(by_row.values()) <= MAX_COLUMNS
+    assert all(ax.get_legend() is None for ax in panels)  # one legend for the figure, not one per panel
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + fig.legends
+    assert len(legends) == 1
+    assert [t.get_text() for t in legends[0].get_texts()] == ["hevc", "jpeg", "original", "anchor hevc:23"]
+    colour = {ax.get_title(): {c.get_label(): c.lines[0].get_color() for c in ax.containers} for ax in panels}
+    assert colour["arcface"]["jpeg"] == colour["facenet"]["jpeg"] and "jpeg" not in colour["dlib"]
+    width, height = fig.get_size_inches() * 110  # save_figure's dpi
+    assert width <= 1300 and height < width  # a laptop screen shows it whole, not a 2860 × 462 strip

@@ -89,15 +89,16 @@ def fold_thresholds(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> 
     return dict(zip(np.unique(folds).tolist(), kfold_accuracy(scores, same, folds)[1], strict=True))
 
 
-def decisions(
+def pair_thresholds(
     scores: np.ndarray,
     same: np.ndarray,
     folds: np.ndarray,
     protocol: str = "lfw10fold",
     reference: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per pair: decided 'same'? Thresholds per fold from this setting (lfw10fold) or the originals
-    (fixed-original, ``reference`` = the originals' scores of the same pairs)."""
+    """Per pair: the threshold its decision is taken against (a pair is decided 'same' when its score is above),
+    its fold's threshold from this setting (lfw10fold) or from the originals (fixed-original, ``reference`` = the
+    originals' scores of the same pairs)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown threshold protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
     folds = np.asarray(folds)
@@ -107,12 +108,27 @@ def decisions(
         ths = fold_thresholds(np.asarray(reference, np.float64), same, folds)
     else:
         ths = fold_thresholds(np.asarray(scores, np.float64), same, folds)
-    return _decide(scores, folds, ths)
+    return _per_pair(folds, ths)
+
+
+def decisions(
+    scores: np.ndarray,
+    same: np.ndarray,
+    folds: np.ndarray,
+    protocol: str = "lfw10fold",
+    reference: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per pair: decided 'same'? Thresholds per fold from this setting (lfw10fold) or the originals
+    (fixed-original, ``reference`` = the originals' scores of the same pairs): ``pair_thresholds``."""
+    return _clean(np.asarray(scores, np.float64)) > pair_thresholds(scores, same, folds, protocol, reference)
+
+
+def _per_pair(folds: np.ndarray, thresholds: dict[int, float]) -> np.ndarray:
+    return np.array([thresholds[f] for f in np.asarray(folds).tolist()], np.float64)
 
 
 def _decide(scores: np.ndarray, folds: np.ndarray, thresholds: dict[int, float]) -> np.ndarray:
-    per_pair = np.array([thresholds[f] for f in np.asarray(folds).tolist()])
-    return _clean(np.asarray(scores, np.float64)) > per_pair
+    return _clean(np.asarray(scores, np.float64)) > _per_pair(folds, thresholds)
 
 
 def threshold_at_far(scores: np.ndarray, same: np.ndarray, far_target: float = 1e-3) -> float:

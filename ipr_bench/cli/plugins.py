@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,82 +22,245 @@ def _status(plugin: Any) -> str:
     return f"give {hint}" if hint else "yes"
 
 
-@app.command("list")
-def list_plugins(pattern: Annotated[str, typer.Argument(help="Glob on names.")] = "*") -> None:
-    """Every codec, recognizer, landmarker, dataset, producer and preset: what it needs, whether it runs here."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+def _short_status(status: str, name: str = "") -> str:
+    """The first clause of a status: 'no: deepface is not installed: pip install …' → 'no: deepface is not
+    installed', 'give a model: onnx:PATH (…)' → 'give a model' (`ipr-bench list NAME` shows the whole text)."""
+    head, sep, rest = status.partition(": ") if status.startswith("no: ") else ("", "", status)
+    if name and rest.startswith(f"{name}: "):  # a dataset's error names the dataset first
+        rest = rest[len(name) + 2 :]
+    cuts = [rest.find(mark) for mark in (": ", "; ", " (", ". ")]
+    cut = min((c for c in cuts if c > 0), default=len(rest))
+    return head + sep + rest[:cut].rstrip(".")
 
+
+def _short_sweep(qualities: Any) -> str:
+    values = [f"{q:g}" if isinstance(q, float) else str(q) for q in qualities]
+    return ",".join(values) if len(values) <= 4 else f"{values[0]}…{values[-1]} ({len(values)})"
+
+
+def _reflow(text: str) -> str:
+    """A docstring's paragraphs as single lines (the terminal wraps them); list items and indented lines keep
+    their own lines."""
+    out: list[str] = []
+    for line in text.splitlines():
+        keep = not line.strip() or line.startswith((" ", "-", "*", "|")) or not out or not out[-1].strip()
+        if keep:
+            out.append(line)
+        else:
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+    return "\n".join(out)
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    cut = text.find(". ")
+    return text[: cut + 1] if cut > 0 else text
+
+
+def _doc(obj: Any) -> str:
+    """A plugin's own docstring (``__doc__`` is not inherited: never its protocol's), else its module's (a plugin
+    module describes its plugin)."""
+    import inspect
+    import sys
+
+    module = sys.modules.get(getattr(obj, "__module__", ""), None)
+    return inspect.cleandoc(obj.__doc__ or getattr(module, "__doc__", None) or "")
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One kind of plugin in `ipr-bench list`: a compact row (one line) and the full details of one entry."""
+
+    kind: str  # singular, for the details' heading
+    title: str
+    registry: Any
+    columns: tuple[str, ...]  # compact columns; the last ones (``prose``) are cut with … to keep one line
+    compact: Callable[[str, Any], tuple[str, ...]]
+    details: Callable[[str, Any], list[tuple[str, str]]]
+    prose: int = 1  # how many of the last columns are prose
+
+
+def _sections() -> list[_Section]:
+    from ipr_bench.bench.executors import EXECUTORS
     from ipr_bench.core.registry import CODECS, DATASETS, LANDMARKERS, PRODUCERS, RECOGNIZERS
     from ipr_bench.experiments.presets import PRESETS
 
-    def codec_row(name: str, cls: Any) -> tuple[str, ...]:
-        sweep = ",".join(map(str, cls.default_qualities))
-        return name, cls.knob, sweep, cls.payload_contains, cls.requires, _status(cls)
+    def codec(name: str, cls: Any) -> list[tuple[str, str]]:
+        return [
+            ("knob", cls.knob),
+            ("default sweep", ",".join(map(str, cls.default_qualities))),
+            ("bytes counted", cls.payload_contains),
+            ("needs", cls.requires),
+            ("available", _status(cls)),
+        ]
 
-    def recognizer_row(name: str, cls: Any) -> tuple[str, ...]:
+    def recognizer(name: str, cls: Any) -> list[tuple[str, str]]:
         trainable = "yes (torch module)" if cls.has_torch_module else "no: evaluation-only"
-        return name, cls.requires, trainable, _status(cls)
+        return [("needs", cls.requires), ("training losses", trainable), ("available", _status(cls))]
 
-    def landmarker_row(name: str, cls: Any) -> tuple[str, ...]:
-        points = "eye corners + nose base" if cls.scheme == "dlib5" else "eye centres, nose tip, mouth corners"
-        return name, points, cls.requires, _status(cls)
+    def points(cls: Any) -> str:
+        return "eye corners + nose base" if cls.scheme == "dlib5" else "eye centres, nose tip, mouth corners"
 
-    def dataset_row(name: str, factory: Any) -> tuple[str, ...]:
-        doc = (factory.__doc__ or "").strip().splitlines()
+    def landmarker(name: str, cls: Any) -> list[tuple[str, str]]:
+        return [("points", points(cls)), ("needs", cls.requires), ("available", _status(cls))]
+
+    def dataset_status(name: str, factory: Any) -> str:
         try:
             if name == "folder":
-                status = "give a root: folder:/path"
-            elif name == "celeba-wild":  # building it crops every photo: count them instead
+                return "give a root: folder:/path"
+            if name == "celeba-wild":  # building it crops every photo: count them instead
                 from ipr_bench.datasets.celeba_wild import read_items
 
-                status = f"yes: {len(read_items())} photos (face crops are made and cached on first use)"
-            else:
-                status = "yes: " + factory().label
+                return f"yes: {len(read_items())} photos (face crops are made and cached on first use)"
+            return "yes: " + factory().label
         except IprBenchError as exc:
-            status = f"no: {exc}"
-        return name, doc[0] if doc else "", status
+            return f"no: {exc}"
 
-    def producer_row(name: str, cls: Any) -> tuple[str, ...]:
-        return name, cls.command, cls.produces, cls.requires
+    def producer(name: str, cls: Any) -> list[tuple[str, str]]:
+        return [("command", cls.command), ("produces", cls.produces), ("needs", cls.requires)]
 
-    sections = [
-        ("codecs", ("name", "knob", "default sweep", "bytes counted", "needs", "available"), CODECS, codec_row),
-        ("recognizers", ("name", "needs", "training losses", "available"), RECOGNIZERS, recognizer_row),
-        (
-            "landmarkers (FaceSpec.landmarker, e.g. --recognizer-option arcface.landmarker=mtcnn)",
-            ("name", "points", "needs", "available"),
-            LANDMARKERS,
-            landmarker_row,
+    def preset(name: str, p: Any) -> list[tuple[str, str]]:
+        sweeps = "; ".join(f"{c}={','.join(f'{q:g}' for q in qs)}" for c, qs in p.qualities.items())
+        return [
+            ("what", p.description),
+            ("dataset", p.dataset + (f" (face crops of {p.detect_crop} px)" if p.detect_crop else "")),
+            ("codecs", ", ".join(p.codecs) or "none (the originals alone)"),
+            ("qualities", sweeps or "each codec's default sweep"),
+            ("recognizers", ", ".join(p.recognizers)),
+            ("folds", ", ".join(map(str, p.folds)) if p.folds else "all"),
+            ("out", p.out),
+        ]
+
+    def executor(name: str, cls: Any) -> list[tuple[str, str]]:
+        avail = cls.availability()
+        return [("what", cls.what), ("available here", "yes" if avail.ok else f"no: {avail.reason}")]
+
+    return [
+        _Section(
+            "codec",
+            "codecs",
+            CODECS,
+            ("name", "knob", "default sweep", "available"),
+            lambda n, c: (n, c.knob, _short_sweep(c.default_qualities), _short_status(_status(c))),
+            codec,
         ),
-        ("datasets", ("name", "what", "available"), DATASETS, dataset_row),
-        ("producers (make codecs)", ("name", "command", "produces", "needs"), PRODUCERS, producer_row),
+        _Section(
+            "recognizer",
+            "recognizers",
+            RECOGNIZERS,
+            ("name", "trainable", "available"),
+            lambda n, c: (n, "yes" if c.has_torch_module else "no", _short_status(_status(c))),
+            recognizer,
+        ),
+        _Section(
+            "landmarker",
+            "landmarkers (--landmarks NAME)",
+            LANDMARKERS,
+            ("name", "points", "available"),
+            lambda n, c: (n, "5: " + points(c), _short_status(_status(c))),
+            landmarker,
+        ),
+        _Section(
+            "dataset",
+            "datasets (--dataset NAME)",
+            DATASETS,
+            ("name", "available", "what"),
+            lambda n, f: (n, _short_status(dataset_status(n, f), n), _first_sentence(_doc(f))),
+            lambda n, f: [("what", _doc(f)), ("available", dataset_status(n, f))],
+            prose=2,
+        ),
+        _Section(
+            "producer",
+            "producers (make codecs)",
+            PRODUCERS,
+            ("name", "produces", "command"),
+            lambda n, c: (n, _first_sentence(c.produces), c.command),
+            producer,
+            prose=2,
+        ),
+        _Section(
+            "preset",
+            "presets (ipr-bench run --preset NAME)",
+            PRESETS,
+            ("name", "what"),
+            lambda n, p: (n, _first_sentence(p.description)),
+            preset,
+        ),
+        _Section(
+            "executor",
+            "executors (ipr-bench run --executor NAME)",
+            EXECUTORS,
+            ("name", "available", "what"),
+            lambda n, c: (n, "yes" if c.availability().ok else _short_status(f"no: {c.availability().reason}"), c.what),
+            executor,
+        ),
     ]
-    console = Console()
-    for title, columns, registry, row in sections:
-        table = Table(title=title)
-        for col in columns:
-            table.add_column(col)
-        for name in registry.names(pattern):
-            # plain text: an install hint such as pip install -e '.[deepface]' is not Rich markup
-            table.add_row(*(escape(str(cell)) for cell in row(name, registry.get(name)[0])))
-        console.print(table)
-    table = Table(title="presets (ipr-bench run --preset NAME)")
-    table.add_column("name")
-    table.add_column("what")
-    for name, p in PRESETS.items():
-        table.add_row(name, escape(p.description))
-    console.print(table)
-    from ipr_bench.bench.executors import EXECUTORS
 
-    table = Table(title="executors (ipr-bench run --executor NAME)")
-    for col in ("name", "what", "available here"):
-        table.add_column(col)
-    for name, executor in EXECUTORS.items():
-        avail = executor.availability()
-        table.add_row(name, executor.what, "yes" if avail.ok else escape(f"no: {avail.reason}"))
+
+@app.command("list")
+def list_plugins(
+    pattern: Annotated[
+        str, typer.Argument(help="Glob on names; a name (or a glob matching one name) shows that one in full.")
+    ] = "*",
+    details: Annotated[
+        bool, typer.Option("--details", "-l", help="Everything in full: needs, bytes counted, reasons, descriptions.")
+    ] = False,
+) -> None:
+    """Every codec, recognizer, landmarker, dataset, producer, preset and executor, one line each: whether it runs
+    here. `ipr-bench list NAME` (or --details) shows what it needs, what its bytes count and its description."""
+    from rich.console import Console
+
+    sections = [(section, section.registry.names(pattern)) for section in _sections()]
+    if not any(names for _, names in sections):
+        _fail(f"nothing is named {pattern!r} (ipr-bench list shows every name)")
+    matched = {name for _, names in sections for name in names}
+    console = Console()
+    if details or len(matched) == 1:
+        for section, names in sections:
+            for name in names:
+                _print_details(console, section, name)
+        return
+    for section, names in sections:
+        if names:
+            _print_compact(console, section, names)
+    console.print("[dim]ipr-bench list NAME: one in full (needs, bytes counted, reasons); --details: all[/dim]")
+
+
+def _print_compact(console: Any, section: _Section, names: list[str]) -> None:
+    """One line per entry: the prose columns are cut with … (never wrapped) to fit the terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=section.title, title_justify="left")
+    first_prose = len(section.columns) - section.prose
+    for k, col in enumerate(section.columns):
+        # the short columns never shrink; the prose ones give way first (rich shrinks only wrapping columns)
+        table.add_column(col, no_wrap=k < first_prose)
+    for name in names:
+        row = section.compact(name, section.registry.get(name)[0])
+        # Text, not markup: an install hint such as pip install -e '.[deepface]' keeps its brackets
+        table.add_row(*(Text(str(c), no_wrap=True, overflow="ellipsis") for c in row))
     console.print(table)
+
+
+def _print_details(console: Any, section: _Section, name: str) -> None:
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    entry = section.registry.get(name)[0]
+    console.print(Rule(Text(f"{section.kind} {name}", style="bold"), align="left"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column()
+    for key, value in section.details(name, entry):
+        if value:
+            grid.add_row(key, Text(_reflow(str(value))))
+    doc = _doc(entry) if section.kind not in ("dataset", "preset") else ""
+    if doc:
+        grid.add_row("about", Text(_reflow(doc)))
+    console.print(grid)
+    console.print()
 
 
 @data_app.command("fetch")

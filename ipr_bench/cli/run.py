@@ -139,33 +139,54 @@ def run(
         again = "ipr-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         typer.secho(f"\ninterrupted; finished work is kept. Resume with the same command: {again}", err=True)
         raise typer.Exit(130) from None
-    _print_table(result.table)
+    _print_table(result.table, result.out)
     typer.echo(
         f"\n{len(result.labels)} settings in {result.elapsed_s:.1f} s; table: {result.out / 'summary.md'}", err=True
     )
     typer.echo(result.report, err=True)
 
 
-def _print_table(table: Any) -> None:
+def _print_table(table: Any, store: Path | None = None, console: Any = None) -> None:
+    """The run's table at a glance: one row per setting, its bpp and each recognizer's accuracy (LFW protocol);
+    split into several tables, never truncated headers, where the recognizers do not fit the terminal's width.
+    The whole table (± std, TAR, the originals' thresholds, cosines, …) is in summary.md and report.md."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="rate–accuracy")
-    for col in ("recognizer", "setting", "bpp", "PSNR", "accuracy %", "TAR@1e-3 %", "acc. % (orig. thr.)", "cos"):
-        t.add_column(col, no_wrap=True)
-    fixed = table[table["protocol"] == "fixed-original"].set_index(["setting", "recognizer"])["accuracy"]
-    for _, r in table[table["protocol"] == "lfw10fold"].sort_values(["recognizer", "codec", "bpp"]).iterrows():
-        t.add_row(
-            r["recognizer"],
-            r["setting"],
-            f"{r['bpp']:.4f}",
-            f"{r['psnr']:.2f}" if r["psnr"] == r["psnr"] else "—",
-            f"{r['accuracy']:.2f} ± {r['accuracy_std']:.2f}",
-            f"{r['tar_at_far']:.2f}",
-            f"{fixed.get((r['setting'], r['recognizer']), float('nan')):.2f}",
-            f"{r['cos_to_original']:.4f}",
-        )
-    Console().print(t)
+    console = console or Console()
+    rows = table[table["protocol"] == "lfw10fold"]
+    if rows.empty:
+        return
+    accuracy = dict(zip(zip(rows["setting"], rows["recognizer"], strict=True), rows["accuracy"], strict=True))
+    settings = rows.groupby("setting", sort=False).agg(codec=("codec", "first"), bpp=("bpp", "first")).reset_index()
+    settings = settings.assign(coded=settings["codec"] != "original").sort_values(["coded", "codec", "bpp"])
+    recognizers = sorted(rows["recognizer"].unique())
+
+    def build(group: list[str], title: str) -> Any:
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+        t.add_column("setting", no_wrap=True)
+        t.add_column("bpp", justify="right", no_wrap=True)
+        for rec in group:
+            t.add_column(rec, justify="right", no_wrap=True)
+        for _, r in settings.iterrows():
+            values = [accuracy.get((r["setting"], rec), float("nan")) for rec in group]
+            t.add_row(r["setting"], f"{r['bpp']:.4f}", *("—" if v != v else f"{v:.2f}" for v in values))
+        return t
+
+    # as many recognizers a table as the terminal's width holds (at least one)
+    unbounded = console.options.update_width(10**6)  # the width the table wants, not the terminal's
+    groups: list[list[str]] = []
+    for rec in recognizers:
+        if groups and console.measure(build([*groups[-1], rec], ""), options=unbounded).maximum <= console.width:
+            groups[-1].append(rec)
+        else:
+            groups.append([rec])
+    for k, group in enumerate(groups, start=1):
+        part = f" ({k}/{len(groups)})" if len(groups) > 1 else ""
+        console.print(build(group, f"accuracy % (LFW protocol){part}"))
+    where = f"{store / 'summary.md'} (and report.md)" if store is not None else "summary.md (and report.md)"
+    console.print(f"± std, TAR, originals' thresholds, cos: {where}", markup=False, highlight=False)
 
 
 @app.command("summarize")
@@ -182,4 +203,4 @@ def summarize_store(
         _fail(f"no results store at {out} (expected {out}/items/*.parquet)")
     command = "ipr-bench summarize " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     table = write_report(store, labels, None, command)
-    _print_table(table)
+    _print_table(table, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +20,52 @@ METRICS = {
 }
 
 
+MAX_COLUMNS = 3  # panels per row: a grid a laptop shows whole, not a strip
+PANEL_INCHES = (3.8, 3.0)  # one panel (at the 110 dpi of save_figure: 418 × 330 px)
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """(rows, columns) for n panels: at most MAX_COLUMNS per row, 2 × 2 for four."""
+    columns = 2 if n == 4 else max(1, min(MAX_COLUMNS, n))
+    return -(-max(n, 1) // columns), columns
+
+
 def figure(analysis: Analysis, metric: str = "accuracy", log_bpp: bool = True) -> Any:
-    """One panel per recognizer: the metric against bpp for every codec, the originals as a line (± std band)."""
+    """One panel per recognizer in a grid (grid_shape): the metric against bpp for every codec, the originals as a
+    line (± std band); one legend for every panel (a codec keeps its colour in each)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     col, err, label = METRICS[metric]
     recs = analysis.recognizers if metric != "psnr" else analysis.recognizers[:1]
-    fig, axes = plt.subplots(1, len(recs), figsize=(5.2 * len(recs), 4.2), squeeze=False)
-    for ax, rec in zip(axes[0], recs, strict=True):
+    rows, columns = grid_shape(len(recs))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows),
+        squeeze=False,
+        layout="constrained",
+    )
+    colours = {codec: f"C{k}" for k, codec in enumerate(analysis.codecs)}
+    legend: dict[str, Any] = {}  # label → handle, over all panels
+    for ax, rec in zip(axes.flat, recs, strict=False):
         for codec in analysis.codecs:
             r = analysis.rows(codec, rec)
             if r.empty:
                 continue
             ax.errorbar(
-                r["bpp"], r[col], yerr=r[err] if err else None, marker="o", ms=3.5, capsize=2, lw=1.2, label=codec
+                r["bpp"],
+                r[col],
+                yerr=r[err] if err else None,
+                marker="o",
+                ms=3.5,
+                capsize=2,
+                lw=1.2,
+                color=colours[codec],
+                label=codec,
             )
         ref = analysis.rows(ORIGINAL, rec)
         if len(ref) and metric in ("accuracy", "tar"):
@@ -55,13 +85,35 @@ def figure(analysis: Analysis, metric: str = "accuracy", log_bpp: bool = True) -
             )
         if log_bpp:
             ax.set_xscale("log")
-        ax.set_xlabel("bpp (payload)")
-        ax.set_ylabel(label)
-        ax.set_title(rec if metric != "psnr" else "all recognizers")
+            # plain numbers at 1, 2, 5 × 10^k: the default minor labels (2×10⁻¹, 3×10⁻¹, …) overlap
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(rec if metric != "psnr" else "all recognizers", fontsize=10)
+        ax.tick_params(labelsize=8)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"{analysis.dataset}: {label} vs bpp ({analysis.protocol} thresholds)", fontsize=10)
-    fig.tight_layout()
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(text, handle)
+    for k, ax in enumerate(axes.flat[: len(recs)]):
+        if k + columns >= len(recs):  # the lowest panel of its column
+            ax.set_xlabel("bpp (payload)", fontsize=9)
+    for ax in axes.flat[len(recs) :]:
+        ax.axis("off")
+    fig.supylabel(label, fontsize=9)
+    title = f"{analysis.dataset}: {label} vs bpp ({analysis.protocol} thresholds)"
+    fig.suptitle(textwrap.fill(title, int(13 * PANEL_INCHES[0] * columns)), fontsize=10)
+    if legend:
+        order = [c for c in analysis.codecs if c in legend] + [t for t in legend if t not in analysis.codecs]
+        kwargs = {"fontsize": 8, "frameon": False}
+        spare = axes.flat[len(recs)] if len(recs) < rows * columns else None
+        if spare is not None:  # an empty grid cell holds the legend
+            spare.legend([legend[t] for t in order], order, loc="center", **kwargs)
+        else:  # below the panels, in as many columns as the figure's width holds
+            entry = 8 * 0.62 * max(map(len, order)) + 40  # points: text at 8 pt, handle and spacing
+            ncols = max(1, min(len(order), int(72 * PANEL_INCHES[0] * columns // entry)))
+            legend_rows = -(-len(order) // ncols)
+            fig.set_size_inches(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows + 0.35 + 0.2 * legend_rows)
+            fig.legend([legend[t] for t in order], order, loc="outside lower center", ncols=ncols, **kwargs)
     return fig
 
 

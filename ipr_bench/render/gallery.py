@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipr_bench.analysis.metrics import fold_thresholds
+from ipr_bench.analysis.metrics import decisions, pair_thresholds
 from ipr_bench.core.cache import atomic_write_bytes
 from ipr_bench.core.errors import IprBenchError
 from ipr_bench.store import schema
@@ -33,14 +33,21 @@ VIEWS = ("face", "whole")
 CONFIG_ONLY = ("codec", "version", "quality", "landmarks")
 
 
+def decided(pairs: pd.DataFrame, recognizer: str) -> np.ndarray:
+    """Per pair: decided 'same' by ``recognizer`` under the LFW protocol: the store's decision column where it has
+    one, else ``ipr_bench.analysis.metrics.decisions`` (the one home of the decision rule)."""
+    column = schema.decision("lfw10fold", recognizer)
+    if column in pairs:
+        return pairs[column].to_numpy(bool)
+    scores = pairs[schema.score(recognizer)].to_numpy(np.float64)
+    return decisions(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())
+
+
 def choose_pairs(pairs: pd.DataFrame, recognizers: list[str], seed: int = 0) -> dict[str, int]:
     """Row indices of one matched and one mismatched pair that every recognizer gets right on the originals."""
     right = np.ones(len(pairs), bool)
     for rec in recognizers:
-        scores = pairs[schema.score(rec)].to_numpy(np.float64)
-        ths = fold_thresholds(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())
-        decided = scores > pairs["fold"].map(ths).to_numpy()
-        right &= decided == pairs["same"].to_numpy()
+        right &= decided(pairs, rec) == pairs["same"].to_numpy()
     rng = np.random.default_rng(seed)
     out = {}
     for kind, same in (("matched", True), ("mismatched", False)):
@@ -65,6 +72,15 @@ def closest_settings(store: ResultStore, labels: list[str], targets: tuple[float
         chosen = [min(points, key=lambda p: abs(np.log(p[0] / t)))[1] for t in targets]
         out[codec] = [label if label not in chosen[:k] else None for k, label in enumerate(chosen)]
     return out
+
+
+def filled_columns(
+    settings: dict[str, list[str | None]], targets: tuple[float, ...]
+) -> tuple[tuple[float, ...], dict[str, list[str | None]]]:
+    """Only the targets some codec has a setting for (closest_settings leaves None where a codec's closest
+    setting already stands for an earlier target): a column no codec fills is dropped, not drawn empty."""
+    keep = [k for k in range(len(targets)) if any(labels[k] is not None for labels in settings.values())]
+    return tuple(targets[k] for k in keep), {codec: [labels[k] for k in keep] for codec, labels in settings.items()}
 
 
 def reconstruct(codec_spec: str, config: dict[str, Any], quality: float, image: np.ndarray) -> tuple[np.ndarray, int]:
@@ -139,7 +155,7 @@ def build_gallery(
     recognizers = sorted(c["recognizer"] for c in meta0["recognizers"].values())
     paths = {i.id: i.path for i in create_dataset(dataset).items}
     chosen = choose_pairs(pairs0, recognizers, seed)
-    settings = closest_settings(store, store.labels(), targets)
+    targets, settings = filled_columns(closest_settings(store, store.labels(), targets), targets)
     written = []
 
     def shown(image: np.ndarray, region: Any) -> np.ndarray:
@@ -149,7 +165,7 @@ def build_gallery(
         a, b = pairs0.loc[row, "a"], pairs0.loc[row, "b"]
         originals = {i: read_rgb(paths[i]) for i in (a, b)}
         regions = {i: face_region(detect_landmarks(im, "mtcnn"), im.shape) for i, im in originals.items()}
-        columns = len(targets)
+        columns = max(len(targets), 1)
         fig, axes = plt.subplots(len(settings) + 1, columns, figsize=(2.9 * columns, 2.3 * (len(settings) + 1)))
         axes = np.atleast_2d(axes)
         for ax in axes.flat:
@@ -174,13 +190,13 @@ def build_gallery(
                 lines = [f"≈{targets[c]:g} bpp: {items['setting'].iloc[0].replace('@', ' ')}, {bpp:.3f} bpp"]
                 for rec in recognizers:
                     scores = pairs[schema.score(rec)].to_numpy(np.float64)
-                    ths = fold_thresholds(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())
-                    s, t = scores[row], ths[int(pairs.loc[row, "fold"])]
-                    ok = (s > t) == bool(pairs.loc[row, "same"])
+                    t = pair_thresholds(scores, pairs["same"].to_numpy(), pairs["fold"].to_numpy())[row]
+                    said_same = bool(decided(pairs, rec)[row])
+                    ok = said_same == bool(pairs.loc[row, "same"])
                     cos = [by_item.loc[i, schema.cos_to_original(rec)] for i in (a, b)]
                     lines.append(
-                        f"{rec}: cos {cos[0]:.2f}/{cos[1]:.2f}, {s:.2f} {'>' if s > t else '≤'} {t:.2f} "
-                        f"{'✓' if ok else '✗'}"
+                        f"{rec}: cos {cos[0]:.2f}/{cos[1]:.2f}, {scores[row]:.2f} {'>' if said_same else '≤'} "
+                        f"{t:.2f} {'✓' if ok else '✗'}"
                     )
                 axes[r, c].set_title("\n".join(lines + notes), fontsize=6.5)
         fig.tight_layout()
