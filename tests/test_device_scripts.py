@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,3 +106,43 @@ def shutil_copytree(src: Path, dst: Path) -> None:
     import shutil
 
     shutil.copytree(src, dst)
+
+
+def test_codec_check_counts_identical_reconstructions_across_processes(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("compressai")
+    import numpy as np
+    from PIL import Image
+
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
+
+    data = tmp_path / "data" / "lfw" / "Someone"
+    data.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for k in range(3):  # two 250×250 faces-to-be and one of another size, which the check skips
+        side = 250 if k < 2 else 120
+        Image.fromarray(rng.integers(0, 255, (side, side, 3), np.uint8)).save(data / f"Someone_{k:04d}.jpg")
+    torch.manual_seed(0)
+    model = build_model("gained-hyperprior", [16, 24, 2])
+    meta = {"architecture": "gained-hyperprior", "args": [16, 24, 2], "levels": 2, "steps": 7}
+    save_checkpoint(model, tmp_path / "tiny", meta)
+    script = str(ROOT / "scripts" / "device" / "device_codec_check.py")
+    env = {**os.environ, "IPR_BENCH_DATA": str(tmp_path / "data")}
+    check = tmp_path / "check.json"
+    for argv in (
+        ["encode", str(tmp_path / "tiny"), "--device", "cpu", "--n", "2", "--loop-n", "1", "--out", str(check)],
+        ["decode", str(check), "--device", "cpu"],  # a fresh process, as on the lease
+    ):
+        subprocess.run([sys.executable, script, *argv], check=True, env=env, capture_output=True)
+    report = json.loads(check.read_text())
+    assert report["images"] == ["lfw/Someone/Someone_0000.jpg", "lfw/Someone/Someone_0001.jpg"]
+    assert set(report["levels"]) == {"1", "2"} and all(len(v["payloads"]) == 2 for v in report["levels"].values())
+    assert all(v["images_per_s"]["encode_batched"] > 0 for v in report["levels"].values())
+    (counts,) = report["decoders"].values()
+    assert counts == {"1": {"identical": 2, "of": 2}, "2": {"identical": 2, "of": 2}}
+    # another checkpoint is refused, not silently compared
+    save_checkpoint(build_model("gained-hyperprior", [16, 24, 2]), tmp_path / "other", meta)
+    result = subprocess.run(
+        [sys.executable, script, "decode", str(check), "--model", str(tmp_path / "other")], env=env, capture_output=True
+    )
+    assert result.returncode != 0 and b"weights differ" in result.stderr
