@@ -140,6 +140,7 @@ def main() -> None:
         "note": args.note,
     }
     rows = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for loss, alpha in (("mse", 0.0), ("identity (facenet)", args.identity_weight)):
         naive_rate = None
         for loop, batch, compiled, precision, channels_last in variants:
@@ -158,6 +159,8 @@ def main() -> None:
             row |= {"precision": precision, "channels_last": channels_last}
             row["speedup_vs_naive"] = round(result["images_per_s"] / naive_rate, 3)
             rows.append(row)
+            with args.out.open("a") as f:  # row by row: a run stopped by its time limit keeps what it measured
+                f.write(json.dumps(row) + "\n")
             print(
                 f"{loss:20s} {loop:8s} {precision}{'+cl' if channels_last else '':3s} batch {batch:3d}"
                 f"{' compiled' if compiled else '':9s} "
@@ -165,10 +168,6 @@ def main() -> None:
                 f"(setup {result['setup_s']} s)",
                 flush=True,
             )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("a") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
     print(f"appended {len(rows)} rows to {args.out}")
     write_table(args.out)
 

@@ -316,7 +316,8 @@ class Trainer(Validation):
 def continue_training(out: Path | str, steps: int, device: str, max_seconds: float | None = None) -> Trainer:
     """Resume OUT with its saved settings on ``device`` for up to ``max_seconds`` (a GPU lease), logging plainly:
     the entry point of scripts/device/device_train.sh, which has no CLI dependencies to spare."""
-    trainer = Trainer(saved_config(out, steps=steps, device=device), out)
+    # how a step runs follows the machine it continues on (bf16 where native: a lease's GPU; fp32 on a Zen 3 CPU)
+    trainer = Trainer(saved_config(out, steps=steps, device=device, precision="auto"), out)
     trainer.resume()
     start = trainer.step
 

@@ -72,7 +72,7 @@ if [ "$check" = 1 ]; then  # one model answers the cross-device question; its CP
   name=${CHECK_RUN:-$(ls "$bundle/runs" | head -n 1)}
   checked="$back/extras/codec_check-$name.json"
   timeout 60 "$python" -P scripts/device/device_codec_check.py encode "$bundle/runs/$name/last" --device "$device" \
-    --n 64 --out "$checked" >> "$back/logs/codec_check.log" 2>&1 &&
+    --n "${CHECK_N:-64}" --out "$checked" >> "$back/logs/codec_check.log" 2>&1 &&
     timeout 150 "$python" -P scripts/device/device_codec_check.py decode "$checked" --device cpu \
       >> "$back/logs/codec_check.log" 2>&1 || echo "codec check of $name stopped (time or error): see its log"
 fi
