@@ -33,6 +33,19 @@ def _short_status(status: str, name: str = "") -> str:
     return head + sep + rest[:cut].rstrip(".")
 
 
+def _sweep(name: str, cls: Any) -> tuple[Any, ...]:
+    """A codec's default sweep: its class's, or, for a codec that runs here as named (the zoo's learned codecs),
+    the instance's (a variable-rate checkpoint's levels are known only from its files)."""
+    from ipr_bench.core.registry import create_codec
+
+    if _status(cls) != "yes":
+        return tuple(cls.default_qualities)
+    try:
+        return tuple(create_codec(name).default_qualities)
+    except Exception:  # listing never fails on one plugin: the class's sweep then
+        return tuple(cls.default_qualities)
+
+
 def _short_sweep(qualities: Any) -> str:
     values = [f"{q:g}" if isinstance(q, float) else str(q) for q in qualities]
     return ",".join(values) if len(values) <= 4 else f"{values[0]}…{values[-1]} ({len(values)})"
@@ -88,7 +101,7 @@ def _sections() -> list[_Section]:
     def codec(name: str, cls: Any) -> list[tuple[str, str]]:
         return [
             ("knob", cls.knob),
-            ("default sweep", ",".join(map(str, cls.default_qualities))),
+            ("default sweep", ",".join(map(str, _sweep(name, cls)))),
             ("bytes counted", cls.payload_contains),
             ("needs", cls.requires),
             ("available", _status(cls)),
@@ -141,7 +154,7 @@ def _sections() -> list[_Section]:
             "codecs",
             CODECS,
             ("name", "knob", "default sweep", "available"),
-            lambda n, c: (n, c.knob, _short_sweep(c.default_qualities), _short_status(_status(c))),
+            lambda n, c: (n, c.knob, _short_sweep(_sweep(n, c)), _short_status(_status(c))),
             codec,
         ),
         _Section(
