@@ -140,3 +140,17 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
         only_hevc = tmp_path / "hevc-only"
         Runner(replace(spec, codecs={"hevc": spec.codecs["hevc"]}, out=only_hevc)).run()
         where_bits_go(only_hevc, dataset=f"folder:{lfw_mini}")
+
+
+def test_heat_maps_are_a_grid_a_laptop_shows_whole(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from ipr_bench.analysis.bitmaps import _heat_map_figure
+
+    row = {"setting": "ipr@quality=1", "bpp_payload": 0.2, "bits_inside_face_share": 0.5, "face_area_share": 0.4}
+    density = np.random.default_rng(0).random((40, 40))
+    for levels, most_per_row in ((5, 3), (8, 4), (1, 1)):
+        path = _heat_map_figure(tmp_path / f"bits_{levels}.png", "ipr", [(row, density)] * levels)
+        width, height = Image.open(path).size
+        assert width <= max(2.6 * most_per_row + 1.2, 5.0) * 110 + 2 and width < 1300  # never a 1×K strip
+        assert height > 300 * (-(-levels // most_per_row))  # the rows that hold the levels

@@ -192,10 +192,16 @@ def _heat_map_figure(path: Path, codec: str, maps: list[tuple[dict[str, Any], np
     from ipr_bench.face.alignment import ARCFACE_112
 
     top = max(float(np.nanmax(m)) for _, m in maps if np.isfinite(m).any()) if maps else 1.0
-    size = (max(2.6 * len(maps) + 1.2, 5.0), 3.4)
-    fig, axes = plt.subplots(1, len(maps), figsize=size, squeeze=False, layout="constrained")
+    # a grid a laptop shows whole: 3 panels a row up to 6 levels, 4 beyond (8 levels: 2 rows of 4)
+    columns = max(1, min(len(maps), 3 if len(maps) <= 6 else 4))
+    rows = -(-len(maps) // columns)
+    size = (max(2.6 * columns + 1.2, 5.0), 3.1 * rows + 0.5)
+    fig, grid = plt.subplots(rows, columns, figsize=size, squeeze=False, layout="constrained")
+    axes = list(grid.flat)
+    for ax in axes[len(maps) :]:
+        ax.axis("off")
     shown = None
-    for ax, (row, density) in zip(axes[0], maps, strict=True):
+    for ax, (row, density) in zip(axes, maps, strict=False):
         shown = ax.imshow(density, cmap="magma", vmin=0, vmax=top)
         points = ARCFACE_112 + CANVAS_OFFSET
         ax.scatter(points[:, 0], points[:, 1], s=9, c="cyan", marker="+")
@@ -206,7 +212,7 @@ def _heat_map_figure(path: Path, codec: str, maps: list[tuple[dict[str, Any], np
         )
         ax.axis("off")
     if shown is not None:
-        fig.colorbar(shown, ax=list(axes[0]), shrink=0.8, label="bits per pixel")
+        fig.colorbar(shown, ax=axes, shrink=0.8, label="bits per pixel")
     fig.suptitle(f"{codec}\nmean bit density in aligned face coordinates (+: ArcFace template)", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
