@@ -343,6 +343,7 @@ def test_evaluate_from_python_writes_what_the_command_writes(
     )
     assert result.out == tmp_path / "store" and result.labels == ["original", "jpeg@quality=50"]
     assert set(result.table["setting"]) == {"original", "jpeg@quality=50"}
+    assert result.computed == result.labels and result.tasks == 2  # one chunk each: the originals, then jpeg
     for name in ("summary.md", "provenance.json", "runs.jsonl"):
         assert (result.out / name).is_file(), name
     assert any("images" in line for line in logged)

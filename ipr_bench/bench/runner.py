@@ -76,6 +76,7 @@ class Runner:
         self.dataset_fp = spec.dataset.fingerprint()
         self.provenance = provenance()
         self.computed: list[str] = []
+        self.tasks_run = 0  # chunk tasks the last run() executed (the originals' chunks run whenever any is pending)
 
     # keys -------------------------------------------------------------------------------------------
     def landmarks_key(self, landmarker: str, setting: Setting, c: int) -> str:
@@ -175,6 +176,7 @@ class Runner:
             # the originals' chunks give the landmarks every other setting needs: they go first
             first = self.tasks(settings[0])
             rest = [t for s in pending if s.codec != ORIGINAL for t in self.tasks(s)]
+            self.tasks_run = len(first) + len(rest)
             # one executor for both stages: workers start (and load models) once
             with create_executor(self.spec.executor, self.spec.workers, **self.spec.executor_options) as executor:
                 self._execute(executor, first, "originals: landmarks + embeddings", lambda s: None)

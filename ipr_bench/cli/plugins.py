@@ -33,17 +33,22 @@ def _short_status(status: str, name: str = "") -> str:
     return head + sep + rest[:cut].rstrip(".")
 
 
-def _sweep(name: str, cls: Any) -> tuple[Any, ...]:
-    """A codec's default sweep: its class's, or, for a codec that runs here as named (the zoo's learned codecs),
-    the instance's (a variable-rate checkpoint's levels are known only from its files)."""
+def _sweep(name: str, cls: Any, status: str) -> tuple[Any, ...]:
+    """A codec's default sweep: its class's, or, for a codec that runs here as named (``status`` "yes": the zoo's
+    learned codecs), the instance's (a variable-rate checkpoint's levels are known only from its files)."""
     from ipr_bench.core.registry import create_codec
 
-    if _status(cls) != "yes":
+    if status != "yes":
         return tuple(cls.default_qualities)
     try:
         return tuple(create_codec(name).default_qualities)
     except Exception:  # listing never fails on one plugin: the class's sweep then
         return tuple(cls.default_qualities)
+
+
+def _codec_line(name: str, cls: Any) -> tuple[str, ...]:
+    status = _status(cls)  # once: a codec's availability check may start a subprocess
+    return name, cls.knob, _short_sweep(_sweep(name, cls, status)), _short_status(status)
 
 
 def _short_sweep(qualities: Any) -> str:
@@ -99,12 +104,13 @@ def _sections() -> list[_Section]:
     from ipr_bench.experiments.presets import PRESETS
 
     def codec(name: str, cls: Any) -> list[tuple[str, str]]:
+        status = _status(cls)
         return [
             ("knob", cls.knob),
-            ("default sweep", ",".join(map(str, _sweep(name, cls)))),
+            ("default sweep", ",".join(map(str, _sweep(name, cls, status)))),
             ("bytes counted", cls.payload_contains),
             ("needs", cls.requires),
-            ("available", _status(cls)),
+            ("available", status),
         ]
 
     def recognizer(name: str, cls: Any) -> list[tuple[str, str]]:
@@ -154,7 +160,7 @@ def _sections() -> list[_Section]:
             "codecs",
             CODECS,
             ("name", "knob", "default sweep", "available"),
-            lambda n, c: (n, c.knob, _short_sweep(_sweep(n, c)), _short_status(_status(c))),
+            _codec_line,
             codec,
         ),
         _Section(

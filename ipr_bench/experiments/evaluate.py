@@ -31,7 +31,7 @@ class Evaluation:
     out: Path  # the results store
     labels: list[str]  # the settings this run covered
     computed: list[str]  # the settings this run computed (the rest came from the store)
-    tasks: int  # chunk tasks of the settings computed
+    tasks: int  # chunk tasks this run executed
     table: pd.DataFrame  # this run's rows of the store's summary
     elapsed_s: float
     report: str  # where the report went, or why there is none
@@ -282,7 +282,6 @@ def evaluate(
         runner = Runner(spec, bar if progress else None)
         labels = runner.run()
     elapsed = time.monotonic() - t0
-    tasks = sum(len(runner.tasks(s)) for s in spec.settings() if s.label in runner.computed)
     command = command or f"ipr_bench.evaluate({preset!r})"
     # the store's summary covers everything in it (earlier runs' settings and recognizers too); the table
     # returned is this run's part
@@ -315,7 +314,7 @@ def evaluate(
         },
     )
     made = _report(out_dir, threshold_protocol) if report else "no report (report=False)"
-    return Evaluation(out_dir, labels, list(runner.computed), tasks, table, elapsed, made)
+    return Evaluation(out_dir, labels, list(runner.computed), runner.tasks_run, table, elapsed, made)
 
 
 def _report(out_dir: Path, protocol: str, anchor: str = "hevc:23") -> str:
