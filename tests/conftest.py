@@ -8,11 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = Path(os.environ.get("IPR_BENCH_DATA", SHARED / "data"))
 HAS_LFW = (SHARED_DATA / "lfw" / "pairs.txt").is_file()
+# The suite is a gate, so its property tests draw the same examples on every run ("gate"); searching for new
+# failures is a separate, longer run: `HYPOTHESIS_PROFILE=explore pytest tests/test_payload_fuzz.py`.
+settings.register_profile("gate", derandomize=True, max_examples=300, deadline=None)
+settings.register_profile("explore", derandomize=False, max_examples=20_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
+
 needs_lfw = pytest.mark.skipif(not HAS_LFW, reason="LFW not found: set IPR_BENCH_DATA (CI has ../shared/data)")
 
 

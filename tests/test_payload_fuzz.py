@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ipr_bench.core.errors import DataError
@@ -93,7 +93,6 @@ def test_learned_codec_survives_damaged_headers_and_entropy_coded_strings(tmp_pa
 # --------------------------------------------------------------------------------------- parsers, any input
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200), st.integers(1, 3))
 def test_the_learned_payload_parser_takes_any_bytes(payload: bytes, n_strings: int) -> None:
     from ipr_bench.core.images import max_pixels
@@ -107,7 +106,6 @@ def test_the_learned_payload_parser_takes_any_bytes(payload: bytes, n_strings: i
     assert HEADER.size + sum(len(s) for s in strings) <= len(payload)
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     st.integers(1, 4000),
     st.integers(1, 4000),
@@ -124,17 +122,19 @@ def test_learned_payloads_round_trip(height: int, width: int, point: int, string
 
 
 names = st.sampled_from(["Ann_A", "Bob_B", "..", ".", "a/b", "Nobody", "", "C\\x"])
-numbers = st.sampled_from(["1", "2", "3", "0", "-1", "x", "99999"])
+# '¹', '٣' and '①' are digits to str.isdigit but not all are to int(): a parser must name them, not crash
+numbers = st.sampled_from(["1", "2", "3", "0", "-1", "x", "99999", "¹", "٣", "①", "+1", " 1"])
 line = st.one_of(
     st.tuples(names, numbers, numbers).map(" ".join),
     st.tuples(names, numbers, names, numbers).map(" ".join),
-    st.sampled_from(["10 300", "1", "2 1", "", "#", "\t"]),
+    st.sampled_from(["10 300", "1", "2 1", "", "#", "\t", "¹", "1 ²"]),
     st.text(max_size=20),
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(line, max_size=12))
+@example(["¹"])  # found by a random draw in CI: a superscript header crashed int()
+@example(["1", "Ann_A ¹ 2", "Bob_B 1 Ann_A ٣"])
 def test_the_pairs_parser_takes_any_text(tmp_path_factory: pytest.TempPathFactory, lines: list[str]) -> None:
     from PIL import Image
 
@@ -158,3 +158,95 @@ def test_the_pairs_parser_takes_any_text(tmp_path_factory: pytest.TempPathFactor
         assert 1 <= pair.fold <= n_folds
         for image in (pair.a, pair.b):
             assert (root / image).is_file() and ".." not in image.split("/")
+
+
+@given(
+    st.lists(
+        st.one_of(st.tuples(numbers.map(lambda n: f"{n}.jpg"), numbers).map(" ".join), st.text(max_size=20)), max_size=8
+    )
+    | st.binary(max_size=60).map(lambda b: b.decode("latin-1").split("\n"))
+)
+@example(["0.jpg ¹"])
+def test_the_celebahq_identity_parser_takes_any_text(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str]
+) -> None:
+    from ipr_bench.datasets.celebahq import read_identities
+
+    path = tmp_path_factory.getbasetemp() / "CelebA-HQ-identity.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        identities = read_identities(path)
+    except DataError:
+        return
+    for image, identity in identities.items():
+        assert image.endswith(".jpg") and int(image[:-4]) >= 0 and int(identity) >= 0
+
+
+def test_every_dataset_file_reader_names_a_file_that_is_not_text_or_not_there(tmp_path: Path) -> None:
+    from ipr_bench.datasets.celeba_wild import read_items
+    from ipr_bench.datasets.celebahq import read_identities, read_split
+    from ipr_bench.datasets.lfw import parse_pairs
+
+    binary = b"0.jpg 1\n\xff\xfe\x00"
+    readers = {
+        "CelebA-HQ-identity.txt": read_identities,
+        "split.csv": read_split,
+        "identities.csv": lambda path: read_items(path.parent),
+        "pairs.txt": lambda path: parse_pairs(path, tmp_path),
+    }
+    for name, read in readers.items():
+        path = tmp_path / name
+        with pytest.raises(DataError, match=f"{name}: not found; "):
+            read(path)
+        path.mkdir()
+        with pytest.raises(DataError, match=f"{name}: is a folder"):
+            read(path)
+        path.rmdir()
+        path.write_bytes(binary)
+        with pytest.raises(DataError, match=f"{name}: not a UTF-8 text file"):
+            read(path)
+        path.unlink()
+
+
+cells = st.one_of(numbers, names, st.sampled_from(["train", "test", "", '"', 'a"b', "\x00"]), st.text(max_size=6))
+csv_text = st.lists(st.lists(cells, max_size=4).map(",".join), max_size=6).map("\n".join)
+
+
+@given(st.sampled_from(["identity,part", "file,identity", "part,identity,x", ""]), csv_text)
+@example("identity,part", '"a\n"b,train')
+def test_the_csv_readers_take_any_text(tmp_path_factory: pytest.TempPathFactory, header: str, body: str) -> None:
+    from ipr_bench.datasets.celeba_wild import read_items
+    from ipr_bench.datasets.celebahq import read_split
+
+    base = tmp_path_factory.getbasetemp() / "csv-any"
+    base.mkdir(exist_ok=True)
+    (base / "split.csv").write_text(f"{header}\n{body}", encoding="utf-8")
+    (base / "identities.csv").write_text(f"{header}\n{body}", encoding="utf-8")
+    try:
+        split = read_split(base / "split.csv")
+        assert set(split.values()) <= {"train", "test"} and all(split)
+    except DataError:
+        pass
+    try:
+        items = read_items(base)
+        assert all(item.identity and item.path.is_relative_to(base) for item in items)
+    except DataError:
+        pass
+
+
+@example("¹")
+@example("٣")
+@given(st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12))  # env-safe
+def test_the_pixel_cap_setting_takes_any_text(value: str) -> None:
+    import os
+
+    from ipr_bench.core.images import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, max_pixels
+
+    os.environ[MAX_PIXELS_ENV] = value
+    try:
+        cap = max_pixels()
+    finally:
+        del os.environ[MAX_PIXELS_ENV]
+    assert cap == (
+        int(value) if value.strip().isascii() and value.strip().isdigit() and int(value) > 0 else DEFAULT_MAX_PIXELS
+    )

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ipr_bench.core.errors import DataError
+from ipr_bench.core.text import is_ascii_integer
 
 
 def to_rgb_uint8(img: Image.Image) -> np.ndarray:
@@ -39,7 +40,7 @@ def max_pixels() -> int:
     """The tool's own cap on an input image's pixels ($IPR_BENCH_MAX_PIXELS, ``--max-pixels``): checked from the
     header before anything is decoded, so one huge image costs an error, not the machine's memory."""
     value = os.environ.get(MAX_PIXELS_ENV, "")
-    return int(value) if value.strip().isdigit() and int(value) > 0 else DEFAULT_MAX_PIXELS
+    return int(value) if is_ascii_integer(value.strip()) and int(value) > 0 else DEFAULT_MAX_PIXELS
 
 
 def check_size(img: Image.Image, what: str) -> None:

@@ -17,13 +17,13 @@ without one clear, large enough face are left out and listed (ipr_bench.datasets
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
 from ipr_bench.core.errors import DataError
 from ipr_bench.core.paths import data_root
 from ipr_bench.core.registry import register_dataset
+from ipr_bench.core.text import csv_rows, read_text
 from ipr_bench.datasets.base import Dataset, Item, safe_join
 from ipr_bench.datasets.detect_crop import DEFAULT_SIZE
 from ipr_bench.datasets.folder import cropped, paired
@@ -41,17 +41,13 @@ def read_items(root: str | Path | None = None) -> list[Item]:
     """Every photo listed in identities.csv; DataError naming the file and line for a malformed row."""
     base = Path(root) if root else default_root()
     table = base / "identities.csv"
-    try:
-        text = table.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        hint = "set IPR_BENCH_DATA to a folder holding celeba-wild/"
-        raise DataError(f"celeba-wild: {table} not found; {hint}") from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    text = read_text(table, missing="set IPR_BENCH_DATA to a folder holding celeba-wild/")
+    header, rows = csv_rows(table, text)
+    missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise DataError(f"{table}:1: header lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)},…")
     items = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in rows:
         if not row.get("file") or not row.get("identity"):
             raise DataError(f"{table}:{line}: empty file or identity")
         parts = row["file"].split("/")

@@ -14,12 +14,12 @@ label file and generated stand-in images.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from ipr_bench.core.errors import DataError
 from ipr_bench.core.paths import data_root
 from ipr_bench.core.registry import register_dataset
+from ipr_bench.core.text import csv_rows, is_ascii_integer, read_text
 from ipr_bench.datasets.base import Dataset, Item
 from ipr_bench.datasets.folder import paired
 
@@ -29,18 +29,18 @@ N_IMAGES = 30000
 
 def read_identities(path: Path) -> dict[str, str]:
     """file → identity from a CelebA-HQ-identity.txt; DataError naming the line for anything malformed."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(
-            f"celebahq: identity file {path} not found (it ships in ../shared/data/celebahq-labels)"
-        ) from None
+    lines = read_text(path, missing="the identity file ships in ../shared/data/celebahq-labels").splitlines()
     out: dict[str, str] = {}
     for n, line in enumerate(lines, start=1):
         tok = line.split()
         if not tok:
             continue
-        if len(tok) != 2 or not tok[0].split(".")[0].isdigit() or not tok[1].isdigit():
+        if (
+            len(tok) != 2
+            or not tok[0].endswith(".jpg")
+            or not is_ascii_integer(tok[0][:-4])
+            or not is_ascii_integer(tok[1])
+        ):
             raise DataError(f"{path}:{n}: expected '<index>.jpg <identity>', got {line.strip()!r}")
         out[tok[0]] = tok[1]
     if not out:
@@ -50,9 +50,9 @@ def read_identities(path: Path) -> dict[str, str]:
 
 def read_split(path: Path) -> dict[str, str]:
     """identity → part from a split CSV with columns identity,part (part: train or test)."""
-    rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    _, rows = csv_rows(path, read_text(path, missing="write it with columns identity,part, or remove it"))
     out = {}
-    for n, row in enumerate(rows, start=2):
+    for n, row in rows:
         if row.get("part") not in ("train", "test") or not row.get("identity"):
             raise DataError(f"{path}:{n}: expected identity,part with part train or test, got {row}")
         out[row["identity"]] = row["part"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from ipr_bench.core.errors import DataError
 from ipr_bench.core.paths import data_root
 from ipr_bench.core.registry import register_dataset
+from ipr_bench.core.text import is_ascii_integer, read_text
 from ipr_bench.datasets.base import Dataset, Item, Pair, safe_join
 
 VIEWS = {"view2": ("pairs.txt",), "view1-train": ("pairsDevTrain.txt",), "view1-test": ("pairsDevTest.txt",)}
@@ -48,15 +49,10 @@ def parse_pairs(path: Path, image_root: Path, check_images: bool = True, notes: 
     """Parse an LFW pairs file (with or without its count header) into pairs with 1-based folds; with
     ``check_images`` False only the names matter (who to exclude from training), not whether the images are here.
     A file without a header gets its folds from LFW's layout (``infer_layout``), said in ``notes``."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(f"{path}: pairs file not found; {FETCH_HINT}") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text file ({exc})") from None
+    lines = read_text(path, missing=f"the pairs file is needed; {FETCH_HINT}").splitlines()
     rows = [(n + 1, line.split()) for n, line in enumerate(lines) if line.strip()]
     n_folds, per_fold = 1, None
-    headerless = not (rows and all(tok.isdigit() for tok in rows[0][1]) and len(rows[0][1]) in (1, 2))
+    headerless = not (rows and all(is_ascii_integer(tok) for tok in rows[0][1]) and len(rows[0][1]) in (1, 2))
     if not headerless:
         header = [int(t) for t in rows[0][1]]
         rows = rows[1:]
@@ -84,7 +80,7 @@ def parse_pairs(path: Path, image_root: Path, check_images: bool = True, notes: 
             )
         ids = []
         for name, num in (a, b):
-            if not num.isdigit() or int(num) < 1:
+            if not is_ascii_integer(num) or int(num) < 1:
                 raise DataError(f"{where}: image number {num!r} is not a positive integer")
             rel = f"{name}_{int(num):04d}.jpg"
             file = safe_join(image_root, name, rel, where=where)
