@@ -86,6 +86,9 @@ def train(args: argparse.Namespace) -> None:
         resumed = trainer.resume()
         print(f"{name}: {'resumed at step ' + str(trainer.step) if resumed else 'from ' + trainer.base_label()}")
         trainers[name] = trainer
+    if args.hold_hyper_below:
+        hold_hyper(trainers, args.hold_hyper_below)
+        return
     configure_threads(args.threads)
     t0 = time.monotonic()
     first = {n: t.step for n, t in trainers.items()}
@@ -141,6 +144,27 @@ def train(args: argparse.Namespace) -> None:
         if trainer.step > first[name]:
             trainer.record_session(first[name], time.monotonic() - t0, busy[name])
     print(f"stopped: {', '.join(f'{n} at step {t.step}' for n, t in trainers.items())}", flush=True)
+
+
+def hold_hyper(trainers: dict, level: int) -> None:
+    """A one-off repair, recorded in each arm's edits: the levels below the base's were extended with extrapolated
+    hyper-latent gains, which made z cost up to 0.046 bpp (ipr_bench.training.finetune); hold them at the base's
+    lowest level's, as a new extension now starts. Applied to every arm at the same step, so they stay paired."""
+    from ipr_bench.training.finetune import hold_hyper_gains_below
+
+    what = f"hyper-latent gains of levels q1–q{level} set to q{level + 1}'s (the base's lowest)"
+    steps = {t.step for t in trainers.values()}
+    if len(steps) != 1:
+        raise SystemExit(f"the arms are at steps {sorted(steps)}: a repair must hit them all at one step")
+    for name, trainer in trainers.items():
+        if any(e.get("edit") == what for e in trainer.edits):
+            raise SystemExit(f"{name}: already repaired ({what})")
+        hold_hyper_gains_below(trainer.model, level)
+        trainer.edits.append(
+            {"step": trainer.step, "edit": what, "why": "extrapolated hyper gains made z cost up to 0.046 bpp"}
+        )
+        trainer.save()
+        print(f"{name} at step {trainer.step}: {what}", flush=True)
 
 
 def _fmt(delta: dict, digits: int, unit: str = "") -> str:
@@ -262,6 +286,13 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="validate an arm at step 0 before training it (the base's figures)",
+    )
+    parser.add_argument(
+        "--hold-hyper-below",
+        type=int,
+        default=0,
+        metavar="N",
+        help="one-off repair: give levels q1…qN q(N+1)'s hyper-latent gains, save, and stop (see hold_hyper)",
     )
     parser.add_argument("--arms", default="", help="comma-separated subset (default: all three)")
     parser.add_argument("--runs", type=Path, default=RUNS)

@@ -166,13 +166,16 @@ def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> N
 
     torch.manual_seed(0)
     base = build_model("gained-hyperprior", [16, 24, 3]).eval()
-    with torch.no_grad():  # make the levels uneven, as training leaves them
+    with torch.no_grad():  # make the levels uneven, as training leaves them (z's gains fall as y's rise)
         base.gain.mul_(torch.rand_like(base.gain) + 0.5)
+        base.hyper_gain.copy_(torch.tensor([[2.0], [1.0], [0.5]]).expand_as(base.hyper_gain))
     state = extend_levels_below(base.state_dict(), 2)
     assert state["gain"].shape == (5, 24)
     logs = state["gain"].log()
     assert torch.allclose(logs[1] - logs[0], logs[3] - logs[2], atol=1e-5)  # the log-step continues
     assert torch.allclose(logs[2] - logs[1], logs[3] - logs[2], atol=1e-5)
+    for name in ("hyper_gain", "hyper_inverse_gain"):  # z's gains are held at the base's lowest level's
+        assert torch.equal(state[name][:3], base.state_dict()[name][:1].expand(3, -1))
     extended = build_model("gained-hyperprior", [16, 24, 5])
     extended.load_state_dict(state)
     extended.eval()
@@ -187,6 +190,22 @@ def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> N
         ]
     # the new levels are coarser: never more bits (an untrained model's floor can make neighbours equal)
     assert bits[0] <= bits[1] <= bits[2] <= bits[3] <= bits[4] and bits[0] < bits[4]
+
+
+def test_holding_hyper_gains_repairs_levels_extended_the_old_way() -> None:
+    from ipr_bench.learned.checkpoint import build_model
+    from ipr_bench.training.finetune import hold_hyper_gains_below
+
+    model = build_model("gained-hyperprior", [16, 24, 4])
+    with torch.no_grad():
+        model.hyper_gain.copy_(torch.arange(4.0, 0, -1)[:, None].expand_as(model.hyper_gain))
+    y_gains = model.gain.detach().clone()
+    hold_hyper_gains_below(model, 2)
+    assert model.hyper_gain[:, 0].tolist() == [2.0, 2.0, 2.0, 1.0]
+    assert torch.equal(model.hyper_inverse_gain[0], model.hyper_inverse_gain[2])
+    assert torch.equal(model.gain, y_gains)  # y's levels are left as trained
+    with pytest.raises(ValueError, match="levels 1…3"):
+        hold_hyper_gains_below(model, 4)
 
 
 @needs_lfw

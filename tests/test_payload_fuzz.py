@@ -236,6 +236,7 @@ def test_the_csv_readers_take_any_text(tmp_path_factory: pytest.TempPathFactory,
 
 @example("¹")
 @example("٣")
+@example("0\x1f")  # found by the explore profile: str.strip removes \x1f, int() does not
 @given(st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12))  # env-safe
 def test_the_pixel_cap_setting_takes_any_text(value: str) -> None:
     import os
@@ -247,6 +248,5 @@ def test_the_pixel_cap_setting_takes_any_text(value: str) -> None:
         cap = max_pixels()
     finally:
         del os.environ[MAX_PIXELS_ENV]
-    assert cap == (
-        int(value) if value.strip().isascii() and value.strip().isdigit() and int(value) > 0 else DEFAULT_MAX_PIXELS
-    )
+    text = value.strip()
+    assert cap == (int(text) if text.isascii() and text.isdigit() and int(text) > 0 else DEFAULT_MAX_PIXELS)

@@ -39,8 +39,8 @@ DEFAULT_MAX_PIXELS = 40_000_000  # a 40-Mpx photo decodes to 120 MB; face work r
 def max_pixels() -> int:
     """The tool's own cap on an input image's pixels ($IPR_BENCH_MAX_PIXELS, ``--max-pixels``): checked from the
     header before anything is decoded, so one huge image costs an error, not the machine's memory."""
-    value = os.environ.get(MAX_PIXELS_ENV, "")
-    return int(value) if is_ascii_integer(value.strip()) and int(value) > 0 else DEFAULT_MAX_PIXELS
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()  # str.strip takes more than int() does ('\x1f')
+    return int(value) if is_ascii_integer(value) and int(value) > 0 else DEFAULT_MAX_PIXELS
 
 
 def check_size(img: Image.Image, what: str) -> None:

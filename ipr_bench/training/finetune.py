@@ -6,8 +6,12 @@ file, its steps and its loss, so a fine-tuned model always says what it grew fro
 
 Lower rates: a variable-rate base (ipr_bench.learned.variable_rate) may be given extra levels below its lowest λ. The
 run's λs must then end with the base's λs (``--lambdas 0.0005,0.0009,<the base's λs>``): the new levels' gain
-vectors are extrapolated geometrically from the base's two lowest levels (per channel, the log-gain continues
-its step), so each new level starts as a coarser quantiser of the same latent, and training refines them.
+vectors on y are extrapolated geometrically from the base's two lowest levels (per channel, the log-gain continues
+its step), so each new level starts as a coarser quantiser of the same latent, and training refines them. The
+hyper-latent's gains are not extrapolated: a new level starts with the base's lowest level's, so z costs what it
+cost there. (Extrapolated, they grew as y's shrank: on the paired arms z cost 0.046 bpp at the lowest new level
+against 0.005 at the base's lowest, a third of that level's bits, and 1,000 training steps at lr 1e-4 had not moved
+them back; ``hold_hyper_gains_below`` repairs a run extended the old way.)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from ipr_bench.core.errors import OptionError, UnavailableError
 
 GAIN_TABLES = ("gain", "inverse_gain", "hyper_gain", "hyper_inverse_gain")
+HYPER_TABLES = ("hyper_gain", "hyper_inverse_gain")
 LAMBDA_TOLERANCE = 1e-9
 
 
@@ -74,11 +79,27 @@ def extend_levels_below(state: dict[str, Any], extra: int) -> dict[str, Any]:
     out = dict(state)
     for name in GAIN_TABLES:
         table = state[name]
-        logs = table.abs().clamp_min(1e-6).log()
-        step = logs[1] - logs[0]  # per channel: the log-gain's step from level 0 to level 1
-        new = [torch.exp(logs[0] - k * step) for k in range(extra, 0, -1)]
+        if name in HYPER_TABLES:
+            new = [table[0]] * extra  # z coded as at the base's lowest level (see the module doc)
+        else:
+            logs = table.abs().clamp_min(1e-6).log()
+            step = logs[1] - logs[0]  # per channel: the log-gain's step from level 0 to level 1
+            new = [torch.exp(logs[0] - k * step) for k in range(extra, 0, -1)]
         out[name] = torch.cat([torch.stack(new).to(table.dtype), table]) if new else table
     return out
+
+
+def hold_hyper_gains_below(model: Any, level: int) -> None:
+    """Give every level below ``level`` that level's hyper-latent gains (in place, no gradient): what
+    ``extend_levels_below`` now does at the start, applied to a run whose new levels were extended the old way."""
+    import torch
+
+    if not 0 < level < model.levels:
+        raise ValueError(f"level {level}: a model with {model.levels} levels has levels 1…{model.levels - 1} to hold")
+    with torch.no_grad():
+        for name in HYPER_TABLES:
+            table = getattr(model, name)
+            table[:level] = table[level]
 
 
 def base_state(spec: str, architecture: str, args: tuple[int, ...], lambdas: tuple[float, ...]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def save_state(trainer: Any) -> Path:
         "training_data": trainer.data_description,
         "validation": trainer.history[-1] if trainer.history else None,
         "init_from": trainer.base,
+        "edits": trainer.edits or None,
         "git_commit": trainer.git_commit,
     }
     tensors: dict[str, Any] = {}
@@ -58,6 +59,7 @@ def save_state(trainer: Any) -> Path:
         "param_groups": groups,
         "history": trainer.history,
         "init_from": trainer.base,
+        "edits": trainer.edits,
     }
     atomic_write_bytes(last / STATE_FILE, (json.dumps(state, indent=1) + "\n").encode())
     return last
@@ -103,4 +105,5 @@ def resume_state(trainer: Any) -> bool:
         opt.load_state_dict({"state": per_param, "param_groups": groups})
     trainer.step = int(state["step"])
     trainer.history = list(state.get("history", []))
+    trainer.edits = list(state.get("edits", []))
     return True

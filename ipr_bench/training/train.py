@@ -134,6 +134,8 @@ class Trainer(Validation):
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         self.step = 0
         self.history: list[dict[str, float]] = []  # one validation record per validate_every steps
+        # changes made to the weights outside training steps (step, what, why): saved with every checkpoint
+        self.edits: list[dict[str, Any]] = []
         self.git_commit = provenance()["git_commit"]  # the code cannot change under a running trainer
         if not (self.out / "last" / STATE_FILE).is_file():  # --init-from; a saved run resumes its own weights
             self._initialise()

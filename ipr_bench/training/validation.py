@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,46 +42,68 @@ class Validation:
         return self._validation_judges
 
     def _validate_at(self, model: Any, rate_point: int, batch: int = 16) -> dict[str, float]:
-        import torch
-
         from ipr_bench.learned.coding import compress_images, decompress_payloads
 
-        device = self.config.device
-        bits, sq_err, pixels = 0, 0.0, 0
-        judges = self._judges()
-        cosines: list[list[float]] = [[] for _ in judges]
-        boost = self.config.face_boost
-        # images of one size are coded in batches (each keeps its own payload: the bytes are per image)
-        by_size: dict[tuple[int, ...], list[int]] = {}
-        for k, image in enumerate(self.validation.images):
-            by_size.setdefault(image.shape, []).append(k)
-        groups = [ks[i : i + batch] for ks in by_size.values() for i in range(0, len(ks), batch)]
-        for group in groups:
-            images = [self.validation.images[k] for k in group]
-            marks = [self.validation.landmarks[k] for k in group]
-            regions = None
-            if boost:
-                from ipr_bench.face.roi import face_region
-                from ipr_bench.learned.coding import region_cells
+        device, boost = self.config.device, self.config.face_boost
 
-                found = [face_region(next(iter(m.values())), images[0].shape) for m in marks]
-                regions = [None if r is None else region_cells(r, *images[0].shape[:2]) for r in found]
+        def code(images: list[np.ndarray], marks: list[dict[str, Any]]) -> tuple[list[bytes], list[np.ndarray]]:
+            regions = face_cells(images, marks) if boost else None
             payloads = compress_images(model, images, rate_point, device, regions, boost)
-            decoded = decompress_payloads(model, payloads, device, boost)
-            for image, payload, out in zip(images, payloads, decoded, strict=True):
-                bits += 8 * len(payload)
-                pixels += image.shape[0] * image.shape[1]
-                sq_err += float(((out.astype(np.float64) - image) ** 2).sum())
-            both = torch.from_numpy(np.stack([*images, *decoded])).permute(0, 3, 1, 2).float().to(device)
-            for j, (rec, module) in enumerate(judges):
-                m = np.stack([rec.alignment_matrix(mk[rec.spec.landmarker], images[0].shape) for mk in marks])
-                m = torch.from_numpy(np.concatenate([m, m])).float().to(device)
-                with torch.no_grad():
-                    e = torch.nn.functional.normalize(module(both, m), dim=1)
-                n = len(images)
-                cosines[j] += (e[:n] * e[n:]).sum(dim=1).tolist()
-        mse = sq_err / (3 * pixels)
-        record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
-        for (rec, _), values in zip(judges, cosines, strict=True):
-            record[f"cosine_{rec.name}"] = float(np.mean(values))
-        return record
+            return payloads, decompress_payloads(model, payloads, device, boost)
+
+        return measure_coding(self.validation.images, self.validation.landmarks, self._judges(), code, device, batch)
+
+
+Coder = Callable[[list[np.ndarray], list[dict[str, Any]]], tuple[list[bytes], list[np.ndarray]]]
+
+
+def face_cells(images: list[np.ndarray], marks: list[dict[str, Any]]) -> list[Any]:
+    """Each image's face region (its first landmarker's face, grown as hevc-roi's) in latent cells; None: no face."""
+    from ipr_bench.face.roi import face_region
+    from ipr_bench.learned.coding import region_cells
+
+    found = [face_region(next(iter(m.values())), image.shape) for image, m in zip(images, marks, strict=True)]
+    return [None if r is None else region_cells(r, *image.shape[:2]) for r, image in zip(found, images, strict=True)]
+
+
+def measure_coding(
+    images: list[np.ndarray],
+    landmarks: list[dict[str, Any]],
+    judges: list[tuple[Any, Any]],
+    code: Coder,
+    device: str = "cpu",
+    batch: int = 16,
+) -> dict[str, float]:
+    """bpp (8 × payload bytes / pixels, pooled), PSNR (pooled MSE) and each judge's mean cosine between the
+    original's and the decoded image's embedding, of ``code`` (images + their landmarks → payloads, decoded images)
+    over the images: any codec measured exactly as the trainer validates its own model."""
+    import torch
+
+    bits, sq_err, pixels = 0, 0.0, 0
+    cosines: list[list[float]] = [[] for _ in judges]
+    # images of one size are coded in batches (each keeps its own payload: the bytes are per image)
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for k, image in enumerate(images):
+        by_size.setdefault(image.shape, []).append(k)
+    groups = [ks[i : i + batch] for ks in by_size.values() for i in range(0, len(ks), batch)]
+    for group in groups:
+        originals = [images[k] for k in group]
+        marks = [landmarks[k] for k in group]
+        payloads, decoded = code(originals, marks)
+        for image, payload, out in zip(originals, payloads, decoded, strict=True):
+            bits += 8 * len(payload)
+            pixels += image.shape[0] * image.shape[1]
+            sq_err += float(((out.astype(np.float64) - image) ** 2).sum())
+        both = torch.from_numpy(np.stack([*originals, *decoded])).permute(0, 3, 1, 2).float().to(device)
+        for j, (rec, module) in enumerate(judges):
+            m = np.stack([rec.alignment_matrix(mk[rec.spec.landmarker], originals[0].shape) for mk in marks])
+            m = torch.from_numpy(np.concatenate([m, m])).float().to(device)
+            with torch.no_grad():
+                e = torch.nn.functional.normalize(module(both, m), dim=1)
+            n = len(originals)
+            cosines[j] += (e[:n] * e[n:]).sum(dim=1).tolist()
+    mse = sq_err / (3 * pixels)
+    record = {"bpp": bits / pixels, "psnr": float(10 * np.log10(255**2 / max(mse, 1e-12)))}
+    for (rec, _), values in zip(judges, cosines, strict=True):
+        record[f"cosine_{rec.name}"] = float(np.mean(values))
+    return record
