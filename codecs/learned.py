@@ -3,9 +3,15 @@
 Quality k is the k-th rate point of DIR (its checkpoint subdirectories in increasing λ; a single checkpoint
 is quality 1). A variable-rate checkpoint (ipr_bench.learned.variable_rate) is one model with qualities 1…K, and any
 quarter step between them; one trained with face maps is face-aware: given the original's landmarks (MTCNN),
-it codes the face region (the box grown by 25%, as hevc-roi's) its boost higher and sends that region in the
-payload (8 bytes); without a face it codes the plain level. The GPU is used when present; ``device=cpu``
-forces the CPU.
+it codes the face region (the box grown by 25%, as hevc-roi's) its boost higher and sends that region and its
+level in the payload (9 bytes); without a face it codes the plain level.
+
+Any variable-rate checkpoint can code the background low instead (option ``background``, a quality such as 1):
+quality q then sets the face region's level and the rest of the image is coded at ``background`` (or q where q
+is lower): a learned codec's ROI coding, face-aware in the same way, with the map in the payload. The zoo's
+``ipr-roi`` and ``mse-roi`` are the shipped models so (codecs/zoo.py).
+
+The GPU is used when present; ``device=cpu`` forces the CPU.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ import numpy as np
 from ipr_bench.codecs.base import Codec, Encoded, Quality
 from ipr_bench.core.errors import Availability, UnavailableError
 from ipr_bench.core.registry import register_codec
-from ipr_bench.learned.bitstream import HEADER, peek_rate_point
+from ipr_bench.learned.bitstream import HEADER, payload_face_point, peek_rate_point
 from ipr_bench.learned.checkpoint import checkpoint_digest, checkpoint_dirs, load_checkpoint, read_meta
 from ipr_bench.learned.coding import (
     CELL,
     compress_images,
     decompress_payload,
     decompress_payloads,
+    face_rate_point,
     information_maps,
     level_rate_point,
     region_cells,
@@ -41,8 +48,9 @@ class LearnedCodec(Codec):
     higher_knob_is_better = True
     prefers_gpu = True
     payload_contains = (
-        "1-byte format version + 1-byte rate point + image height and width (2 × u16) [+ the face region, "
-        "4 × u16, for face-map models] + CompressAI's entropy-coded strings (y, z), each prefixed by its LEB128 length"
+        "1-byte format version + 1-byte rate point + image height and width (2 × u16) [+ the face region's rate "
+        "point (1 byte) and the face region (4 × u16) when the face is coded at its own level] + CompressAI's "
+        "entropy-coded strings (y, z), each prefixed by its LEB128 length"
     )
     requires = "torch + compressai (pip install --no-deps compressai==1.2.8; einops, torch-geometric) + a checkpoint"
 
@@ -56,10 +64,11 @@ class LearnedCodec(Codec):
         first = read_meta(self.rate_points[0])
         self.levels = int(first.get("levels") or 0) if len(self.rate_points) == 1 else 0
         self.boost = float(first.get("face_boost") or 0.0) if self.levels else 0.0
-        if self.boost:  # an instance attribute: whether this codec needs faces depends on its checkpoint
-            self.face_aware = True
-            self.landmarker = str(first.get("face_landmarker", "mtcnn"))
         self.default_qualities = tuple(range(1, (self.levels or len(self.rate_points)) + 1))
+        self.background = self._background(options.get("background"))
+        if self.boost or self.background is not None:  # whether this codec needs faces depends on its checkpoint
+            self.face_aware = True
+            self.landmarker = str(options.get("landmarker") or first.get("face_landmarker") or "mtcnn")
         self.device = device or _best_device()
         self._models: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._config: dict[str, Any] | None = None
@@ -95,6 +104,18 @@ class LearnedCodec(Codec):
             raise OptionError(f"{self.name}: quality {text} is not one of this checkpoint's ({grid})")
         return value
 
+    def _background(self, value: Any) -> float | None:
+        """The ``background`` option as a quality of this checkpoint (None: not given)."""
+        from ipr_bench.core.errors import OptionError
+
+        if value is None:
+            return None
+        if not self.levels:
+            raise OptionError(f"{self.name}: background needs a variable-rate checkpoint (one model, K levels)")
+        if self.boost:
+            raise OptionError(f"{self.name}: this checkpoint codes faces {self.boost:g} levels higher; no background")
+        return float(self.parse_quality(str(value)))
+
     def _model(self, quality: Quality) -> tuple[Any, dict[str, Any]]:
         k = 1 if self.levels else int(quality)
         if not self.levels and not (1 <= k <= len(self.rate_points) and k == quality):
@@ -114,9 +135,19 @@ class LearnedCodec(Codec):
                 f"{self.root} is variable-rate: qualities 1…{self.levels} in quarter steps, not {quality}"
             ) from None
 
+    def _points(self, quality: Quality) -> tuple[int, int | None]:
+        """(the payload's rate point, the face region's or None): a face-map checkpoint codes the face its boost
+        above the quality; with ``background``, the quality is the face's and the rest is coded at the background."""
+        point = self._rate_point(quality)
+        if self.boost:
+            return point, face_rate_point(point, self.boost, self.levels)
+        if self.background is not None and self.background < float(quality):
+            return self._rate_point(self.background), point
+        return point, None
+
     def _regions(self, images: list[np.ndarray], faces: list[Any] | None) -> list[Any] | None:
-        """Each image's face region in latent cells (None: no face), for a face-map model; else None."""
-        if not self.boost:
+        """Each image's face region in latent cells (None: no face), for a face-aware codec; else None."""
+        if not self.face_aware:
             return None
         from ipr_bench.face.roi import face_region
 
@@ -127,7 +158,7 @@ class LearnedCodec(Codec):
         return regions
 
     def _encoded(self, payload: bytes, image: np.ndarray, region: Any) -> Encoded:
-        if not self.boost:
+        if not self.face_aware:
             return Encoded(payload)
         share = 0.0
         if region is not None:  # the share of the image's pixels coded at the boosted level
@@ -136,11 +167,28 @@ class LearnedCodec(Codec):
             share = (min(right, w) - left) * (min(bottom, h) - top) / (h * w)
         return Encoded(payload, info={"roi_applied": float(region is not None), "face_fraction": share})
 
+    def _code(self, images: list[np.ndarray], quality: Quality, faces: list[Any] | None) -> list[Encoded]:
+        """Same-sized images: those with a face under the level map, those without at the quality's level
+        everywhere (as hevc-roi codes a face-less image as plain HEVC)."""
+        model = self._model(quality)[0]
+        point, face_point = self._points(quality)
+        regions = self._regions(images, faces) if face_point else None
+        groups = {
+            (point, face_point): [i for i in range(len(images)) if regions and regions[i] is not None],
+            (self._rate_point(quality), None): [i for i in range(len(images)) if not regions or regions[i] is None],
+        }
+        out: list[Any] = [None] * len(images)
+        for (rate_point, face), indices in groups.items():
+            if not indices:
+                continue
+            boxes = [regions[i] for i in indices] if face else None
+            payloads = compress_images(model, [images[i] for i in indices], rate_point, self.device, boxes, face)
+            for k, i in enumerate(indices):
+                out[i] = self._encoded(payloads[k], images[i], boxes[k] if boxes else None)
+        return out
+
     def encode(self, image: np.ndarray, quality: Quality, face: Any = None) -> Encoded:
-        point = self._rate_point(quality)
-        regions = self._regions([image], [face])
-        payload = compress_images(self._model(quality)[0], [image], point, self.device, regions, self.boost)[0]
-        return self._encoded(payload, image, regions[0] if regions else None)
+        return self._code([image], quality, [face])[0]
 
     def encode_batch(
         self, images: list[np.ndarray], quality: Quality, faces: list[Any] | None = None
@@ -152,15 +200,11 @@ class LearnedCodec(Codec):
         for indices in by_shape.values():
             for start in range(0, len(indices), BATCH):
                 chunk = indices[start : start + BATCH]
-                batch = [images[i] for i in chunk]
                 batch_faces = [faces[i] for i in chunk] if faces else None
                 try:
-                    model = self._model(quality)[0]
-                    point = self._rate_point(quality)
-                    regions = self._regions(batch, batch_faces)
-                    payloads = compress_images(model, batch, point, self.device, regions, self.boost)
-                    for j, (i, p) in enumerate(zip(chunk, payloads, strict=True)):
-                        out[i] = self._encoded(p, images[i], regions[j] if regions else None)
+                    coded = self._code([images[i] for i in chunk], quality, batch_faces)
+                    for i, encoded in zip(chunk, coded, strict=True):
+                        out[i] = encoded
                 except Exception:  # the batch failed: try its images one by one
                     for j, i in enumerate(chunk):
                         try:
@@ -172,10 +216,13 @@ class LearnedCodec(Codec):
     def bit_map(self, image: np.ndarray, quality: Quality, face: Any = None) -> np.ndarray:
         """Where this codec spends its bits on ``image`` at ``quality``: [H', W'] bits per pixel of the padded
         input, from the entropy model (ipr_bench.analysis.bitmaps); ``face``: the original's landmarks, for face-aware
-        checkpoints (the region they code higher)."""
-        regions = self._regions([image], [face])
+        codecs (the region they code at its own level)."""
+        point, face_point = self._points(quality)
+        regions = self._regions([image], [face]) if face_point else None
+        if not regions or regions[0] is None:
+            point, face_point, regions = self._rate_point(quality), None, None
         model = self._model(quality)[0]
-        return information_maps(model, [image], self._rate_point(quality), self.device, regions, self.boost)[0]
+        return information_maps(model, [image], point, self.device, regions, face_point)[0]
 
     def decode(self, payload: bytes) -> np.ndarray:
         point = peek_rate_point(payload)
@@ -190,10 +237,11 @@ class LearnedCodec(Codec):
         for i, payload in enumerate(payloads):
             try:
                 point = peek_rate_point(payload)  # the header: rate point, then height and width
-                groups.setdefault((point, *HEADER.unpack(payload[: HEADER.size])[2:]), []).append(i)
+                key = (point, payload_face_point(payload), *HEADER.unpack(payload[: HEADER.size])[2:])
+                groups.setdefault(key, []).append(i)
             except Exception as exc:
                 out[i] = exc
-        for (point, _, _), indices in groups.items():
+        for (point, *_), indices in groups.items():
             for start in range(0, len(indices), BATCH):
                 chunk = indices[start : start + BATCH]
                 try:

@@ -55,27 +55,29 @@ def measure_classical(name: str, crfs: tuple[int, ...], data: Any, judges: list,
     return record
 
 
-def measure_arm(run: Path, boost: float, data: Any, judges: list, device: str, levels: list[int]) -> dict[str, Any]:
+def measure_arm(run: Path, points: list[tuple[int, float]], data: Any, judges: list, device: str) -> dict[str, Any]:
+    """The arm at each (level, boost) point: ``level`` everywhere, ``level + boost`` on the face region."""
     from ipr_bench.learned.checkpoint import load_checkpoint
-    from ipr_bench.learned.coding import compress_images, decompress_payloads, level_rate_point
+    from ipr_bench.learned.coding import compress_images, decompress_payloads, face_rate_point, level_rate_point
     from ipr_bench.training.validation import face_cells, measure_coding
 
     model, meta = load_checkpoint(run / "last", device)
     model.eval()
     n_levels = int(meta["levels"])
     record: dict[str, Any] = {"n_images": float(len(data.images)), "step": meta.get("steps"), "settings": {}}
-    for k in levels:
-        point = level_rate_point(k, n_levels)
+    for q, (level, boost) in enumerate(points, start=1):
+        point = level_rate_point(level, n_levels)
+        face = face_rate_point(point, boost, n_levels) if boost else None
 
-        def code(images: list[np.ndarray], marks: list[dict], point: int = point) -> tuple[list, list]:
-            regions = face_cells(images, marks) if boost else None
-            payloads = compress_images(model, images, point, device, regions, boost)
-            return payloads, decompress_payloads(model, payloads, device, boost)
+        def code(images: list[np.ndarray], marks: list[dict], point: int = point, face: int | None = face) -> tuple:
+            regions = face_cells(images, marks) if face else None
+            payloads = compress_images(model, images, point, device, regions, face)
+            return payloads, decompress_payloads(model, payloads, device)
 
         values = measure_coding(data.images, data.landmarks, judges, code, device)
-        record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
-        record["settings"][f"q{k + 1}"] = f"level {k}, face +{boost:g}"
-        print(f"{run.name} boost {boost:g} level {k}: {values}", flush=True)
+        record |= {f"{key}@q{q}": v for key, v in values.items()}
+        record["settings"][f"q{q}"] = f"q{level + 1}" + (f", face q{level + 1 + boost:g}" if boost else "")
+        print(f"{run.name} level {level} boost {boost:g}: {values}", flush=True)
     return record
 
 
@@ -94,7 +96,7 @@ def table(data: dict[str, Any]) -> str:
         "alignment, as the trainer validates). BD-rate at equal cosine: negative = fewer bits for the same identity; "
         "n/a where the curves share < 25% of their cosine range. A proxy for LFW parity, not the LFW protocol.",
         "",
-        "| codec | face boost | step | BD-rate vs hevc-roi | BD-rate vs hevc | cosine vs hevc-roi at equal bpp |",
+        "| codec | curve | step | BD-rate vs hevc-roi | BD-rate vs hevc | cosine vs hevc-roi at equal bpp |",
         "|---|---|---|---|---|---|",
     ]
     for name, record in rows.items():
@@ -106,8 +108,7 @@ def table(data: dict[str, Any]) -> str:
             cells.append("n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})")
         c = compare(rows["hevc-roi"], record).bd_cosine
         cells.append("n/a" if math.isnan(c.value) else f"{c.value:+.4f}")
-        arm, boost = record["arm"], record["boost"]
-        lines.append(f"| {arm} | {boost:g} | {record.get('step')} | " + " | ".join(cells) + " |")
+        lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | " + " | ".join(cells) + " |")
     lines += ["", "## Points", "", "| codec | setting | bpp | PSNR dB | FaceNet cos |", "|---|---|---|---|---|"]
     for name, record in rows.items():
         for q, setting in record["settings"].items():
@@ -124,6 +125,11 @@ def main() -> None:
     parser.add_argument("--arms", default="mse-ft,ipr-ft,ipr-roi-ft")
     parser.add_argument("--boosts", default="0,1,2,3", help="face boosts each arm is measured at")
     parser.add_argument("--levels", default="1,2,3,4,5", help="0-based levels (the arms' 0.1–0.3 bpp)")
+    parser.add_argument(
+        "--background-levels",
+        default="",
+        help="0-based levels: a curve per level B, the background at B and the face at each of --levels above B",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--table-only", action="store_true")
@@ -151,12 +157,17 @@ def main() -> None:
     started = time.time()
     records: dict[str, Any] = {}
     for name, crfs in CLASSICAL.items():
-        records[name] = measure_classical(name, crfs, data, judges, args.device) | {"arm": name, "boost": 0.0}
+        records[name] = measure_classical(name, crfs, data, judges, args.device) | {"arm": name, "curve": "crf"}
     levels = [int(k) for k in args.levels.split(",")]
     for arm in arms:
-        for boost in (float(b) for b in args.boosts.split(",")):
-            record = measure_arm(args.runs / arm, boost, data, judges, args.device, levels)
-            records[f"{arm}@boost{boost:g}"] = record | {"arm": arm, "boost": boost}
+        for boost in (float(b) for b in args.boosts.split(",") if b):
+            record = measure_arm(args.runs / arm, [(k, boost) for k in levels], data, judges, args.device)
+            records[f"{arm}@boost{boost:g}"] = record | {"arm": arm, "boost": boost, "curve": f"face +{boost:g}"}
+        for floor in (int(b) for b in args.background_levels.split(",") if b):
+            points = [(floor, float(k - floor)) for k in levels if k > floor]
+            record = measure_arm(args.runs / arm, points, data, judges, args.device)
+            curve = f"background q{floor + 1}"
+            records[f"{arm}@background{floor}"] = record | {"arm": arm, "boost": None, "curve": curve}
     result = {
         "command": ["scripts/validate_against_hevc.py", *sys.argv[1:]],
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

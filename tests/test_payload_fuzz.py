@@ -96,12 +96,14 @@ def test_learned_codec_survives_damaged_headers_and_entropy_coded_strings(tmp_pa
 @given(st.binary(max_size=200), st.integers(1, 3))
 def test_the_learned_payload_parser_takes_any_bytes(payload: bytes, n_strings: int) -> None:
     from ipr_bench.core.images import max_pixels
-    from ipr_bench.learned.bitstream import HEADER, unpack
+    from ipr_bench.learned.bitstream import HEADER, payload_face_point, unpack
 
     try:
         height, width, strings = unpack(payload, n_strings)
+        face_point = payload_face_point(payload)
     except DataError:
         return
+    assert face_point is None or 0 < face_point < 256
     assert 0 < height * width <= max_pixels() and len(strings) == n_strings
     assert HEADER.size + sum(len(s) for s in strings) <= len(payload)
 
@@ -112,13 +114,17 @@ def test_the_learned_payload_parser_takes_any_bytes(payload: bytes, n_strings: i
     st.integers(1, 255),
     st.lists(st.binary(max_size=300), min_size=1, max_size=3),
     st.none() | st.tuples(*[st.integers(0, 65535)] * 4),
+    st.none() | st.integers(1, 255),
 )
-def test_learned_payloads_round_trip(height: int, width: int, point: int, strings: list[bytes], region) -> None:
-    from ipr_bench.learned.bitstream import pack, payload_region, peek_rate_point, unpack
+def test_learned_payloads_round_trip(
+    height: int, width: int, point: int, strings: list[bytes], region, face_point: int | None
+) -> None:
+    from ipr_bench.learned.bitstream import pack, payload_face_point, payload_region, peek_rate_point, unpack
 
-    payload = pack(point, height, width, strings, region)
+    payload = pack(point, height, width, strings, region, face_point)
     assert unpack(payload, len(strings)) == (height, width, strings)
     assert peek_rate_point(payload) == point and payload_region(payload) == region
+    assert payload_face_point(payload) == (face_point if region is not None else None)
 
 
 names = st.sampled_from(["Ann_A", "Bob_B", "..", ".", "a/b", "Nobody", "", "C\\x"])

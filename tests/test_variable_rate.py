@@ -133,6 +133,53 @@ def test_a_face_map_codec_sends_its_region_and_spends_more_on_faces(tmp_path: Pa
     assert codec.encode(image, 1, face=face).payload == with_face.payload
 
 
+def test_any_variable_rate_model_codes_the_background_low_with_the_map_in_its_payload(tmp_path: Path) -> None:
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.face.landmarks import FaceLandmarks
+    from ipr_bench.learned.bitstream import MAP_VERSION, pack, payload_face_point, payload_region, peek_rate_point
+    from ipr_bench.learned.checkpoint import save_checkpoint
+
+    # version 3: the face region's rate point (1 byte) before the region
+    mapped = pack(1, 70, 90, [b"ab", b"c"], (1, 2, 4, 5), face_point=9)
+    assert mapped[0] == MAP_VERSION and payload_face_point(mapped) == 9 and payload_region(mapped) == (1, 2, 4, 5)
+    assert len(mapped) == len(pack(1, 70, 90, [b"ab", b"c"])) + 9
+
+    net = model()
+    with torch.no_grad():
+        net.gain.mul_(32)
+        net.inverse_gain.div_(32)
+    save_checkpoint(net, tmp_path / "vr", {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4})
+    plain = create_codec(f"learned:{tmp_path / 'vr'}", device="cpu")
+    roi = create_codec(f"learned:{tmp_path / 'vr'}", device="cpu", background=1)
+    assert roi.face_aware and roi.landmarker == "mtcnn" and not plain.face_aware
+    image = (np.random.default_rng(3).random((128, 128, 3)) * 255).astype(np.uint8)
+    face = FaceLandmarks(np.array([40.0, 40, 88, 96]), np.zeros((5, 2)), True, "five-point")
+    coded, no_face = roi.encode_batch([image, image], 4, faces=[face, None])
+    assert peek_rate_point(coded.payload) == 1 and payload_face_point(coded.payload) == 13  # q1 around, q4 inside
+    assert payload_region(coded.payload) == (1, 1, 7, 7) and coded.info["roi_applied"] == 1.0
+    assert no_face.payload == plain.encode(image, 4).payload  # without a face: the quality everywhere
+    top, bottom = len(plain.encode(image, 4).payload), len(plain.encode(image, 1).payload)
+    assert bottom < len(coded.payload) < top
+    # the decoder needs nothing but the payload: a codec built without the option decodes it the same
+    decoded = roi.decode(coded.payload)
+    assert np.array_equal(plain.decode(coded.payload), decoded)
+    assert np.array_equal(roi.decode_batch([coded.payload, no_face.payload])[0], decoded)
+    at_top, at_bottom = plain.decode(plain.encode(image, 4).payload), plain.decode(plain.encode(image, 1).payload)
+    inner = (slice(32, 96), slice(32, 96))  # inside the coded region, away from its edge
+    assert (
+        np.abs(decoded[inner].astype(int) - at_top[inner]).mean()
+        < np.abs(decoded[inner].astype(int) - at_bottom[inner]).mean()
+    )
+    assert roi.encode(image, 1, face=face).payload == plain.encode(image, 1).payload  # at the background: no map
+    with pytest.raises(OptionError, match="quality 9"):
+        create_codec(f"learned:{tmp_path / 'vr'}", device="cpu", background=9)
+    meta = {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4, "face_boost": 1.0}
+    save_checkpoint(net, tmp_path / "fm", meta | {"lambda": 0.03, "face_landmarker": "mtcnn"})
+    with pytest.raises(OptionError, match="codes faces 1 levels higher"):
+        create_codec(f"learned:{tmp_path / 'fm'}", device="cpu", background=1)
+
+
 def test_coding_scales_are_float64_and_survive_float32_noise_in_the_synthesis_path() -> None:
     """The CDF choice comes from float64 scales, recomputed identically; input noise of float32's size (what another
     device or batch size adds before the hyper-synthesis) moves only the rare index whose scale sits at a table

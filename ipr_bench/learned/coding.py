@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ipr_bench.learned.bitstream import pack, payload_region, peek_rate_point, unpack
+from ipr_bench.learned.bitstream import pack, payload_face_point, payload_region, peek_rate_point, unpack
 from ipr_bench.learned.checkpoint import LEVEL_STEPS
 
 STRIDE = 64  # total downsampling of the CompressAI hyperprior family: latents of z are H/64 × W/64
@@ -90,11 +90,18 @@ def _input_batch(images: list[np.ndarray], device: str) -> Any:
 Cells = list[tuple[int, int, int, int] | None]  # per image, its face region in latent cells (None: no face)
 
 
-def _level(model: Any, x: Any, rate_point: int, regions: Cells | None, boost: float, device: str) -> Any:
-    """A variable-rate model's level for a batch: the rate point's, or its map with the face regions boosted."""
+def face_rate_point(rate_point: int, boost: float, levels: int) -> int:
+    """The face region's rate point of a model that codes faces ``boost`` levels above the rest (at most its top)."""
+    return min(rate_point + round(LEVEL_STEPS * boost), level_rate_point(levels - 1, levels))
+
+
+def _level(model: Any, x: Any, rate_point: int, regions: Cells | None, face_point: int | None, device: str) -> Any:
+    """A variable-rate model's level for a batch: the rate point's, or a map with the face regions at the face
+    rate point's level."""
     level: Any = (rate_point - 1) / LEVEL_STEPS
-    if regions is not None and boost:
+    if regions is not None and face_point is not None:
         grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
+        boost = (face_point - rate_point) / LEVEL_STEPS
         level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
     return level
 
@@ -105,7 +112,7 @@ def information_maps(
     rate_point: int = 1,
     device: str = "cpu",
     regions: Cells | None = None,
-    boost: float = 0.0,
+    face_point: int | None = None,
 ) -> np.ndarray:
     """[N, H', W'] bits per pixel of the padded input (ipr_bench.learned.bits.pixel_bits) the entropy model assigns
     to what ``compress_images`` codes with the same arguments: the eval-mode forward pass rounds the latents as
@@ -117,7 +124,7 @@ def information_maps(
 
     x = _input_batch(images, device)
     with torch.no_grad():
-        level = _level(model, x, rate_point, regions, boost, device) if is_variable_rate(model) else None
+        level = _level(model, x, rate_point, regions, face_point, device) if is_variable_rate(model) else None
         out = model(x) if level is None else model(x, level)
     return pixel_bits(out["likelihoods"], tuple(x.shape[-2:]))
 
@@ -128,25 +135,28 @@ def compress_images(
     rate_point: int = 1,
     device: str = "cpu",
     regions: Cells | None = None,
-    boost: float = 0.0,
+    face_point: int | None = None,
 ) -> list[bytes]:
     """Payloads of same-sized RGB uint8 images, compressed as one batch (a variable-rate model at the level its
-    rate point says; with ``regions`` — latent cells per image, None where no face — and ``boost``, the face
-    region that many levels higher)."""
+    rate point says; with ``regions`` — latent cells per image, None where no face — and ``face_point``, the face
+    region at that rate point's level: version-3 payloads, which carry both)."""
     import torch
 
     h, w = images[0].shape[:2]
     x = _input_batch(images, device)
     with torch.no_grad():
         if is_variable_rate(model):
-            out = model.compress(x, _level(model, x, rate_point, regions, boost, device))
+            out = model.compress(x, _level(model, x, rate_point, regions, face_point, device))
         else:
             out = model.compress(x)
     expected = latent_shape(model, h, w)
     if list(out["shape"]) != expected:
         raise RuntimeError(f"latent shape {list(out['shape'])} != {expected}: not a CompressAI stride-64 model")
-    sent = regions if (regions is not None and boost) else [None] * len(images)
-    return [pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i]) for i in range(len(images))]
+    sent = regions if (regions is not None and face_point is not None) else [None] * len(images)
+    return [
+        pack(rate_point, h, w, [s[i] for s in out["strings"]], sent[i], face_point if sent[i] else None)
+        for i in range(len(images))
+    ]
 
 
 def guarded(string: bytes, model: Any, shape: list[int]) -> bytes:
@@ -163,16 +173,20 @@ def guarded(string: bytes, model: Any, shape: list[int]) -> bytes:
 
 
 def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", boost: float = 0.0) -> list[np.ndarray]:
-    """Decoded images of payloads that share an image size and rate point, as one batch (what
-    ``decompress_payload`` gives each; the GPU's throughput comes from batches)."""
+    """Decoded images of payloads that share an image size and rate points, as one batch (what
+    ``decompress_payload`` gives each; the GPU's throughput comes from batches). ``boost``: the checkpoint's face
+    boost, for version-2 payloads (version 3 carries the face's rate point)."""
     import torch
 
     n_strings = 2 if hasattr(model, "h_a") else 1
     unpacked = [unpack(p, n_strings) for p in payloads]
     sizes = {(h, w) for h, w, _ in unpacked}
     points = {peek_rate_point(p) for p in payloads}
-    if len(sizes) != 1 or len(points) != 1:
-        raise ValueError(f"one batch needs one image size and rate point, got sizes {sizes} and points {points}")
+    face_points = {payload_face_point(p) for p in payloads if payload_region(p) is not None}
+    if len(sizes) != 1 or len(points) != 1 or len(face_points) > 1:
+        raise ValueError(
+            f"one batch needs one image size and rate point, got sizes {sizes}, points {points}, face {face_points}"
+        )
     (h, w), point = sizes.pop(), points.pop()
     shape = latent_shape(model, h, w)
     strings = [[guarded(u[2][k], model, shape) for u in unpacked] for k in range(n_strings)]
@@ -180,9 +194,11 @@ def decompress_payloads(model: Any, payloads: list[bytes], device: str = "cpu", 
         if is_variable_rate(model):
             level: Any = (point - 1) / LEVEL_STEPS
             regions = [payload_region(p) for p in payloads]
-            if any(r is not None for r in regions):
+            if face_points:
+                face_point = face_points.pop()
+                face_boost = boost if face_point is None else (face_point - point) / LEVEL_STEPS
                 grid = (-(-h // STRIDE) * STRIDE // CELL, -(-w // STRIDE) * STRIDE // CELL)
-                level = _regions_map(level, regions, grid, boost, model.levels - 1).to(device)
+                level = _regions_map(level, regions, grid, face_boost, model.levels - 1).to(device)
             x_hat = model.decompress(strings, shape, level)["x_hat"]
         else:
             x_hat = model.decompress(strings, shape)["x_hat"]

@@ -42,14 +42,15 @@ class Validation:
         return self._validation_judges
 
     def _validate_at(self, model: Any, rate_point: int, batch: int = 16) -> dict[str, float]:
-        from ipr_bench.learned.coding import compress_images, decompress_payloads
+        from ipr_bench.learned.coding import compress_images, decompress_payloads, face_rate_point
 
         device, boost = self.config.device, self.config.face_boost
+        face_point = face_rate_point(rate_point, boost, model.levels) if boost else None
 
         def code(images: list[np.ndarray], marks: list[dict[str, Any]]) -> tuple[list[bytes], list[np.ndarray]]:
             regions = face_cells(images, marks) if boost else None
-            payloads = compress_images(model, images, rate_point, device, regions, boost)
-            return payloads, decompress_payloads(model, payloads, device, boost)
+            payloads = compress_images(model, images, rate_point, device, regions, face_point)
+            return payloads, decompress_payloads(model, payloads, device)
 
         return measure_coding(self.validation.images, self.validation.landmarks, self._judges(), code, device, batch)
 
