@@ -112,9 +112,7 @@ class LearnedCodec(Codec):
             return None
         if not self.levels:
             raise OptionError(f"{self.name}: background needs a variable-rate checkpoint (one model, K levels)")
-        if self.boost:
-            raise OptionError(f"{self.name}: this checkpoint codes faces {self.boost:g} levels higher; no background")
-        return float(self.parse_quality(str(value)))
+        return float(self.parse_quality(str(value)))  # it replaces a face-map checkpoint's boost
 
     def _model(self, quality: Quality) -> tuple[Any, dict[str, Any]]:
         k = 1 if self.levels else int(quality)
@@ -139,10 +137,10 @@ class LearnedCodec(Codec):
         """(the payload's rate point, the face region's or None): a face-map checkpoint codes the face its boost
         above the quality; with ``background``, the quality is the face's and the rest is coded at the background."""
         point = self._rate_point(quality)
+        if self.background is not None:
+            return (self._rate_point(self.background), point) if self.background < float(quality) else (point, None)
         if self.boost:
             return point, face_rate_point(point, self.boost, self.levels)
-        if self.background is not None and self.background < float(quality):
-            return self._rate_point(self.background), point
         return point, None
 
     def _regions(self, images: list[np.ndarray], faces: list[Any] | None) -> list[Any] | None:

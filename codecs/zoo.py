@@ -1,7 +1,13 @@
-"""The shipped learned codecs: ``ipr`` (trained with the identity-preserving loss) and ``mse`` (the same
-architecture trained on MSE alone, the paper's baseline). Their checkpoints live in ``ipr_bench/zoo/<name>/``,
-one subdirectory per rate point (qualities 1…K in increasing λ, like CompressAI's zoo); ``ipr:DIR`` / ``mse:DIR``
-load any trained checkpoint directory instead.
+"""The shipped learned codecs: ``ipr`` (trained with the identity-preserving loss), ``mse`` (the same
+architecture trained on MSE alone, the paper's baseline) and ``ipr-roi`` (the identity loss with face maps, coded
+ROI-style: the face at the quality's level, the rest at the lowest). ``mse-roi`` codes the shipped ``mse`` the same
+way (the ROI control). Checkpoints live in ``ipr_bench/zoo/<entry>/``, one subdirectory per rate point (qualities
+1…K in increasing λ, like CompressAI's zoo) or one variable-rate model; ``ipr:DIR`` etc. load any trained
+checkpoint directory instead.
+
+Shipped weights are half precision where that costs nothing measurable (``ship``): every tensor of ≥ 4,096
+elements (the transforms' convolutions) as fp16, the rest (gains, entropy models, CDF tables) as trained, since
+every shipped model adds its weights to the repository's history for good.
 """
 
 from __future__ import annotations
@@ -24,20 +30,36 @@ def shipped(name: str) -> Path | None:
     return root if root.is_dir() and any(root.glob("*/meta.json")) else None
 
 
-def ship(run: Path | str, name: str, zoo: Path = ZOO) -> Path:
+ENTRIES = {"ipr": "identity", "ipr-roi": "identity", "mse": "mse"}  # zoo entry → the loss it must be trained with
+HALF_MIN_ELEMENTS = 4096
+
+
+def half_weights(source: Path, target: Path) -> None:
+    """``source``'s weights file with its large float tensors as fp16 (see the module doc), written to ``target``."""
+    from safetensors.torch import load_file, save
+
+    from ipr_bench.core.cache import atomic_write_bytes
+
+    state = load_file(str(source))
+    half = {k: v.half() if v.is_floating_point() and v.numel() >= HALF_MIN_ELEMENTS else v for k, v in state.items()}
+    atomic_write_bytes(target, save({k: v.contiguous() for k, v in half.items()}))
+
+
+def ship(run: Path | str, name: str, zoo: Path = ZOO, half: bool = True) -> Path:
     """Make a trained run the shipped ``name`` codec: copy its checkpoint (``RUN/last`` or RUN itself: weights and
     meta.json, not the optimizer) to ``zoo/name/RUN-NAME/``, replacing what was shipped before as a whole (a
     variable-rate model is one directory; rate points of different runs must not mix). Refuses a checkpoint
-    whose loss does not fit the name (``ipr``: identity weight > 0; ``mse``: 0). Returns the new directory."""
+    whose loss does not fit the name (``ipr``, ``ipr-roi``: identity weight > 0; ``mse``: 0). ``half``: the
+    weights in half precision (module doc). Returns the new directory."""
     from ipr_bench.learned.checkpoint import META_FILE, WEIGHTS_FILE, load_checkpoint, read_meta
 
     run = Path(run)
     source = run / "last" if (run / "last" / META_FILE).is_file() else run
     meta = read_meta(source)
     identity = float(meta.get("identity_weight") or 0.0)
-    if name not in ("ipr", "mse"):
-        raise OptionError(f"ship: the zoo holds ipr and mse, not {name!r}")
-    if (name == "ipr") != (identity > 0):
+    if name not in ENTRIES:
+        raise OptionError(f"ship: the zoo holds {', '.join(ENTRIES)}, not {name!r}")
+    if (ENTRIES[name] == "identity") != (identity > 0):
         raise OptionError(
             f"ship {source} as {name}: it was trained with identity weight {identity:g}; ipr needs > 0, mse needs 0"
         )
@@ -47,8 +69,12 @@ def ship(run: Path | str, name: str, zoo: Path = ZOO) -> Path:
         shutil.rmtree(leftover, ignore_errors=True)
     target = staging / (run.name if source == run / "last" else source.name)
     target.mkdir(parents=True)
-    for file in (WEIGHTS_FILE, META_FILE):
-        shutil.copy2(source / file, target / file)
+    shutil.copy2(source / META_FILE, target / META_FILE)
+    if half:
+        half_weights(source / WEIGHTS_FILE, target / WEIGHTS_FILE)
+    else:
+        shutil.copy2(source / WEIGHTS_FILE, target / WEIGHTS_FILE)
+    load_checkpoint(target, "cpu")  # the copy loads too
     if (zoo / name).exists():
         (zoo / name).rename(old)
     staging.rename(zoo / name)  # the swap: a reader sees the old zoo entry or the new one, never half of one
@@ -92,14 +118,15 @@ class MseCodec(ZooCodec):
 
 
 # The learned codecs' own ROI coding: the face region at the quality's level, the rest of the image at the lowest
-# (quality 1), the map sent in the payload (9 bytes). On the arms' held-out images this matched hevc-roi's
-# FaceNet cosine at equal bpp where the same model at one level everywhere needed ~40% more bits
-# (results/training/against_hevc.md).
+# (quality 1), the map sent in the payload (9 bytes); results/training/against_hevc.md measures it against
+# hevc-roi on the arms' held-out images.
 
 
 @register_codec("ipr-roi")
-class IprRoiCodec(IprCodec):
-    entry = "ipr"
+class IprRoiCodec(ZooCodec):
+    train_hint = (
+        "python scripts/train_arms.py (the ipr-roi-ft arm), then ipr-bench ship runs/arms/ipr-roi-ft --as ipr-roi"
+    )
     defaults = {"background": 1}
 
 

@@ -176,8 +176,10 @@ def test_any_variable_rate_model_codes_the_background_low_with_the_map_in_its_pa
         create_codec(f"learned:{tmp_path / 'vr'}", device="cpu", background=9)
     meta = {"architecture": "gained-hyperprior", "args": [16, 24, 4], "levels": 4, "face_boost": 1.0}
     save_checkpoint(net, tmp_path / "fm", meta | {"lambda": 0.03, "face_landmarker": "mtcnn"})
-    with pytest.raises(OptionError, match="codes faces 1 levels higher"):
-        create_codec(f"learned:{tmp_path / 'fm'}", device="cpu", background=1)
+    boosted = create_codec(f"learned:{tmp_path / 'fm'}", device="cpu")  # a face-map model: the face 1 level up
+    assert payload_face_point(boosted.encode(image, 2, face=face).payload) == 9
+    replaced = create_codec(f"learned:{tmp_path / 'fm'}", device="cpu", background=1)  # the background replaces it
+    assert payload_face_point(replaced.encode(image, 2, face=face).payload) == 5
 
 
 def test_coding_scales_are_float64_and_survive_float32_noise_in_the_synthesis_path() -> None:

@@ -68,6 +68,36 @@ def test_ship_swaps_a_trained_run_into_the_zoo_and_refuses_the_wrong_loss(tmp_pa
     assert [p.name for p in (zoo / "ipr").iterdir()] == ["ipr-b"]  # refusals leave the zoo as it was
 
 
+def test_shipped_weights_are_half_precision_where_large_and_code_as_the_full_ones(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.learned.checkpoint import build_model, save_checkpoint
+
+    zoo_module = importlib_codecs()
+    torch.manual_seed(0)
+    model = build_model("gained-hyperprior", [16, 24, 3])
+    meta = {"architecture": "gained-hyperprior", "args": [16, 24, 3], "levels": 3, "identity_weight": 0.0}
+    save_checkpoint(model, tmp_path / "runs" / "m" / "last", meta)
+    (tmp_path / "zoo").mkdir()
+    shipped = zoo_module.ship(tmp_path / "runs" / "m", "mse", tmp_path / "zoo")
+    full, half = (
+        load_file(str(tmp_path / "runs/m/last/model.safetensors")),
+        load_file(str(shipped / "model.safetensors")),
+    )
+    assert full.keys() == half.keys()
+    for name, value in half.items():
+        large = full[name].is_floating_point() and full[name].numel() >= zoo_module.HALF_MIN_ELEMENTS
+        assert value.dtype == (torch.float16 if large else full[name].dtype), name
+    assert any(v.dtype == torch.float16 for v in half.values())
+    image = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    outs = [create_codec(f"learned:{d}", device="cpu") for d in (tmp_path / "runs/m/last", shipped)]
+    decoded = [c.decode(c.encode(image, 3).payload).astype(float) for c in outs]
+    assert np.abs(decoded[0] - decoded[1]).mean() < 0.5  # grey levels: fp16 convolutions change next to nothing
+
+
 def create_ipr(zoo: Path):
     from ipr_bench.core.registry import create_codec
 

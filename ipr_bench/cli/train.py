@@ -46,13 +46,14 @@ def reproduce_command(
 @app.command("ship")
 def ship_command(
     run_dir: Annotated[Path, typer.Argument(help="A training run (its last/ checkpoint is shipped) or a checkpoint.")],
-    name: Annotated[str, typer.Option("--as", help="The zoo codec it becomes: ipr or mse.")],
+    name: Annotated[str, typer.Option("--as", help="The zoo entry it becomes: ipr, ipr-roi or mse.")],
+    full_precision: Annotated[bool, typer.Option(help="Ship fp32 weights (default: fp16 convolutions).")] = False,
 ) -> None:
-    """Make a trained run the shipped ipr or mse codec (copied into the package's zoo, replacing the old one)."""
+    """Make a trained run a shipped zoo codec (copied into the package's zoo, replacing the old one)."""
     from ipr_bench.codecs.zoo import ship
 
     try:
-        target = ship(run_dir, name)
+        target = ship(run_dir, name, half=not full_precision)
     except IprBenchError as exc:
         _fail(str(exc))
     typer.echo(f"{name} now ships {target} (commit it to ship it with the package)")
