@@ -112,8 +112,10 @@ def train(args: argparse.Namespace) -> None:
     for trainer in trainers.values():
         if not trainer.history and trainer.step == 0 and shared and not trainer.config.face_boost:
             trainer.history.append(dict(shared))
-    if args.first_validation and any(not t.history for t in trainers.values()):
+    if (args.first_validation and any(not t.history for t in trainers.values())) or args.validate_only:
         save_all(validate=True)
+    if args.validate_only:
+        return
     validated = boundary(min(first.values()), args.validate_every)
     saved = boundary(min(first.values()), args.save_every)
     while not stop["now"] and time.monotonic() - t0 < args.max_seconds:
@@ -293,6 +295,9 @@ def main() -> None:
         default=0,
         metavar="N",
         help="one-off repair: give levels q1…qN q(N+1)'s hyper-latent gains, save, and stop (see hold_hyper)",
+    )
+    parser.add_argument(
+        "--validate-only", action="store_true", help="validate each arm at its current step (if not yet), save, stop"
     )
     parser.add_argument("--arms", default="", help="comma-separated subset (default: all three)")
     parser.add_argument("--runs", type=Path, default=RUNS)
