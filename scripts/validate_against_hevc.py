@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--skip-classical", action="store_true", help="arms only (the JSON then lacks the anchors)")
     args = parser.parse_args()
     json_path, md_path = args.out.with_suffix(".json"), args.out.with_suffix(".md")
     if args.table_only:
@@ -156,7 +157,7 @@ def main() -> None:
     judges = [(facenet, facenet.differentiable().to(args.device).eval())]
     started = time.time()
     records: dict[str, Any] = {}
-    for name, crfs in CLASSICAL.items():
+    for name, crfs in CLASSICAL.items() if not args.skip_classical else ():
         records[name] = measure_classical(name, crfs, data, judges, args.device) | {"arm": name, "curve": "crf"}
     levels = [int(k) for k in args.levels.split(",")]
     for arm in arms:
