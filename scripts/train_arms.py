@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "arms"
 ARMS = ("mse-ft", "ipr-ft", "ipr-roi-ft")
+ZOO_ENTRY = {"mse-ft": "mse", "ipr-ft": "ipr", "ipr-roi-ft": "ipr-roi"}  # what each arm ships as (codecs/zoo.py)
 BASE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025)  # the shipped mse's
 NEW_LAMBDAS = (0.00025, 0.0005, 0.0009)
 
@@ -214,11 +215,13 @@ def table(runs: Path, out: Path) -> None:
                 paired["vs_base"][name] = compare(base, rec).as_dict()  # type: ignore[index]
     verdicts = {}
     for name, arm in arms.items():
-        zoo_name = "mse" if name == "mse-ft" else "ipr"
-        root = shipped(zoo_name)
+        zoo_name = ZOO_ENTRY[name]
+        # the first ipr-roi to ship must beat what the zoo had for identity: the shipped ipr
+        reference = zoo_name if shipped(zoo_name) or zoo_name != "ipr-roi" else "ipr"
+        root = shipped(reference)
         zoo_meta = read_meta(next(root.glob("*/"))) if root else {}
         if arm["history"] and zoo_meta.get("validation"):
-            ok, why = ship_verdict(zoo_name, zoo_meta["validation"], arm["history"][-1])
+            ok, why = ship_verdict(reference, zoo_meta["validation"], arm["history"][-1])
             verdicts[name] = {"replaces": zoo_name, "ship": ok, "why": why, "at_step": int(arm["history"][-1]["step"])}
     data = {"arms": arms, "paired": paired, "ship": verdicts}
     atomic_write_bytes(out.with_suffix(".json"), (json.dumps(data, indent=1) + "\n").encode())

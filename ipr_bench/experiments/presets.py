@@ -59,13 +59,20 @@ PRESETS.register("celeba-wild")(
     )
 )
 
+# the shipped learned codecs' levels where FaceNet's parity with the originals lies (0.1–0.3 bpp on the arms'
+# held-out images, results/training/against_hevc.md): uniform levels every other one, the ROI codecs' face levels
+# one by one (their curves rise faster)
+LEARNED_SWEEPS = {"ipr": (4, 6, 8), "mse": (4, 6, 8), "ipr-roi": (4, 5, 6, 7), "mse-roi": (4, 5, 6, 7)}
+
 PRESETS.register("lfw-ipr")(
     Preset(
         description="The paper's claim on full LFW View 2: the shipped learned codecs ipr (identity-preserving loss, "
-        "FaceNet) and mse (the same model on MSE alone) against HEVC CRF 18–48, under the training recognizer "
-        "(FaceNet) and four unseen ones (ArcFace, dlib, faceplugin, mobilefacenet192); needs shipped checkpoints "
-        "(`ipr-bench reproduce --train` makes them); the store is committed in results/lfw-ipr.",
-        codecs=("ipr", "mse", "hevc"),
+        "FaceNet) and mse (the same model on MSE alone), and both coded ROI-style (ipr-roi: the identity loss with "
+        "face maps; mse-roi: the mse model; face at the quality's level, the rest at the lowest), against HEVC CRF "
+        "18–48 and face-ROI HEVC, under the training recognizer (FaceNet) and four unseen ones (ArcFace, dlib, "
+        "faceplugin, mobilefacenet192); the store is committed in results/lfw-ipr.",
+        codecs=("ipr", "mse", "ipr-roi", "mse-roi", "hevc", "hevc-roi"),
+        qualities=LEARNED_SWEEPS | {"hevc-roi": (23, 28, 33, 38)},
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
         out="results/lfw-ipr",
     )
@@ -74,13 +81,14 @@ PRESETS.register("lfw-ipr")(
 PRESETS.register("lfw-ipr-quick")(
     Preset(
         description="The paper's claim on LFW View 2 folds 1–2 (1,583 images, 1,200 pairs; a few hours on 2 cores "
-        "where lfw-ipr takes a day): the shipped ipr and mse (mse at levels 1/3/5) against HEVC CRF 18–48 and the "
-        "ROI baseline hevc-roi (CRF 23–38) × FaceNet (the training recognizer) and four unseen ones (ArcFace, "
-        "dlib, faceplugin, mobilefacenet192); the store is committed in results/lfw-ipr-quick.",
+        "where lfw-ipr takes a day): the shipped ipr and mse, and both coded ROI-style (ipr-roi, mse-roi), "
+        "against HEVC CRF 18–48 and the ROI baseline hevc-roi (CRF 23–38) × FaceNet (the training recognizer) and "
+        "four unseen ones (ArcFace, dlib, faceplugin, mobilefacenet192); the store is committed in "
+        "results/lfw-ipr-quick.",
         # hevc-blur is left to lfw-roi: on View 2 it reached parity at more bits than hevc-roi under all three of
         # ArcFace, dlib and FaceNet (results/lfw-roi), so the weaker ROI baseline adds CPU time and no answer here
-        codecs=("ipr", "mse", "hevc", "hevc-roi"),
-        qualities={"mse": (1, 3, 5), "hevc-roi": (23, 28, 33, 38)},
+        codecs=("ipr", "mse", "ipr-roi", "mse-roi", "hevc", "hevc-roi"),
+        qualities=LEARNED_SWEEPS | {"hevc-roi": (23, 28, 33, 38)},
         recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
         folds=(1, 2),
         out="results/lfw-ipr-quick",

@@ -23,7 +23,11 @@ from typing import Any
 
 from ipr_bench.analysis.rd import Curve, Delta, bd_quality, bd_rate
 
-SHIP_MEASURE = {"ipr": "cosine_facenet", "mse": "psnr"}  # what "better at equal bpp" means for each zoo codec
+SHIP_MEASURE = {
+    "ipr": "cosine_facenet",
+    "ipr-roi": "cosine_facenet",
+    "mse": "psnr",
+}  # what "better at equal bpp" means for each zoo codec
 SHIP_MARGIN = {"cosine_facenet": 0.0083, "psnr": 0.098}  # the largest seed-to-seed difference measured
 
 
