@@ -109,11 +109,16 @@ class ZooCodec(LearnedCodec):
 
 @register_codec("ipr")
 class IprCodec(ZooCodec):
+    """The shipped model trained with the identity-preserving loss (FaceNet), one level over the whole image;
+    ``ipr:DIR`` runs another checkpoint directory; zoo/ipr/RUN/meta.json says which run, step and validation."""
+
     train_hint = "ipr-bench train --identity-weight 600 --lambda L --out DIR/qK"
 
 
 @register_codec("mse")
 class MseCodec(ZooCodec):
+    """The shipped model trained on MSE alone (the paper's baseline), one level over the whole image."""
+
     train_hint = "ipr-bench train --identity-weight 0 --lambda L --out DIR/qK"
 
 
@@ -124,6 +129,10 @@ class MseCodec(ZooCodec):
 
 @register_codec("ipr-roi")
 class IprRoiCodec(ZooCodec):
+    """The shipped model trained with the identity loss and face maps, coded ROI-style: the face region (the
+    original's MTCNN box grown by 25%) at the quality's level, the rest of the image at level 1; the map's face
+    level and region travel in the payload (9 bytes). A face-less image is coded at the quality everywhere."""
+
     train_hint = (
         "python scripts/train_arms.py (the ipr-roi-ft arm), then ipr-bench ship runs/arms/ipr-roi-ft --as ipr-roi"
     )
@@ -132,5 +141,7 @@ class IprRoiCodec(ZooCodec):
 
 @register_codec("mse-roi")
 class MseRoiCodec(MseCodec):
+    """The shipped ``mse`` coded as ``ipr-roi`` codes: the control that says what the map alone buys."""
+
     entry = "mse"
     defaults = {"background": 1}
