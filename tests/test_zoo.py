@@ -33,6 +33,20 @@ def test_zoo_codecs_load_a_directory_or_explain_what_is_missing(tmp_path: Path) 
     assert [c["lambda"] for c in codec.config()["checkpoints"]] == [0.001, 0.01]
 
 
+def test_the_roi_zoo_codecs_code_the_background_at_level_one() -> None:
+    from ipr_bench.core.registry import create_codec
+
+    codecs = importlib_codecs()
+    for name, entry in (("ipr-roi", "ipr-roi"), ("mse-roi", "mse")):
+        if codecs.shipped(entry) is None:
+            continue
+        codec = create_codec(name, device="cpu")
+        assert codec.face_aware and codec.landmarker == "mtcnn" and codec.background == 1.0
+        assert codec.root == codecs.shipped(entry)
+        assert codec._points(1) == (1, None) and codec._points(5) == (1, 17)  # face at q5 over q1; q1 is no map
+        assert codec.config()["background"] == 1  # in the cache key
+
+
 def importlib_codecs():  # the module, not a codec: where the shipped checkpoints are looked up
     import importlib
 
