@@ -171,12 +171,11 @@ class LearnedCodec(Codec):
         model = self._model(quality)[0]
         point, face_point = self._points(quality)
         regions = self._regions(images, faces) if face_point else None
-        groups = {
-            (point, face_point): [i for i in range(len(images)) if regions and regions[i] is not None],
-            (self._rate_point(quality), None): [i for i in range(len(images)) if not regions or regions[i] is None],
-        }
+        with_face = [i for i in range(len(images)) if regions and regions[i] is not None]
+        without = [i for i in range(len(images)) if i not in with_face]
+        groups = [(point, face_point, with_face), (self._rate_point(quality), None, without)]
         out: list[Any] = [None] * len(images)
-        for (rate_point, face), indices in groups.items():
+        for rate_point, face, indices in groups:
             if not indices:
                 continue
             boxes = [regions[i] for i in indices] if face else None
