@@ -53,6 +53,7 @@ class LearnedCodec(Codec):
         "entropy-coded strings (y, z), each prefixed by its LEB128 length"
     )
     requires = "torch + compressai (pip install --no-deps compressai==1.2.8; einops, torch-geometric) + a checkpoint"
+    background: float | None = None  # the quality the rest of the image is coded at (None: no map unless boost)
 
     def __init__(self, checkpoint: str | Path | None = None, device: str | None = None, **options: Any) -> None:
         super().__init__(**options)
