@@ -63,6 +63,12 @@ PRESETS.register("celeba-wild")(
 # held-out images, results/training/against_hevc.md): uniform levels every other one, the ROI codecs' face levels
 # one by one (their curves rise faster)
 LEARNED_SWEEPS = {"ipr": (4, 6, 8), "mse": (4, 6, 8), "ipr-roi": (4, 5, 6, 7), "mse-roi": (4, 5, 6, 7)}
+# the paper's matrix, on all of View 2 (lfw-ipr) or on folds 1–2 (lfw-ipr-quick)
+PAPER_MATRIX: dict = {
+    "codecs": ("ipr", "mse", "ipr-roi", "mse-roi", "hevc", "hevc-roi"),
+    "qualities": LEARNED_SWEEPS | {"hevc-roi": (23, 28, 33, 38)},
+    "recognizers": ("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
+}
 
 PRESETS.register("lfw-ipr")(
     Preset(
@@ -71,9 +77,7 @@ PRESETS.register("lfw-ipr")(
         "face maps; mse-roi: the mse model; face at the quality's level, the rest at the lowest), against HEVC CRF "
         "18–48 and face-ROI HEVC, under the training recognizer (FaceNet) and four unseen ones (ArcFace, dlib, "
         "faceplugin, mobilefacenet192); the store is committed in results/lfw-ipr.",
-        codecs=("ipr", "mse", "ipr-roi", "mse-roi", "hevc", "hevc-roi"),
-        qualities=LEARNED_SWEEPS | {"hevc-roi": (23, 28, 33, 38)},
-        recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
+        **PAPER_MATRIX,
         out="results/lfw-ipr",
     )
 )
@@ -87,9 +91,7 @@ PRESETS.register("lfw-ipr-quick")(
         "results/lfw-ipr-quick.",
         # hevc-blur is left to lfw-roi: on View 2 it reached parity at more bits than hevc-roi under all three of
         # ArcFace, dlib and FaceNet (results/lfw-roi), so the weaker ROI baseline adds CPU time and no answer here
-        codecs=("ipr", "mse", "ipr-roi", "mse-roi", "hevc", "hevc-roi"),
-        qualities=LEARNED_SWEEPS | {"hevc-roi": (23, 28, 33, 38)},
-        recognizers=("facenet", "arcface", "dlib", "faceplugin", "mobilefacenet192"),
+        **PAPER_MATRIX,
         folds=(1, 2),
         out="results/lfw-ipr-quick",
     )
