@@ -196,8 +196,12 @@ def test_ctrl_c_says_how_to_resume(synthetic_folder: Path, tmp_path: Path) -> No
 
     args = ["run", "--dataset", f"folder:{synthetic_folder}", "--codecs", "jpeg", "--recognizers", "dlib"]
     args += ["--out", str(tmp_path / "o"), "--workers", "1", "--chunk-size", "1", "--no-progress"]
+    # Python turns SIGINT into KeyboardInterrupt only if it did not inherit SIGINT ignored, and a shell ignores
+    # it for background jobs: a suite started with `&` would see the signal dropped. A terminal's Ctrl-C reaches
+    # a process whose SIGINT is the default, so the child starts from that state whoever launched the suite.
+    restore = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from ipr_bench.cli import main; main()", *args],
+        [sys.executable, "-c", restore + "from ipr_bench.cli import main; main()", *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=os.environ | {"IPR_BENCH_CACHE": str(tmp_path / "cache")},
