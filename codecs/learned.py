@@ -9,7 +9,8 @@ level in the payload (9 bytes); without a face it codes the plain level.
 Any variable-rate checkpoint can code the background low instead (option ``background``, a quality such as 1):
 quality q then sets the face region's level and the rest of the image is coded at ``background`` (or q where q
 is lower): a learned codec's ROI coding, face-aware in the same way, with the map in the payload. The zoo's
-``ipr-roi`` and ``mse-roi`` are the shipped models so (codecs/zoo.py).
+``ipr-roi`` and ``mse-roi`` are the shipped models so (codecs/zoo.py); a checkpoint trained that way (its meta's
+``face_background``, a level) codes so unless told otherwise.
 
 The GPU is used when present; ``device=cpu`` forces the CPU.
 """
@@ -66,7 +67,10 @@ class LearnedCodec(Codec):
         self.levels = int(first.get("levels") or 0) if len(self.rate_points) == 1 else 0
         self.boost = float(first.get("face_boost") or 0.0) if self.levels else 0.0
         self.default_qualities = tuple(range(1, (self.levels or len(self.rate_points)) + 1))
-        self.background = self._background(options.get("background"))
+        # a checkpoint trained for ROI coding (ipr_bench.training: face_background, a level) codes so by default
+        trained_background = first.get("face_background") if self.levels else None
+        default = None if trained_background is None else float(trained_background) + 1
+        self.background = self._background(options.get("background", default))
         if self.boost or self.background is not None:  # whether this codec needs faces depends on its checkpoint
             self.face_aware = True
             self.landmarker = str(options.get("landmarker") or first.get("face_landmarker") or "mtcnn")

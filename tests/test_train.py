@@ -159,3 +159,78 @@ def test_a_face_map_model_trains_with_boosted_faces_and_validates_with_its_regio
     assert {"bpp@q1", "bpp@q3"} <= set(trainer.history[-1])
     _, meta = load_checkpoint(tmp_path / "fm" / "last")
     assert meta["face_boost"] == 1.5 and meta["face_landmarker"] == "mtcnn"
+
+
+def test_roi_training_codes_the_background_low_weighs_each_region_at_its_level_and_ships_as_roi(
+    tmp_path: Path,
+) -> None:
+    """face_background: the background at a fixed level, the face at a random level at or above it, each region's
+    distortion at its own λ; validation and the shipped checkpoint code the same way."""
+    from dataclasses import replace
+
+    from ipr_bench.core.errors import OptionError
+    from ipr_bench.core.registry import create_codec
+    from ipr_bench.learned.checkpoint import load_checkpoint
+    from ipr_bench.learned.variable_rate import lambda_for
+    from ipr_bench.training.train import Trainer
+
+    lambdas = (0.002, 0.005, 0.02)
+    config = replace(
+        tiny(1),
+        architecture="gained-hyperprior",
+        args=(16, 24, 3),
+        rate_lambdas=lambdas,
+        face_background=1.0,
+        max_validation=1,
+    )
+    with pytest.raises(OptionError, match="no face boost"):
+        Trainer(replace(config, face_boost=1.0), tmp_path / "bad")
+    with pytest.raises(OptionError, match="levels are 0…2"):
+        Trainer(replace(config, face_background=3.0), tmp_path / "bad")
+    trainer = Trainer(config, tmp_path / "roi")
+    x = torch.zeros(2, 3, 128, 128)
+    cells = torch.tensor([[1, 2, 4, 6], [0, 0, 3, 3]])
+    level, face_lmbda, lmbda_map = trainer._roi_levels(torch.Generator().manual_seed(5), x, cells)
+    assert level.shape == (2, 1, 8, 8) and lmbda_map.shape == (2, 1, 128, 128)
+    faces = []
+    for k in range(2):
+        left, top, right, bottom = cells[k].tolist()
+        inside = level[k, 0, top:bottom, left:right]
+        face = float(inside.flatten()[0])
+        faces.append(face)
+        assert face in (1.0, 2.0) and (inside == face).all()
+        outside = level[k, 0].clone()
+        outside[top:bottom, left:right] = -1
+        assert set(outside.unique().tolist()) == {-1.0, 1.0}  # everything else at the background level
+        assert float(face_lmbda[k]) == pytest.approx(float(lambda_for(torch.tensor(face), lambdas)))
+        # each pixel carries its cell's level's λ: the face's inside, the background's outside
+        assert float(lmbda_map[k, 0, 16 * top, 16 * left]) == pytest.approx(float(face_lmbda[k]))
+        assert float(lmbda_map[k, 0, 16 * bottom, 16 * right]) == pytest.approx(lambdas[1])
+    draws = [trainer._roi_levels(torch.Generator().manual_seed(s), x, cells)[1] for s in range(20)]
+    assert {round(float(d[0]), 6) for d in draws} == {lambdas[1], lambdas[2]}  # face levels drawn from 1 and 2
+
+    # the loss: a λ map equal to the image's λ everywhere is the per-image loss; a region weighed 4× counts 4×
+    crit = trainer.criterion
+    gen = torch.Generator().manual_seed(1)
+    xs, x_hat = torch.rand(2, 3, 64, 64, generator=gen), torch.rand(2, 3, 64, 64, generator=gen)
+    output = {"x_hat": x_hat, "likelihoods": {"y": torch.full((2, 24, 4, 4), 0.5)}}
+    matrices = [torch.eye(2, 3).repeat(2, 1, 1)]
+    lmbda = torch.tensor([0.01, 0.02])
+    flat = crit(output, xs, matrices, lmbda=lmbda)
+    same = crit(output, xs, matrices, lmbda=lmbda, lmbda_map=lmbda[:, None, None, None].expand(2, 1, 64, 64))
+    assert float(same["loss"]) == pytest.approx(float(flat["loss"]), rel=1e-5)
+    quadrupled = lmbda[:, None, None, None].expand(2, 1, 64, 64).clone()
+    quadrupled[:, :, :32] *= 4
+    heavier = crit(output, xs, matrices, lmbda=lmbda, lmbda_map=quadrupled)
+    top_error = ((x_hat - xs)[:, :, :32] ** 2).flatten(1).sum(1) / (3 * 64 * 64)
+    expected = float(flat["loss"]) + float((3 * lmbda * 255**2 * top_error).mean())
+    assert float(heavier["loss"]) == pytest.approx(expected, rel=1e-4)
+
+    trainer.run()
+    record = trainer.history[-1]
+    assert {"bpp@q2", "bpp@q3", "cosine_facenet@q3"} <= set(record) and "bpp@q1" not in record
+    _, meta = load_checkpoint(tmp_path / "roi" / "last")
+    assert meta["face_background"] == 1.0 and meta["face_landmarker"] == "mtcnn" and meta["face_boost"] is None
+    codec = create_codec(f"learned:{tmp_path / 'roi' / 'last'}", device="cpu")
+    assert codec.face_aware and codec.background == 2.0  # level 1 is quality 2: it codes as it was trained
+    assert create_codec(f"learned:{tmp_path / 'roi' / 'last'}", device="cpu", background=1).background == 1.0

@@ -74,9 +74,17 @@ def train_command(
         float,
         typer.Option(
             help="With --lambdas: code the face region (box + 25%) this many levels higher than the background; "
-            "the region travels in the payload (8 bytes)."
+            "the region travels in the payload (9 bytes)."
         ),
     ] = 0.0,
+    face_background: Annotated[
+        float | None,
+        typer.Option(
+            help="With --lambdas, instead of --face-boost: train as the ROI codecs code, the background at this "
+            "level (0 = the lowest) and the face region at a random level at or above it, each region's "
+            "distortion at its own level's λ; the checkpoint then codes so (quality = the face's level)."
+        ),
+    ] = None,
     identity_weight: Annotated[float, typer.Option(help="α: weight of the identity term (0 = MSE baseline).")] = 0.0,
     recognizer: Annotated[str, typer.Option(help="Comma-separated frozen recognizers for the identity term.")] = (
         "facenet"
@@ -180,6 +188,7 @@ def train_command(
             lmbda=lmbda,
             rate_lambdas=rate_lambdas,
             face_boost=face_boost,
+            face_background=face_background,
             identity_weight=identity_weight,
             recognizers=tuple(split_names(recognizer)),
             crop=crop,

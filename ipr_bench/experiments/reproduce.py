@@ -131,7 +131,7 @@ EXPERIMENTS.register("celeba-wild-learned")(
 
 EXPERIMENTS.register("lfw-ipr")(
     Experiment(
-        "LFW View 2: the learned codecs (ipr, mse) against HEVC",
+        "LFW View 2: the learned codecs (ipr, mse, ipr-roi, mse-roi) against HEVC and face-ROI HEVC",
         "results/lfw-ipr",
         (
             ("run", "--preset", "lfw-ipr"),

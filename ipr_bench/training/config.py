@@ -36,6 +36,10 @@ class TrainConfig:
     # with rate_lambdas: code the face region (the first landmarker's box grown by 25%) this many levels higher
     # than the rest (a spatial level map; the region travels in the payload)
     face_boost: float = 0.0
+    # with rate_lambdas, instead of a boost: train as the ROI codecs code (codecs/learned.py, option background):
+    # each crop's background at this level (0 = the lowest), its face region at a random level at or above it;
+    # each region's distortion weighed by its own level's λ, the identity term by the face's
+    face_background: float | None = None
     identity_weight: float = 0.0  # α; 0 = the MSE-only baseline
     recognizers: tuple[str, ...] = ("facenet",)
     identity: str = "cosine"

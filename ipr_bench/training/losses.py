@@ -86,15 +86,18 @@ class IdentityPreservingLoss(nn.Module):
         n_pixels: int | None = None,
         targets: list[torch.Tensor] | None = None,
         lmbda: torch.Tensor | None = None,
+        lmbda_map: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``output`` is a CompressAI model's forward(x) (x_hat, likelihoods); ``matrices``: one [N, 2, 3] batch
         of alignment matrices per recognizer; ``n_pixels``: H × W of the unpadded image (default: x's);
         ``targets``: the originals' unit embeddings per recognizer, if known; ``lmbda``: a λ per image [N]
-        (a variable-rate model trains each image at its own level), instead of the loss's own λ."""
+        (a variable-rate model trains each image at its own level), instead of the loss's own λ;
+        ``lmbda_map`` (with ``lmbda``): a λ per pixel [N, 1, H, W] for the distortion, where regions of an image
+        are coded at different levels (``lmbda`` then weighs the identity term)."""
         x_hat = output["x_hat"]
         h, w = x.shape[-2:]
         if lmbda is not None:
-            return self._per_image(output, x, matrices, n_pixels or h * w, targets, lmbda)
+            return self._per_image(output, x, matrices, n_pixels or h * w, targets, lmbda, lmbda_map)
         bpp = rate_bpp(output["likelihoods"], n_pixels or h * w)
         mse = nn.functional.mse_loss(x_hat, x)
         out = {"bpp": bpp, "mse": mse}
@@ -115,17 +118,20 @@ class IdentityPreservingLoss(nn.Module):
         n_pixels: int,
         targets: list[torch.Tensor] | None,
         lmbda: torch.Tensor,
+        lmbda_map: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         x_hat = output["x_hat"]
         bpp = image_bpp(output["likelihoods"], n_pixels)  # type: ignore[arg-type]
-        mse = ((x_hat - x) ** 2).flatten(1).mean(dim=1)
-        distortion = 255**2 * mse
+        squared = (x_hat - x) ** 2
+        mse = squared.flatten(1).mean(dim=1)
         out = {"bpp": bpp.mean(), "mse": mse.mean()}
+        # λ · 255² · MSE, each pixel's error at its own region's λ where a map is given
+        weighed = lmbda * 255**2 * mse if lmbda_map is None else 255**2 * (lmbda_map * squared).flatten(1).mean(dim=1)
         if self.identity_weight:
             if matrices is None:
                 raise ValueError("the identity term needs each image's alignment matrices")
             identity = self.identity_distance(x_hat.clamp(0, 1), x, matrices, targets, per_image=True)
             out["identity"] = identity.mean()
-            distortion = distortion + self.identity_weight * identity
-        out["loss"] = (bpp + lmbda * distortion).mean()
+            weighed = weighed + lmbda * self.identity_weight * identity
+        out["loss"] = (bpp + weighed).mean()
         return out

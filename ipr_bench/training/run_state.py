@@ -31,7 +31,12 @@ def save_state(trainer: Any) -> Path:
         "lambdas": list(trainer.config.rate_lambdas) or None,
         "levels": len(trainer.config.rate_lambdas) or None,
         "face_boost": trainer.config.face_boost or None,
-        "face_landmarker": next(iter(trainer.landmarks[0])) if trainer.config.face_boost else None,
+        "face_background": trainer.config.face_background,
+        "face_landmarker": (
+            next(iter(trainer.landmarks[0]))
+            if trainer.config.face_boost or trainer.config.face_background is not None
+            else None
+        ),
         "identity_weight": trainer.config.identity_weight,
         "trained_with": ",".join(trainer.config.recognizers) if trainer.config.identity_weight else None,
         "loss": f"bpp + λ(255²·MSE + α·{trainer.config.identity} identity distance)",

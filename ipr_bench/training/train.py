@@ -83,6 +83,14 @@ class Trainer(Validation):
                 raise OptionError(f"rate λs {config.rate_lambdas}: give them lowest rate (smallest λ) first")
         if config.face_boost and (not config.rate_lambdas or config.loop != "resident"):
             raise OptionError("a face boost needs a variable-rate model (rate λs) and the resident loop")
+        if config.face_background is not None:
+            top = len(config.rate_lambdas) - 1
+            if not config.rate_lambdas or config.loop != "resident" or config.face_boost:
+                raise OptionError(
+                    "a face background needs a variable-rate model (rate λs), the resident loop and no face boost"
+                )
+            if not 0 <= config.face_background <= top:
+                raise OptionError(f"face background level {config.face_background}: levels are 0…{top}")
         from ipr_bench.training.precision import autocast_transforms, configure_threads, resolve_precision
 
         device_type = torch.device(config.device).type
@@ -184,11 +192,17 @@ class Trainer(Validation):
             from ipr_bench.learned.variable_rate import lambda_for
 
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + LEVEL_SALT)
-            level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
-            lmbda = lambda_for(level, self.config.rate_lambdas)  # the image's base level sets its trade-off
-            if self.config.face_boost and self.resident is not None:
-                level = self._level_map(level, self.resident.face_cells(self.step), x.shape[-2:])
-            out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda)
+            if self.config.face_background is not None and self.resident is not None:
+                level, lmbda, lmbda_map = self._roi_levels(g, x, self.resident.face_cells(self.step))
+                out = self.criterion(
+                    self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda, lmbda_map=lmbda_map
+                )
+            else:
+                level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
+                lmbda = lambda_for(level, self.config.rate_lambdas)  # the image's base level sets its trade-off
+                if self.config.face_boost and self.resident is not None:
+                    level = self._level_map(level, self.resident.face_cells(self.step), x.shape[-2:])
+                out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda)
         else:
             out = self.criterion(self.forward(x), x, matrices, targets=targets)
         out["loss"].backward()
@@ -206,6 +220,25 @@ class Trainer(Validation):
 
         top = float(len(self.config.rate_lambdas) - 1)
         return level_map(level, cells, (size[0] // CELL, size[1] // CELL), self.config.face_boost, top)
+
+    def _roi_levels(self, g: Any, x: Any, cells: Any) -> tuple[Any, Any, Any]:
+        """ROI training (config.face_background): each crop's level map (the background level, its face region,
+        ``cells`` [B, 4], at a random level at or above it), the face's λ per crop [B] and the λ of each pixel's
+        level [B, 1, H, W]."""
+        import torch
+
+        from ipr_bench.learned.coding import CELL, level_map
+        from ipr_bench.learned.variable_rate import lambda_for
+
+        lambdas = self.config.rate_lambdas
+        background = float(self.config.face_background)  # type: ignore[arg-type]
+        choices = int(len(lambdas) - 1 - background) + 1  # whole levels from the background up
+        face = background + torch.randint(choices, (x.shape[0],), generator=g).float().to(x.device)
+        base = torch.full_like(face, background)
+        grid = (x.shape[-2] // CELL, x.shape[-1] // CELL)
+        level = level_map(base, cells.to(x.device), grid, face - base, len(lambdas) - 1)
+        pixels = level.repeat_interleave(CELL, dim=-2).repeat_interleave(CELL, dim=-1)
+        return level, lambda_for(face, lambdas), lambda_for(pixels, lambdas)
 
     def run(
         self,

@@ -14,20 +14,34 @@ class Validation:
     def validate(self) -> dict[str, float]:
         """Real coding of the held-out images: bpp from the bytes of the learned codec's payload (ipr_bench.learned),
         PSNR, and each training recognizer's cosine between the original's and the decoded image's embedding.
-        A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK)."""
-        from ipr_bench.learned.coding import level_rate_point
-
+        A variable-rate model is validated at each of its levels (keys suffixed @q1 … @qK); one trained for ROI
+        coding (a face background) at each face level from the background up, the rest at the background, as
+        the ROI codecs code it."""
         model = self.model.eval()
         model.update(force=True)
         record = {"step": float(self.step), "n_images": float(len(self.validation.images))}
         if not self.config.rate_lambdas:
-            record |= self._validate_at(model, 1)
+            record |= self._validate_at(model, 1, None)
         else:
-            levels = len(self.config.rate_lambdas)
-            for k in range(levels):
-                values = self._validate_at(model, level_rate_point(k, levels))
-                record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
+            for k in range(len(self.config.rate_lambdas)):
+                points = self._validation_points(k)
+                if points is not None:
+                    values = self._validate_at(model, *points)
+                    record |= {f"{key}@q{k + 1}": v for key, v in values.items()}
         return record
+
+    def _validation_points(self, k: int) -> tuple[int, int | None] | None:
+        """(the payload's rate point, the face region's or None) of level k; None: not a level this run codes."""
+        from ipr_bench.learned.coding import face_rate_point, level_rate_point
+
+        levels = len(self.config.rate_lambdas)
+        background = self.config.face_background
+        if background is not None:
+            if k < background:
+                return None
+            return level_rate_point(background, levels), (level_rate_point(k, levels) if k > background else None)
+        point = level_rate_point(k, levels)
+        return point, (face_rate_point(point, self.config.face_boost, levels) if self.config.face_boost else None)
 
     def _judges(self) -> list[tuple[Any, Any]]:
         """(recognizer, frozen module) pairs validation measures identity with: the training recognizers, or for
@@ -41,14 +55,13 @@ class Validation:
             self._validation_judges = [(r, r.differentiable().to(self.config.device).eval()) for r in recognizers]
         return self._validation_judges
 
-    def _validate_at(self, model: Any, rate_point: int, batch: int = 16) -> dict[str, float]:
-        from ipr_bench.learned.coding import compress_images, decompress_payloads, face_rate_point
+    def _validate_at(self, model: Any, rate_point: int, face_point: int | None, batch: int = 16) -> dict[str, float]:
+        from ipr_bench.learned.coding import compress_images, decompress_payloads
 
-        device, boost = self.config.device, self.config.face_boost
-        face_point = face_rate_point(rate_point, boost, model.levels) if boost else None
+        device = self.config.device
 
         def code(images: list[np.ndarray], marks: list[dict[str, Any]]) -> tuple[list[bytes], list[np.ndarray]]:
-            regions = face_cells(images, marks) if boost else None
+            regions = face_cells(images, marks) if face_point is not None else None
             payloads = compress_images(model, images, rate_point, device, regions, face_point)
             return payloads, decompress_payloads(model, payloads, device)
 
