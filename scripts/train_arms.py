@@ -30,7 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "arms"
 ARMS = ("mse-ft", "ipr-ft", "ipr-roi-ft")
-ZOO_ENTRY = {"mse-ft": "mse", "ipr-ft": "ipr", "ipr-roi-ft": "ipr-roi"}  # what each arm ships as (codecs/zoo.py)
+# the ROI-training pilot (--arms ipr-roi-cont,ipr-roi-bg --runs runs/roi-pilot): both from the shipped ipr-roi's
+# weights, one going on with the loss it was trained with (face maps one level up: the control), one trained as
+# the ROI codecs code (background at the lowest level, the face at a random level: face_background)
+PILOT_ARMS = ("ipr-roi-cont", "ipr-roi-bg")
+# what each arm ships as (codecs/zoo.py)
+ZOO_ENTRY = {"mse-ft": "mse", "ipr-ft": "ipr", "ipr-roi-ft": "ipr-roi"} | dict.fromkeys(PILOT_ARMS, "ipr-roi")
 BASE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025)  # the shipped mse's
 NEW_LAMBDAS = (0.00025, 0.0005, 0.0009)
 
@@ -64,6 +69,8 @@ def arm_configs() -> dict[str, object]:
         "mse-ft": replace(common, identity_weight=0.0),
         "ipr-ft": replace(common, identity_weight=600.0),
         "ipr-roi-ft": replace(common, identity_weight=600.0, face_boost=1.0),
+        "ipr-roi-cont": replace(common, identity_weight=600.0, face_boost=1.0, init_from="zoo:ipr-roi"),
+        "ipr-roi-bg": replace(common, identity_weight=600.0, face_background=0.0, init_from="zoo:ipr-roi"),
     }
 
 
@@ -80,7 +87,11 @@ def train(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    configs = {k: v for k, v in arm_configs().items() if not args.arms or k in args.arms.split(",")}
+    chosen = args.arms.split(",") if args.arms else ARMS
+    unknown = set(chosen) - set(arm_configs())
+    if unknown:
+        raise SystemExit(f"unknown arm(s) {', '.join(sorted(unknown))}; arms: {', '.join(arm_configs())}")
+    configs = {k: v for k, v in arm_configs().items() if k in chosen}
     trainers = {}
     for name, config in configs.items():
         trainer = Trainer(replace(config, threads=args.threads, compile=args.compile), args.runs / name)
@@ -302,7 +313,9 @@ def main() -> None:
     parser.add_argument(
         "--validate-only", action="store_true", help="validate each arm at its current step (if not yet), save, stop"
     )
-    parser.add_argument("--arms", default="", help="comma-separated subset (default: all three)")
+    parser.add_argument(
+        "--arms", default="", help=f"comma-separated (default: {','.join(ARMS)}; the pilot: {','.join(PILOT_ARMS)})"
+    )
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--table", action="store_true", help="only write results/training/arms.md")
     args = parser.parse_args()
