@@ -32,8 +32,11 @@ RUNS = ROOT / "runs" / "arms"
 ARMS = ("mse-ft", "ipr-ft", "ipr-roi-ft")
 # the ROI-training pilot (--arms ipr-roi-cont,ipr-roi-bg --runs runs/roi-pilot): both from the shipped ipr-roi's
 # weights, one going on with the loss it was trained with (face maps one level up: the control), one trained as
-# the ROI codecs code (background at the lowest level, the face at a random level: face_background)
+# the ROI codecs code (face_background: the background at the lowest level, the face at a random level) with two
+# levels added below for the background (the shipped lowest costs ≈ 0.065 bpp over a whole image, where
+# hevc-roi's background at +51 QP costs almost nothing)
 PILOT_ARMS = ("ipr-roi-cont", "ipr-roi-bg")
+BACKGROUND_LAMBDAS = (0.0000625, 0.000125)  # one geometric step (×½) each, as the extension extrapolates gains
 # what each arm ships as (codecs/zoo.py)
 ZOO_ENTRY = {"mse-ft": "mse", "ipr-ft": "ipr", "ipr-roi-ft": "ipr-roi"} | dict.fromkeys(PILOT_ARMS, "ipr-roi")
 BASE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025)  # the shipped mse's
@@ -70,7 +73,14 @@ def arm_configs() -> dict[str, object]:
         "ipr-ft": replace(common, identity_weight=600.0),
         "ipr-roi-ft": replace(common, identity_weight=600.0, face_boost=1.0),
         "ipr-roi-cont": replace(common, identity_weight=600.0, face_boost=1.0, init_from="zoo:ipr-roi"),
-        "ipr-roi-bg": replace(common, identity_weight=600.0, face_background=0.0, init_from="zoo:ipr-roi"),
+        "ipr-roi-bg": replace(
+            common,
+            args=(*common.args[:2], len(lambdas) + len(BACKGROUND_LAMBDAS)),
+            rate_lambdas=BACKGROUND_LAMBDAS + lambdas,
+            identity_weight=600.0,
+            face_background=0.0,
+            init_from="zoo:ipr-roi",
+        ),
     }
 
 
