@@ -14,6 +14,14 @@ map alone moves the curve.
 
     python scripts/validate_against_hevc.py --runs runs/arms --boosts 0,1,2,3
     python scripts/validate_against_hevc.py --table-only      # results/training/against_hevc.md from the JSON
+
+The ROI-training pilot (scripts/train_arms.py PILOT_ARMS; ``zoo-ipr-roi`` is a link to the shipped ipr-roi, its start
+point: ``mkdir -p runs/roi-pilot/zoo-ipr-roi && ln -s "$PWD"/ipr_bench/zoo/ipr-roi/* runs/roi-pilot/zoo-ipr-roi/last``),
+the same face λs for each arm (ipr-roi-bg has two levels more below):
+
+    python scripts/validate_against_hevc.py --runs runs/roi-pilot --arms ipr-roi-cont,ipr-roi-bg,zoo-ipr-roi \
+        --boosts "" --background-levels 0 --levels 0,2,3,4,5,6,7 --arm-levels ipr-roi-bg=0,4,5,6,7,8,9 \
+        --out results/training/roi_pilot
 """
 
 from __future__ import annotations
@@ -126,6 +134,13 @@ def main() -> None:
     parser.add_argument("--boosts", default="0,1,2,3", help="face boosts each arm is measured at")
     parser.add_argument("--levels", default="1,2,3,4,5", help="0-based levels (the arms' 0.1–0.3 bpp)")
     parser.add_argument(
+        "--arm-levels",
+        action="append",
+        default=[],
+        metavar="ARM=LEVELS",
+        help="an arm's own 0-based levels instead of --levels (an arm with levels added below), repeatable",
+    )
+    parser.add_argument(
         "--background-levels",
         default="",
         help="0-based levels: a curve per level B, the background at B and the face at each of --levels above B",
@@ -159,8 +174,12 @@ def main() -> None:
     records: dict[str, Any] = {}
     for name, crfs in CLASSICAL.items() if not args.skip_classical else ():
         records[name] = measure_classical(name, crfs, data, judges, args.device) | {"arm": name, "curve": "crf"}
-    levels = [int(k) for k in args.levels.split(",")]
+    own_levels = dict(item.split("=", 1) for item in args.arm_levels)
+    unknown = set(own_levels) - set(arms)
+    if unknown:
+        raise SystemExit(f"--arm-levels names {', '.join(sorted(unknown))}, not in --arms")
     for arm in arms:
+        levels = [int(k) for k in own_levels.get(arm, args.levels).split(",")]
         for boost in (float(b) for b in args.boosts.split(",") if b):
             record = measure_arm(args.runs / arm, [(k, boost) for k in levels], data, judges, args.device)
             records[f"{arm}@boost{boost:g}"] = record | {"arm": arm, "boost": boost, "curve": f"face +{boost:g}"}
