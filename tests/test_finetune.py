@@ -171,9 +171,21 @@ def test_levels_added_below_extrapolate_the_gains_and_keep_the_old_levels() -> N
         base.hyper_gain.copy_(torch.tensor([[2.0], [1.0], [0.5]]).expand_as(base.hyper_gain))
     state = extend_levels_below(base.state_dict(), 2)
     assert state["gain"].shape == (5, 24)
-    logs = state["gain"].log()
-    assert torch.allclose(logs[1] - logs[0], logs[3] - logs[2], atol=1e-5)  # the log-step continues
-    assert torch.allclose(logs[2] - logs[1], logs[3] - logs[2], atol=1e-5)
+    old = base.state_dict()
+    for name, toward_coarser in (("gain", 1), ("inverse_gain", -1)):
+        logs = state[name].abs().log()
+        median = ((old[name][1].abs().log() - old[name][0].abs().log()).median() * toward_coarser).clamp(min=0)
+        # every channel of a new level is the lowest one's, scaled by one factor: the median log-step, continued
+        # towards a coarser quantiser
+        assert torch.allclose(logs[2] - logs[1], toward_coarser * median.expand(24), atol=1e-5)
+        assert torch.allclose(logs[1] - logs[0], toward_coarser * median.expand(24), atol=1e-5)
+    # steps scattered as training leaves them (channels switched off at the lowest level): nothing grows
+    scattered = dict(old)
+    scattered["gain"] = old["gain"].clone()
+    scattered["gain"][1, :3] = old["gain"][0, :3] * torch.tensor([1e-3, 1e3, 1e-4])
+    wide = extend_levels_below(scattered, 2)
+    assert (wide["gain"][:2].abs() <= old["gain"][0].abs()).all()
+    assert torch.equal(wide["inverse_gain"], state["inverse_gain"])
     for name in ("hyper_gain", "hyper_inverse_gain"):  # z's gains are held at the base's lowest level's
         assert torch.equal(state[name][:3], base.state_dict()[name][:1].expand(3, -1))
     extended = build_model("gained-hyperprior", [16, 24, 5])

@@ -6,9 +6,15 @@ file, its steps and its loss, so a fine-tuned model always says what it grew fro
 
 Lower rates: a variable-rate base (ipr_bench.learned.variable_rate) may be given extra levels below its lowest λ. The
 run's λs must then end with the base's λs (``--lambdas 0.0005,0.0009,<the base's λs>``): the new levels' gain
-vectors on y are extrapolated geometrically from the base's two lowest levels (per channel, the log-gain continues
-its step), so each new level starts as a coarser quantiser of the same latent, and training refines them. The
-hyper-latent's gains are not extrapolated: a new level starts with the base's lowest level's, so z costs what it
+vectors on y are extrapolated geometrically from the base's two lowest levels: each new level is the lowest one
+with every channel's gain divided, and its inverse gain multiplied, by one factor per table (the median over
+channels of the step between the two lowest levels, towards a coarser quantiser), so each new level starts as a
+uniformly coarser quantiser of the same latent, and training refines them. (Per channel, as the first arms were
+extended: after training, the lowest levels switch most of y's channels off and their steps scatter — the shipped
+ipr-roi's gain steps run from −5.6 to +8.0 — and continuing each channel's own step two levels down grew gains by
+up to e¹¹: the decoder's output exploded, MSE 4.6 on 0–1 images at the first step, then 10¹⁰. The paired arms
+mse-ft, ipr-ft and ipr-roi-ft were extended that way from the regular mse base; their saved states carry what they
+started from, so resuming them is unchanged.) The hyper-latent's gains are not extrapolated: a new level starts with the base's lowest level's, so z costs what it
 cost there. (Extrapolated, they grew as y's shrank: on the paired arms z cost 0.046 bpp at the lowest new level
 against 0.005 at the base's lowest, a third of that level's bits, and 1,000 training steps at lr 1e-4 had not moved
 them back; ``hold_hyper_gains_below`` repairs a run extended the old way.)
@@ -83,7 +89,10 @@ def extend_levels_below(state: dict[str, Any], extra: int) -> dict[str, Any]:
             new = [table[0]] * extra  # z coded as at the base's lowest level (see the module doc)
         else:
             logs = table.abs().clamp_min(1e-6).log()
-            step = logs[1] - logs[0]  # per channel: the log-gain's step from level 0 to level 1
+            # one log-step for every channel: the median over channels of the step from level 0 to level 1, and
+            # only towards a coarser quantiser (y's gain falls, its inverse grows as the level drops)
+            step = (logs[1] - logs[0]).median()
+            step = step.clamp(min=0) if name == "gain" else step.clamp(max=0)
             new = [torch.exp(logs[0] - k * step) for k in range(extra, 0, -1)]
         out[name] = torch.cat([torch.stack(new).to(table.dtype), table]) if new else table
     return out
