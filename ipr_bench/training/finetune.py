@@ -14,10 +14,11 @@ extended: after training, the lowest levels switch most of y's channels off and 
 ipr-roi's gain steps run from −5.6 to +8.0 — and continuing each channel's own step two levels down grew gains by
 up to e¹¹: the decoder's output exploded, MSE 4.6 on 0–1 images at the first step, then 10¹⁰. The paired arms
 mse-ft, ipr-ft and ipr-roi-ft were extended that way from the regular mse base; their saved states carry what they
-started from, so resuming them is unchanged.) The hyper-latent's gains are not extrapolated: a new level starts with the base's lowest level's, so z costs what it
-cost there. (Extrapolated, they grew as y's shrank: on the paired arms z cost 0.046 bpp at the lowest new level
-against 0.005 at the base's lowest, a third of that level's bits, and 1,000 training steps at lr 1e-4 had not moved
-them back; ``hold_hyper_gains_below`` repairs a run extended the old way.)
+started from, so resuming them is unchanged.) The hyper-latent's gains are not extrapolated: a new level starts
+with the base's lowest level's, so z costs what it cost there. (Extrapolated, they grew as y's shrank: on the
+paired arms z cost 0.046 bpp at the lowest new level against 0.005 at the base's lowest, a third of that level's
+bits, and 1,000 training steps at lr 1e-4 had not moved them back; ``hold_hyper_gains_below`` repairs a run
+extended the old way.)
 """
 
 from __future__ import annotations
