@@ -231,6 +231,7 @@ def test_roi_training_codes_the_background_low_weighs_each_region_at_its_level_a
     assert {"bpp@q2", "bpp@q3", "cosine_facenet@q3"} <= set(record) and "bpp@q1" not in record
     _, meta = load_checkpoint(tmp_path / "roi" / "last")
     assert meta["face_background"] == 1.0 and meta["face_landmarker"] == "mtcnn" and meta["face_boost"] is None
+    assert "λ_face·α" in meta["loss"]
     codec = create_codec(f"learned:{tmp_path / 'roi' / 'last'}", device="cpu")
     assert codec.face_aware and codec.background == 2.0  # level 1 is quality 2: it codes as it was trained
     assert create_codec(f"learned:{tmp_path / 'roi' / 'last'}", device="cpu", background=1).background == 1.0

@@ -39,7 +39,11 @@ def save_state(trainer: Any) -> Path:
         ),
         "identity_weight": trainer.config.identity_weight,
         "trained_with": ",".join(trainer.config.recognizers) if trainer.config.identity_weight else None,
-        "loss": f"bpp + λ(255²·MSE + α·{trainer.config.identity} identity distance)",
+        "loss": (
+            f"bpp + λ(255²·MSE + α·{trainer.config.identity} identity distance)"
+            if trainer.config.face_background is None
+            else f"bpp + 255²·mean(λ_pixel·squared error) + λ_face·α·{trainer.config.identity} identity distance"
+        ),
         "steps": trainer.step,
         "training_data": trainer.data_description,
         "validation": trainer.history[-1] if trainer.history else None,
