@@ -89,7 +89,9 @@ def measure_arm(run: Path, points: list[tuple[int, float]], data: Any, judges: l
     return record
 
 
-def table(data: dict[str, Any]) -> str:
+def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
+    """The Markdown table of a measurement; ``against``: one learned record's key (e.g. a pilot's control,
+    ``ipr-roi-cont@background0``) that every other learned record is also compared with."""
     from ipr_bench.training.evidence import compare
 
     rows = data["records"]
@@ -117,6 +119,28 @@ def table(data: dict[str, Any]) -> str:
         c = compare(rows["hevc-roi"], record).bd_cosine
         cells.append("n/a" if math.isnan(c.value) else f"{c.value:+.4f}")
         lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | " + " | ".join(cells) + " |")
+    if against:
+        if against not in rows:
+            raise SystemExit(f"--against {against}: not measured here; records: {', '.join(rows)}")
+        ref = rows[against]
+        lines += [
+            "",
+            f"## Against {ref['arm']} ({ref['curve']}, step {ref.get('step')})",
+            "",
+            f"`python scripts/validate_against_hevc.py --out {out.resolve().relative_to(ROOT)} --table-only --against "
+            f"{against}` (no coding: from the JSON).",
+            "",
+            f"| codec | curve | step | BD-rate at equal cosine vs {ref['arm']} | cosine at equal bpp |",
+            "|---|---|---|---|---|",
+        ]
+        for name, record in rows.items():
+            if name in CLASSICAL or name == against:
+                continue
+            c = compare(ref, record)
+            d, cos = c.bd_rate_at_equal_cosine, c.bd_cosine
+            rate = "n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})"
+            gain = "n/a" if math.isnan(cos.value) else f"{cos.value:+.4f} (overlap {cos.overlap:.0%})"
+            lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | {rate} | {gain} |")
     lines += ["", "## Points", "", "| codec | setting | bpp | PSNR dB | FaceNet cos |", "|---|---|---|---|---|"]
     for name, record in rows.items():
         for q, setting in record["settings"].items():
@@ -148,13 +172,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument(
+        "--against", default="", help="also compare every learned curve with this one (a record key: ARM@background0)"
+    )
     parser.add_argument("--skip-classical", action="store_true", help="arms only (the JSON then lacks the anchors)")
     args = parser.parse_args()
     json_path, md_path = args.out.with_suffix(".json"), args.out.with_suffix(".md")
     if args.table_only:
         from ipr_bench.core.cache import atomic_write_bytes
 
-        atomic_write_bytes(md_path, table(json.loads(json_path.read_text())).encode())
+        atomic_write_bytes(md_path, table(json.loads(json_path.read_text()), args.against, args.out).encode())
         return
 
     from dataclasses import replace
@@ -196,7 +223,7 @@ def main() -> None:
         "records": records,
     }
     atomic_write_bytes(json_path, (json.dumps(result, indent=1) + "\n").encode())
-    atomic_write_bytes(md_path, table(result).encode())
+    atomic_write_bytes(md_path, table(result, args.against, args.out).encode())
     print(md_path.read_text())
 
 
