@@ -152,6 +152,17 @@ def training_section(root: Path, arms_json: str = "results/training/arms.json", 
         lines.append("")
     for name, v in (data.get("ship") or {}).items():
         lines.append(f"- `{name}` at step {v['at_step']} vs the shipped `{v['replaces']}`: {v['why']}.")
+    beside_hevc = {
+        "against_hevc": "the arms beside hevc and hevc-roi, coded and judged alike",
+        "roi_pilot": "the ROI-training pilot against its control and hevc-roi",
+    }
+    tables = [
+        f"[{stem}.md]({folder}/{stem}.md) ({what})"
+        for stem, what in beside_hevc.items()
+        if (root / folder / f"{stem}.md").is_file()
+    ]
+    if tables:
+        lines += ["", "On the same held-out images: " + "; ".join(tables) + "."]
     ledger = root / folder / "ledger.csv"
     if ledger.is_file():
         rows = list(csv.DictReader(ledger.open()))
