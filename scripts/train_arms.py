@@ -98,10 +98,11 @@ def train(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
     chosen = args.arms.split(",") if args.arms else ARMS
-    unknown = set(chosen) - set(arm_configs())
+    every = arm_configs()
+    unknown = set(chosen) - set(every)
     if unknown:
-        raise SystemExit(f"unknown arm(s) {', '.join(sorted(unknown))}; arms: {', '.join(arm_configs())}")
-    configs = {k: v for k, v in arm_configs().items() if k in chosen}
+        raise SystemExit(f"unknown arm(s) {', '.join(sorted(unknown))}; arms: {', '.join(every)}")
+    configs = {k: v for k, v in every.items() if k in chosen}
     trainers = {}
     for name, config in configs.items():
         trainer = Trainer(replace(config, threads=args.threads, compile=args.compile), args.runs / name)

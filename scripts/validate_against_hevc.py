@@ -89,6 +89,11 @@ def measure_arm(run: Path, points: list[tuple[int, float]], data: Any, judges: l
     return record
 
 
+def _rate(d: Any) -> str:
+    """A BD-rate Delta (ipr_bench.training.evidence) as a table cell."""
+    return "n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})"
+
+
 def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
     """The Markdown table of a measurement; ``against``: one learned record's key (e.g. a pilot's control,
     ``ipr-roi-cont@background0``) that every other learned record is also compared with."""
@@ -114,8 +119,7 @@ def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
             continue
         cells = []
         for anchor in ("hevc-roi", "hevc"):
-            d = compare(rows[anchor], record).bd_rate_at_equal_cosine
-            cells.append("n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})")
+            cells.append(_rate(compare(rows[anchor], record).bd_rate_at_equal_cosine))
         c = compare(rows["hevc-roi"], record).bd_cosine
         cells.append("n/a" if math.isnan(c.value) else f"{c.value:+.4f}")
         lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | " + " | ".join(cells) + " |")
@@ -137,10 +141,12 @@ def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
             if name in CLASSICAL or name == against:
                 continue
             c = compare(ref, record)
-            d, cos = c.bd_rate_at_equal_cosine, c.bd_cosine
-            rate = "n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})"
+            cos = c.bd_cosine
             gain = "n/a" if math.isnan(cos.value) else f"{cos.value:+.4f} (overlap {cos.overlap:.0%})"
-            lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | {rate} | {gain} |")
+            lines.append(
+                f"| {record['arm']} | {record['curve']} | {record.get('step')} | {_rate(c.bd_rate_at_equal_cosine)} "
+                f"| {gain} |"
+            )
     lines += ["", "## Points", "", "| codec | setting | bpp | PSNR dB | FaceNet cos |", "|---|---|---|---|---|"]
     for name, record in rows.items():
         for q, setting in record["settings"].items():

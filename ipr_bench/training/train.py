@@ -192,17 +192,15 @@ class Trainer(Validation):
             from ipr_bench.learned.variable_rate import lambda_for
 
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + LEVEL_SALT)
+            lmbda_map = None  # a λ per pixel only where regions of a crop are coded at different levels' trade-offs
             if self.config.face_background is not None and self.resident is not None:
                 level, lmbda, lmbda_map = self._roi_levels(g, x, self.resident.face_cells(self.step))
-                out = self.criterion(
-                    self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda, lmbda_map=lmbda_map
-                )
             else:
                 level = torch.randint(len(self.config.rate_lambdas), (x.shape[0],), generator=g).float().to(x.device)
                 lmbda = lambda_for(level, self.config.rate_lambdas)  # the image's base level sets its trade-off
                 if self.config.face_boost and self.resident is not None:
                     level = self._level_map(level, self.resident.face_cells(self.step), x.shape[-2:])
-                out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda)
+            out = self.criterion(self.forward(x, level), x, matrices, targets=targets, lmbda=lmbda, lmbda_map=lmbda_map)
         else:
             out = self.criterion(self.forward(x), x, matrices, targets=targets)
         out["loss"].backward()
