@@ -109,14 +109,27 @@ def test_learned_experiments_are_skipped_with_the_fix_or_trained_first_with_trai
     monkeypatch.setattr(rep, "missing_codecs", lambda e: [f"{c} (no zoo)" for c in e.needs_codecs if c not in shipped])
     skipped = reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None)
     assert ran == [] and skipped == [
-        "lfw-ipr: needs ipr (no zoo), mse (no zoo); `ipr-bench reproduce --train` makes the zoo codecs"
+        "lfw-ipr: needs ipr (no zoo), mse (no zoo), ipr-roi (no zoo), mse-roi (no zoo); "
+        "`ipr-bench reproduce --train` makes the zoo codecs"
     ]
+    shipped.add("mse-roi")  # the mse model coded ROI-style: available once mse is (no checkpoint of its own)
     assert reproduce(tmp_path, only=["lfw-ipr"], echo=lambda s: None, train=True) == []
     trained = [c for c in ran if c[0] in ("train", "ship")]
-    assert [c[0] for c in trained] == ["train", "ship", "train", "ship"]
-    ipr_train = trained[0]
-    assert ipr_train[ipr_train.index("--identity-weight") + 1] == "600" and "--device" in ipr_train
-    assert trained[2][trained[2].index("--identity-weight") + 1] == "0"
+    # one MSE base, then each arm fine-tuned from it (with levels added below) and shipped; the base's command is
+    # repeated per recipe and resumes a finished run (nothing to do)
+    assert [c[0] for c in trained] == ["train", "train", "ship"] * 3
+    assert [c[-1] for c in trained if c[0] == "ship"] == ["mse", "ipr", "ipr-roi"]  # the base before the arms
+    base, arms = trained[0], [trained[i] for i in (1, 4, 7)]
+    assert {trained[i] for i in (0, 3, 6)} == {base} and base[base.index("--out") + 1] == "runs/zoo/mse-base"
+
+    def option(command: tuple[str, ...], name: str) -> str:
+        return command[command.index(name) + 1]
+
+    assert [option(a, "--identity-weight") for a in arms] == ["0", "600", "600"]
+    assert ["--face-boost" in a for a in arms] == [False, False, True] and all("--device" in a for a in arms)
+    assert {option(a, "--init-from") for a in arms} == {"runs/zoo/mse-base"}
+    # the arms keep the base's λs on top and add levels below it
+    assert all(option(a, "--lambdas").endswith(option(base, "--lambdas")) for a in arms)
     assert ran[len(trained)] == ("run", "--preset", "lfw-ipr")  # the experiment runs once its codecs exist
     assert ran[-1] == ("report", "--results", "results/lfw-ipr")
     ran.clear()

@@ -24,8 +24,8 @@ def reproduce_command(
     train: Annotated[
         bool,
         typer.Option(
-            help="Train and ship the learned codecs (ipr, mse) the experiments need and the zoo lacks (GPU: hours; "
-            "resumable). Shipped checkpoints are never retrained."
+            help="Train and ship the learned codecs (mse, ipr, ipr-roi) the experiments need and the zoo lacks (GPU: "
+            "hours; resumable). Shipped checkpoints are never retrained."
         ),
     ] = False,
 ) -> None:

@@ -5,10 +5,10 @@ is resumable: a committed setting is never recomputed), rebuilds each store's re
 results section from the stores' ``summary.json`` files. ``--readme-only`` does only the last step (seconds); a
 test checks that the committed README equals what it generates, so no number in that section is typed by hand.
 
-Experiments that need a learned codec (``ipr``/``mse``) run only where their checkpoints exist (shipped in the
-zoo); otherwise they are listed as skipped, with the command that would make them. ``--train`` makes the missing
-ones first (``ZOO_TRAINING``: train, resumable, then ``ipr-bench ship`` into the zoo) — hours on a GPU, far more
-on a CPU; shipped checkpoints are never retrained.
+Experiments that need a learned codec (``ipr``/``mse``/``ipr-roi``) run only where their checkpoints exist
+(shipped in the zoo); otherwise they are listed as skipped, with the command that would make them. ``--train``
+makes the missing ones first (``ZOO_TRAINING``: train, resumable, then ``ipr-bench ship`` into the zoo) — hours
+on a GPU, far more on a CPU; shipped checkpoints are never retrained.
 """
 
 from __future__ import annotations
@@ -27,22 +27,34 @@ END = "<!-- results:end -->"
 CLI = [sys.executable, "-m", "ipr_bench"]
 
 
-# The shipped learned codecs: one variable-rate model each (five λ, CompressAI's 1–5 range for this
-# architecture), FaceNet as the identity term's recognizer with the paper's α; resumable (a killed or
-# lease-limited run continues from runs/zoo/NAME), then copied into the zoo. Batch 32 and lr 5e-4 because a GPU
-# step is launch-bound (batch 32 costs about what 16 does) and 5e-4 beat 1e-4 over the first GPU-minutes
-# (../shared/ENVIRONMENT.md); validation (78 images × 5 levels, real bitstreams) every 2,500 steps so that it
-# takes a small share of a lease.
+# The shipped learned codecs come in two stages, as the zoo's were made. First one MSE base (five λ, CompressAI's
+# 1–5 range for this architecture; resumable from runs/zoo/mse-base): batch 32 and lr 5e-4 because a GPU step is
+# launch-bound (batch 32 costs about what 16 does) and 5e-4 beat 1e-4 over the first GPU-minutes
+# (../shared/ENVIRONMENT.md); validation (78 images × 5 levels, real bitstreams) every 2,500 steps so that it takes
+# a small share of a lease. Then the paired arms of scripts/train_arms.py (same data, seeds, batches and steps;
+# three levels added below the base's lowest λ so that they reach face-ROI HEVC's rates), each shipped under its
+# zoo name: mse (α = 0), ipr (α = 600, FaceNet) and ipr-roi (the same with the face region one level up). mse-roi
+# is the mse model coded ROI-style and needs no checkpoint of its own. The recipes share the base: the second
+# recipe's first command resumes a finished run, which does nothing.
 ZOO_LAMBDAS = "0.0018,0.0035,0.0067,0.013,0.025"
 ZOO_STEPS = "150000"
+ARM_LAMBDAS = "0.00025,0.0005,0.0009," + ZOO_LAMBDAS  # scripts/train_arms.py NEW_LAMBDAS + BASE_LAMBDAS
+ARM_STEPS = "1100"  # the step the zoo's arms were shipped at
+BASE_RUN = "runs/zoo/mse-base"
+BASE_TRAINING = (
+    "train", "--out", BASE_RUN, "--lambdas", ZOO_LAMBDAS, "--identity-weight", "0", "--recognizer", "facenet",
+    "--batch-size", "32", "--lr", "5e-4", "--steps", ZOO_STEPS, "--validate-every", "2500",
+    "--checkpoint-every", "2500",
+)  # fmt: skip
 ZOO_TRAINING: dict[str, tuple[tuple[str, ...], ...]] = {
     name: (
-        ("train", "--out", f"runs/zoo/{name}", "--lambdas", ZOO_LAMBDAS, "--identity-weight", alpha,
-         "--recognizer", "facenet", "--batch-size", "32", "--lr", "5e-4", "--steps", ZOO_STEPS,
-         "--validate-every", "2500", "--checkpoint-every", "2500"),
+        BASE_TRAINING,
+        ("train", "--out", f"runs/zoo/{name}", "--init-from", BASE_RUN, "--lambdas", ARM_LAMBDAS,
+         "--identity-weight", alpha, *loss, "--recognizer", "facenet", "--batch-size", "8", "--crop", "192",
+         "--lr", "1e-4", "--seed", "0", "--steps", ARM_STEPS, "--validate-every", "550", "--checkpoint-every", "550"),
         ("ship", f"runs/zoo/{name}", "--as", name),
     )
-    for name, alpha in (("ipr", "600"), ("mse", "0"))
+    for name, alpha, loss in (("mse", "0", ()), ("ipr", "600", ()), ("ipr-roi", "600", ("--face-boost", "1")))
 }  # fmt: skip
 
 
@@ -139,7 +151,7 @@ EXPERIMENTS.register("lfw-ipr")(
             ("gallery", "--results", "results/lfw-ipr", "--view", "whole"),
             ("bits", "--results", "results/lfw-ipr"),
         ),
-        needs_codecs=("ipr", "mse"),
+        needs_codecs=("ipr", "mse", "ipr-roi", "mse-roi"),
         readme_figures=("gallery_whole_matched", "bits_ipr"),
     )
 )
@@ -153,7 +165,7 @@ EXPERIMENTS.register("lfw-ipr-quick")(
             ("gallery", "--results", "results/lfw-ipr-quick", "--view", "whole"),
             ("bits", "--results", "results/lfw-ipr-quick"),
         ),
-        needs_codecs=("ipr", "mse"),
+        needs_codecs=("ipr", "mse", "ipr-roi", "mse-roi"),
         readme_figures=("gallery_whole_matched", "bits_ipr"),
     )
 )
@@ -283,7 +295,7 @@ def train_missing(root: Path, codecs: list[str], echo: Callable[[str], None] = p
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         echo("warning: no GPU; training the zoo codecs on the CPU takes days (the runs resume where stopped)")
-    for name in codecs:
+    for name in [n for n in ZOO_TRAINING if n in codecs]:  # the recipes' order: a later one may build on an earlier
         for command in ZOO_TRAINING[name]:
             command = (*command, "--device", device) if command[0] == "train" else command
             echo(f"[train {name}] {_command_text(command)}")
