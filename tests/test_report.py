@@ -350,3 +350,77 @@ def test_rate_figure_is_a_grid_of_at_most_three_panels_a_row_with_one_legend() -
     assert colour["arcface"]["jpeg"] == colour["facenet"]["jpeg"] and "jpeg" not in colour["dlib"]
     width, height = fig.get_size_inches() * 110  # save_figure's dpi
     assert width <= 1300 and height < width  # a laptop screen shows it whole, not a 2860 × 462 strip
+
+
+def test_identity_term_pairs_each_ipr_codec_with_its_control_and_reads_the_paper_claim() -> None:
+    """ipr is compared with mse (same architecture and λs, whole image), ipr-roi with mse-roi (same, face region);
+    an mse of another architecture is no control. The deltas are Bjøntegaard differences at equal bpp."""
+    import pandas as pd
+
+    from ipr_bench.analysis.analyse import Analysis, Anchor
+    from ipr_bench.render.markdown import identity_verdict, markdown_tables
+
+    def checkpoint(arch: str = "gained-hyperprior") -> list[dict]:
+        return [{"architecture": arch, "lambdas": [0.001, 0.01]}]
+
+    configs = {
+        "ipr": {"trained_with": "facenet", "checkpoints": checkpoint()},
+        "mse": {"trained_with": None, "checkpoints": checkpoint()},
+        "ipr-roi": {"trained_with": "facenet", "checkpoints": checkpoint(), "background": 1},
+        "mse-roi": {"trained_with": None, "checkpoints": checkpoint(), "background": 1},
+        "mse-small": {"trained_with": None, "checkpoints": checkpoint("bmshj2018-hyperprior")},
+    }
+    rows = []
+    bpps = (0.1, 0.2, 0.4)
+    for codec in configs:
+        # ipr: +1 pp accuracy and +0.01 cosine over mse at every bpp under facenet, −1 pp / −0.01 under arcface
+        for rec, sign in (("facenet", 1), ("arcface", -1)):
+            lift = sign if codec == "ipr" else 0
+            for i, bpp in enumerate(bpps):
+                acc, cos = 90 + 3 * i + lift, 0.8 + 0.05 * i + lift / 100
+                rows.append(
+                    {"codec": codec, "recognizer": rec, "bpp": bpp, "accuracy": acc, "cos_to_original": cos,
+                     "tar_at_far": acc - 20, "quality": i}
+                )  # fmt: skip
+    analysis = Analysis(
+        "toy",
+        pd.DataFrame(rows),
+        Anchor("hevc", 23),
+        0.5,
+        meta={f"{c}@quality=1": {"codec_config": {"codec": c, **cfg}} for c, cfg in configs.items()},
+    )
+    assert analysis.controls() == {"ipr": "mse", "ipr-roi": "mse-roi"}
+    term = analysis.identity_term()
+    cell = {(r["codec"], r["recognizer"], r["metric"]): r for r in term}
+    assert cell[("ipr", "facenet", "accuracy")]["delta"] == pytest.approx(1.0)
+    assert cell[("ipr", "facenet", "cos_to_original")]["delta"] == pytest.approx(0.01)
+    assert cell[("ipr", "arcface", "accuracy")]["delta"] == pytest.approx(-1.0)
+    assert cell[("ipr", "facenet", "accuracy")]["seen"] and not cell[("ipr", "arcface", "accuracy")]["seen"]
+    assert cell[("ipr", "facenet", "accuracy")]["bpp_interval"] == pytest.approx([0.1, 0.4])
+    assert cell[("ipr-roi", "facenet", "accuracy")]["delta"] == pytest.approx(0.0)
+    verdict = identity_verdict(term)
+    assert verdict == (
+        "At equal bpp, ipr's accuracy and identity cosine against mse's: lower under arcface (unseen); higher under "
+        "facenet (seen). Both higher under 0 of 1 unseen recognizers. At equal bpp, ipr-roi's accuracy and identity "
+        "cosine against mse-roi's: neither both higher nor both lower under arcface (unseen), facenet (seen). Both "
+        "higher under 0 of 1 unseen recognizers."
+    )
+    table = markdown_tables(analysis, {**_empty_report_data(), "identity_term": term})["identity_term"]
+    assert "| ipr | mse | facenet | seen | +1.00 | +0.0100 | +1.00 | 0.100–0.400 |" in table
+    # below the overlap rule the cell says why instead of a number
+    far = pd.DataFrame([{**r, "bpp": r["bpp"] * 100} if r["codec"] == "mse" else r for r in rows])
+    none = Analysis("toy", far, Anchor("hevc", 23), 0.5, meta=analysis.meta).identity_term()
+    assert all(r["delta"] is None and r["reason"] for r in none if r["codec"] == "ipr")
+    assert "undecided" in identity_verdict(none)
+
+
+def _empty_report_data() -> dict:
+    return {
+        "reference": [],
+        "bd_rate": [],
+        "parity": [],
+        "bit_accounting": [],
+        "codec_info": [],
+        "against_roi": [],
+        "robustness": [],
+    }

@@ -22,9 +22,16 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                      "bd_rate_percent", "bd_overlap", "bd_rate_cosine_percent", "bd_cosine_overlap",
                      "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
-                      "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}]}
+                      "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}],
+     "identity_term": [{"codec", "control", "trained_with", "recognizer", "seen", "metric", "delta", "overlap",
+                        "bpp_interval": [lo, hi], "reason"}]}
                    (bound: parity found at the curve's lowest measured rate, an upper bound)
                    (parity bpp vs the best ROI baseline's: codecs with Codec.roi_baseline, e.g. hevc-roi, hevc-blur)
+                   (identity_term: the paper's comparison. Each codec trained with an identity term against its
+                    control, the one codec trained without it on the same architecture and rate points and coded
+                    the same way (ipr vs mse, ipr-roi vs mse-roi): delta = the Bjøntegaard difference of
+                    ``metric`` (accuracy and TAR in percentage points, identity cosine) at equal bpp over the
+                    shared rate range, codec minus control, null with a reason below the overlap rule)
 
 Values that cannot be computed are null, with a reason or status beside them. Accuracy follows ``protocol``
 (ipr_bench.analysis.metrics): the LFW 10-fold protocol, or the originals' thresholds fixed for every setting.
@@ -41,9 +48,17 @@ import numpy as np
 import pandas as pd
 
 from ipr_bench.analysis.metrics import PROTOCOLS
-from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_rate, parity_rate
+from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_quality, bd_rate, parity_rate
 from ipr_bench.analysis.summary import summarize
-from ipr_bench.analysis.verdicts import advantage_verdict, bd_row, is_bound, is_roi_baseline, num, parity_row
+from ipr_bench.analysis.verdicts import (
+    advantage_verdict,
+    bd_row,
+    is_bound,
+    is_roi_baseline,
+    is_seen,
+    num,
+    parity_row,
+)
 from ipr_bench.core.errors import IprBenchError
 from ipr_bench.store import schema
 from ipr_bench.store.results import ResultStore
@@ -255,7 +270,68 @@ class Analysis:
 
     def learned_codecs(self) -> set[str]:
         """Codecs whose config records a training recognizer (None for a rate–distortion-only model, e.g. mse)."""
-        return {m["codec_config"]["codec"] for m in self.meta.values() if "trained_with" in m.get("codec_config", {})}
+        return set(self.trained_with())
+
+    def trained_with(self) -> dict[str, str | None]:
+        """Learned codec → the recognizer of its identity term (None: no identity term, the control every
+        recognizer is unseen by)."""
+        trained: dict[str, str | None] = {}
+        for m in self.meta.values():
+            cfg = m.get("codec_config", {})
+            if "trained_with" in cfg:
+                trained[cfg["codec"]] = cfg["trained_with"]
+        return trained
+
+    def controls(self) -> dict[str, str]:
+        """Each codec trained with an identity term → its control: the one codec here trained without it, on the
+        same architecture and rate points (λs), coded the same way (face region or whole image). None found, or
+        several: no control (the comparison would not isolate the loss)."""
+        kinds: dict[str, tuple] = {}
+        for m in self.meta.values():
+            cfg = m.get("codec_config", {})
+            if "trained_with" in cfg:
+                checkpoints = tuple(
+                    (c.get("architecture"), tuple(c.get("lambdas") or (c.get("lambda"),)))
+                    for c in cfg.get("checkpoints", ())
+                )
+                kinds[cfg["codec"]] = (checkpoints, "background" in cfg)
+        trained = self.trained_with()
+        out = {}
+        for codec, seen_by in sorted(trained.items()):
+            if seen_by is None:
+                continue
+            twins = [c for c, by in trained.items() if by is None and kinds.get(c) == kinds.get(codec)]
+            if len(twins) == 1:
+                out[codec] = twins[0]
+        return out
+
+    def identity_term(self) -> list[dict[str, Any]]:
+        """The paper's comparison: per codec with a control (controls()) × recognizer × recognition metric, the
+        codec's Bjøntegaard gain over its control at equal bpp (positive: the identity term helps)."""
+        trained = self.trained_with()
+        out = []
+        for codec, control in self.controls().items():
+            for rec in self.recognizers:
+                if not len(self.curve(codec, rec)) or not len(self.curve(control, rec)):
+                    continue  # not measured with this recognizer
+                for metric in RECOGNITION_METRICS:
+                    d = bd_quality(self.curve(control, rec, metric), self.curve(codec, rec, metric), self.min_overlap)
+                    lo, hi = d.interval
+                    out.append(
+                        {
+                            "codec": codec,
+                            "control": control,
+                            "trained_with": trained[codec],
+                            "recognizer": rec,
+                            "seen": is_seen(rec, trained[codec]),
+                            "metric": metric,
+                            "delta": num(d.value),
+                            "overlap": num(d.overlap),
+                            "bpp_interval": [num(10**lo), num(10**hi)],
+                            "reason": d.reason,
+                        }
+                    )
+        return out
 
     def robustness(
         self, parities: list[dict[str, Any]] | None = None, bd_rates: list[dict[str, Any]] | None = None
@@ -264,11 +340,7 @@ class Analysis:
         (the paper's statistic) and of the anchor codec's own parity bpp, BD-rate at equal accuracy, and whether
         the codec's advantage holds. ``parities`` / ``bd_rates``: the rows of parities() / bd_rates(), when the
         caller has them already."""
-        trained: dict[str, str | None] = {}
-        for m in self.meta.values():
-            cfg = m.get("codec_config", {})
-            if "trained_with" in cfg:  # None: no identity term, the control every recognizer is unseen by
-                trained[cfg["codec"]] = cfg["trained_with"]
+        trained = self.trained_with()
         rows = parities if parities is not None else self.parities()
         bds = bd_rates if bd_rates is not None else self.bd_rates()
         parity = {(p["codec"], p["recognizer"], p["ref"]): p for p in rows}
@@ -287,7 +359,7 @@ class Analysis:
                         "codec": codec,
                         "trained_with": seen_by,
                         "recognizer": rec,
-                        "seen": seen_by is not None and (rec == seen_by or rec.startswith(seen_by + ":")),
+                        "seen": is_seen(rec, seen_by),
                         "parity_ratio_anchor": at_anchor["ratio"] if at_anchor else None,
                         "parity_ratio_original": p["ratio"],
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
@@ -317,6 +389,7 @@ class Analysis:
             "codec_info": self.codec_info(),
             "robustness": self.robustness(parities, bd_rates),
             "against_roi": self.against_roi(parities),
+            "identity_term": self.identity_term(),
         }
 
 

@@ -43,6 +43,11 @@ def parity_row(codec: str, rec: str, ref: str, target: float, p: Any, base: floa
     }
 
 
+def is_seen(recognizer: str, trained_with: str | None) -> bool:
+    """Was ``recognizer`` (e.g. facenet, or a variant facenet:casia) the one a codec's identity term used?"""
+    return trained_with is not None and (recognizer == trained_with or recognizer.startswith(trained_with + ":"))
+
+
 def is_roi_baseline(codec: str) -> bool:
     """A codec the learned codecs are compared with as ROI coding (``Codec.roi_baseline``; unknown names: no)."""
     from ipr_bench.core.errors import UnknownNameError

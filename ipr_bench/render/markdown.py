@@ -126,7 +126,68 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         t["robustness"] = "\n".join(lines)
     else:
         t["robustness"] = "No codec in this store records the recognizer it was trained with (no learned codecs)."
+
+    if data.get("identity_term"):
+        cells = {(r["codec"], r["recognizer"], r["metric"]): r for r in data["identity_term"]}
+        lines = [
+            "| codec | control | recognizer | seen? | Δ accuracy (pp) | Δ identity cosine | Δ TAR@FAR=1e-3 (pp) "
+            "| shared bpp range |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for codec, control, rec, seen in dict.fromkeys(
+            (r["codec"], r["control"], r["recognizer"], r["seen"]) for r in data["identity_term"]
+        ):
+            row = [cells[(codec, rec, m)] for m in ("accuracy", "cos_to_original", "tar_at_far")]
+            text = [
+                fmt(r["delta"], spec, none=f"n/a (overlap {fmt(r['overlap'], '.0%')})")
+                for r, spec in zip(row, ("+.2f", "+.4f", "+.2f"), strict=True)
+            ]
+            lo, hi = row[0]["bpp_interval"]
+            lines.append(
+                f"| {codec} | {control} | {rec} | {'seen' if seen else 'unseen'} | {' | '.join(text)} | "
+                f"{fmt(lo, '.3f')}–{fmt(hi, '.3f')} |"
+            )
+        lines += [
+            "",
+            "Bjøntegaard differences at equal bpp over the rates both curves cover (codec minus control; positive: "
+            "the identity term keeps more), each curve reduced to its Pareto envelope; n/a where they share less "
+            "than 25% of their log-rate range.",
+            "",
+            identity_verdict(data["identity_term"]),
+        ]
+        t["identity_term"] = "\n".join(lines)
     return t
+
+
+def identity_verdict(rows: list[dict[str, Any]]) -> str:
+    """The paper's claim read off the identity_term rows: under which recognizers a codec trained with the
+    identity term keeps both higher accuracy and higher identity cosine than its control at equal bpp."""
+    parts = []
+    for codec, control in dict.fromkeys((r["codec"], r["control"]) for r in rows):
+        by_rec: dict[tuple[str, bool], dict[str, float | None]] = {}
+        for r in rows:
+            if r["codec"] == codec:
+                by_rec.setdefault((r["recognizer"], r["seen"]), {})[r["metric"]] = r["delta"]
+        groups: dict[str, list[str]] = {}
+        for (rec, seen), d in by_rec.items():
+            acc, cos = d.get("accuracy"), d.get("cos_to_original")
+            if acc is None or cos is None:
+                key = "undecided (too little shared rate range)"
+            elif acc > 0 and cos > 0:
+                key = "higher"
+            elif acc < 0 and cos < 0:
+                key = "lower"
+            else:
+                key = "neither both higher nor both lower"
+            groups.setdefault(key, []).append(f"{rec} ({'seen' if seen else 'unseen'})")
+        unseen = [k for k, s in by_rec if not s]
+        higher_unseen = [x for x in groups.get("higher", []) if x.endswith("(unseen)")]
+        said = "; ".join(f"{k} under {', '.join(v)}" for k, v in groups.items())
+        parts.append(
+            f"At equal bpp, {codec}'s accuracy and identity cosine against {control}'s: {said}. "
+            f"Both higher under {len(higher_unseen)} of {len(unseen)} unseen recognizers."
+        )
+    return " ".join(parts)
 
 
 def robustness_verdict(rows: list[dict[str, Any]], anchor_codec: str) -> str:
@@ -188,6 +249,7 @@ SECTIONS = [
     ("codec_info", "What the codecs did per image"),
     ("robustness", "Robustness to unseen recognizers"),
     ("against_roi", "Is it more than ROI coding?"),
+    ("identity_term", "The identity term against its control (the paper's comparison, at equal bpp)"),
     ("bits", "Where the bits go (`ipr-bench bits`)"),
 ]
 PICTURES = (  # figure-file prefix → report section

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ipr_bench.analysis.verdicts import is_bound
-from ipr_bench.render.markdown import fmt, robustness_verdict, roi_verdict
+from ipr_bench.render.markdown import fmt, identity_verdict, robustness_verdict, roi_verdict
 
 README_CAPTIONS = (
     (
@@ -94,6 +94,8 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
     if data.get("robustness"):
         lines += ["", "Seen and unseen recognizers: " + robustness_verdict(data["robustness"], anchor["codec"])]
+    if data.get("identity_term"):
+        lines += ["", "The identity term against its control: " + identity_verdict(data["identity_term"])]
     anchor_parity = [p for p in data["parity"] if p["ref"] == "anchor" and p["reached"]]
     if anchor_parity:
         by_codec: dict[str, list[str]] = {}
