@@ -406,7 +406,10 @@ def test_identity_term_pairs_each_ipr_codec_with_its_control_and_reads_the_paper
         "higher under 0 of 1 unseen recognizers."
     )
     table = markdown_tables(analysis, {**_empty_report_data(), "identity_term": term})["identity_term"]
-    assert "| ipr | mse | facenet | seen | +1.00 | +0.0100 | +1.00 | 0.100–0.400 |" in table
+    assert "| ipr | mse | facenet | seen | +1.00 | +0.0100 | +1.00 | 0.100–0.400 | — |" in table
+    reference = [{"recognizer": "facenet", "accuracy": 99.0, "std": 0.4}]
+    data = {**_empty_report_data(), "identity_term": term, "reference": reference}
+    assert "| +1.00 | 0.100–0.400 | 0.40 |" in markdown_tables(analysis, data)["identity_term"]
     # below the overlap rule the cell says why instead of a number
     far = pd.DataFrame([{**r, "bpp": r["bpp"] * 100} if r["codec"] == "mse" else r for r in rows])
     none = Analysis("toy", far, Anchor("hevc", 23), 0.5, meta=analysis.meta).identity_term()

@@ -129,10 +129,11 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
 
     if data.get("identity_term"):
         cells = {(r["codec"], r["recognizer"], r["metric"]): r for r in data["identity_term"]}
+        fold_std = {r["recognizer"]: r["std"] for r in data["reference"]}
         lines = [
             "| codec | control | recognizer | seen? | Δ accuracy (pp) | Δ identity cosine | Δ TAR@FAR=1e-3 (pp) "
-            "| shared bpp range |",
-            "|---|---|---|---|---|---|---|---|",
+            "| shared bpp range | originals' accuracy std over folds (pp) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for codec, control, rec, seen in dict.fromkeys(
             (r["codec"], r["control"], r["recognizer"], r["seen"]) for r in data["identity_term"]
@@ -145,13 +146,14 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
             lo, hi = row[0]["bpp_interval"]
             lines.append(
                 f"| {codec} | {control} | {rec} | {'seen' if seen else 'unseen'} | {' | '.join(text)} | "
-                f"{fmt(lo, '.3f')}–{fmt(hi, '.3f')} |"
+                f"{fmt(lo, '.3f')}–{fmt(hi, '.3f')} | {fmt(fold_std.get(rec), '.2f')} |"
             )
         lines += [
             "",
             "Bjøntegaard differences at equal bpp over the rates both curves cover (codec minus control; positive: "
             "the identity term keeps more), each curve reduced to its Pareto envelope; n/a where they share less "
-            "than 25% of their log-rate range.",
+            "than 25% of their log-rate range. The last column gives the scale of accuracy noise: a Δ accuracy well "
+            "inside it is no evidence either way.",
             "",
             identity_verdict(data["identity_term"]),
         ]
