@@ -166,30 +166,35 @@ def identity_verdict(rows: list[dict[str, Any]]) -> str:
     identity term keeps both higher accuracy and higher identity cosine than its control at equal bpp."""
     parts = []
     for codec, control in dict.fromkeys((r["codec"], r["control"]) for r in rows):
-        by_rec: dict[tuple[str, bool], dict[str, float | None]] = {}
+        deltas: dict[tuple[str, bool], dict[str, float | None]] = {}
         for r in rows:
             if r["codec"] == codec:
-                by_rec.setdefault((r["recognizer"], r["seen"]), {})[r["metric"]] = r["delta"]
+                deltas.setdefault((r["recognizer"], r["seen"]), {})[r["metric"]] = r["delta"]
+        verdicts = {key: _identity_verdict(d.get("accuracy"), d.get("cos_to_original")) for key, d in deltas.items()}
         groups: dict[str, list[str]] = {}
-        for (rec, seen), d in by_rec.items():
-            acc, cos = d.get("accuracy"), d.get("cos_to_original")
-            if acc is None or cos is None:
-                key = "undecided (too little shared rate range)"
-            elif acc > 0 and cos > 0:
-                key = "higher"
-            elif acc < 0 and cos < 0:
-                key = "lower"
-            else:
-                key = "neither both higher nor both lower"
-            groups.setdefault(key, []).append(f"{rec} ({'seen' if seen else 'unseen'})")
-        unseen = [k for k, s in by_rec if not s]
-        higher_unseen = [x for x in groups.get("higher", []) if x.endswith("(unseen)")]
+        for (rec, seen), verdict in verdicts.items():
+            groups.setdefault(verdict, []).append(_recognizer_label(rec, seen))
+        unseen = [v for (_, seen), v in verdicts.items() if not seen]
         said = "; ".join(f"{k} under {', '.join(v)}" for k, v in groups.items())
         parts.append(
             f"At equal bpp, {codec}'s accuracy and identity cosine against {control}'s: {said}. "
-            f"Both higher under {len(higher_unseen)} of {len(unseen)} unseen recognizers."
+            f"Both higher under {unseen.count('higher')} of {len(unseen)} unseen recognizers."
         )
     return " ".join(parts)
+
+
+def _identity_verdict(accuracy: float | None, cosine: float | None) -> str:
+    if accuracy is None or cosine is None:
+        return "undecided (too little shared rate range)"
+    if accuracy > 0 and cosine > 0:
+        return "higher"
+    if accuracy < 0 and cosine < 0:
+        return "lower"
+    return "neither both higher nor both lower"
+
+
+def _recognizer_label(recognizer: str, seen: bool) -> str:
+    return f"{recognizer} ({'seen' if seen else 'unseen'})"
 
 
 def robustness_verdict(rows: list[dict[str, Any]], anchor_codec: str) -> str:
@@ -200,7 +205,7 @@ def robustness_verdict(rows: list[dict[str, Any]], anchor_codec: str) -> str:
         groups: dict[str, list[str]] = {}
         for r in rows:
             if r["codec"] == codec:
-                label = f"{r['recognizer']} ({'seen' if r['seen'] else 'unseen'})"
+                label = _recognizer_label(r["recognizer"], r["seen"])
                 groups.setdefault(r.get("advantage", "undecided"), []).append(label)
         said = [f"{'is undecided' if k == 'undecided' else k} under {', '.join(v)}" for k, v in groups.items()]
         parts.append(f"{codec}'s advantage over {anchor_codec} at parity with the originals " + "; ".join(said) + ".")
