@@ -182,6 +182,12 @@ def test_against_roi_compares_parity_with_the_best_roi_baseline() -> None:
     assert "hevc-roi:15 reaches it at ≤ 0.200 bpp, ≤ 67% of HEVC's 0.300 (already at its lowest measured rate)" in (
         roi_verdict([bound_rows["hevc"]])
     )
+    learned_low = [
+        {**p, "status": "at or below the lowest measured rate"} if p["codec"] == "ipr" else p for p in parities
+    ]
+    assert roi_verdict(analysis.against_roi(learned_low)) == (
+        "ipr beats hevc-roi:15 under r (≤ 0.150 vs 0.200 bpp at parity, ≤ 75%)."
+    )
     without = Analysis("toy", pd.DataFrame({"codec": ["hevc"], "recognizer": ["r"]}), Anchor("hevc", 23), 0.5)
     assert without.against_roi(parities[:1]) == []
 
@@ -260,6 +266,16 @@ def test_gallery_draws_no_column_that_no_codec_fills() -> None:
 
 def _parity(bpp: float | None, status: str = "interpolated") -> dict:
     return {"reached": bpp is not None, "bpp": bpp, "status": status if bpp is not None else "not reached"}
+
+
+def test_a_ratio_of_bounded_parities_says_which_way_it_is_bounded() -> None:
+    from ipr_bench.render.markdown import fmt_ratio
+
+    assert fmt_ratio(0.5) == "50%"
+    assert fmt_ratio(0.5, over_bound=True) == "≤ 50%"  # the numerator is at most its figure
+    assert fmt_ratio(0.5, under_bound=True) == "≥ 50%"  # the denominator is at most its figure
+    assert fmt_ratio(0.5, ".1%", True, True) == "50.0% (both bounds)"
+    assert fmt_ratio(None, over_bound=True) == "—"
 
 
 def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> None:

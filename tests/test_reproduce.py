@@ -68,6 +68,24 @@ def test_store_section_shows_every_setting_sorted_by_rate(tmp_path: Path) -> Non
     assert store_section(tmp_path, EXPERIMENTS.get("lfw-roi-learned")[0]) == []  # no store yet: nothing claimed
 
 
+def test_store_section_marks_a_ratio_from_a_bounded_parity(tmp_path: Path) -> None:
+    """A parity found at a curve's lowest measured rate is an upper bound: so is every ratio made from it."""
+    experiment = EXPERIMENTS.get("lfw-classical")[0]
+    store = tmp_path / experiment.store
+    store.mkdir(parents=True)
+    summary = synthetic_summary()
+    low = "at or below the lowest measured rate"
+    summary["parity"][1] |= {"bpp": 0.3, "ratio": 0.3 / 0.35, "status": low}
+    summary["parity"].append(
+        {"codec": "jpeg", "recognizer": "r", "ref": "anchor", "bpp": 0.3, "ratio": 0.75, "reached": True, "status": low}
+    )
+    (store / "summary.json").write_text(json.dumps(summary))
+    text = "\n".join(store_section(tmp_path, experiment))
+    assert "| jpeg | r | ≤ 0.300 | ≤ 86% | n/a (overlap 10%) |" in text
+    assert "jpeg: r ≤ 75%." in text  # the paper's statistic, bounded too
+    assert "hevc: r 100%;" in text
+
+
 def test_store_section_shows_the_experiments_pictures_once_they_exist(tmp_path: Path) -> None:
     experiment = EXPERIMENTS.get("lfw-ipr")[0]
     store = tmp_path / experiment.store

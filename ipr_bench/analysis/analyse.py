@@ -352,7 +352,8 @@ class Analysis:
                 p = parity.get((codec, rec, "original"))
                 if p is None:  # not measured with this recognizer
                     continue
-                verdict, why = advantage_verdict(p, parity.get((self.anchor.codec, rec, "original")))
+                own = parity.get((self.anchor.codec, rec, "original"))
+                verdict, why = advantage_verdict(p, own)
                 at_anchor = parity.get((codec, rec, "anchor"))
                 out.append(
                     {
@@ -362,6 +363,10 @@ class Analysis:
                         "seen": is_seen(rec, seen_by),
                         "parity_ratio_anchor": at_anchor["ratio"] if at_anchor else None,
                         "parity_ratio_original": p["ratio"],
+                        # the parity bpps only bounded from above (found at a curve's lowest measured rate)
+                        "bound_anchor": bool(at_anchor and at_anchor["reached"] and is_bound(at_anchor)),
+                        "bound_original": bool(p["reached"] and is_bound(p)),
+                        "anchor_bound": bool(own and own["reached"] and is_bound(own)),
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
                         "bd_overlap": (bd.get((codec, rec)) or {}).get("overlap"),
                         "bd_rate_cosine_percent": (bd_cos.get((codec, rec)) or {}).get("bd_rate_percent"),

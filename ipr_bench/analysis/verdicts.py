@@ -65,6 +65,11 @@ def is_bound(parity: dict[str, Any]) -> bool:
     return str(parity.get("status", "")).startswith("at or below")
 
 
+def own_parities(parities: list[dict[str, Any]], anchor_codec: str) -> dict[str, dict[str, Any]]:
+    """Per recognizer, the anchor codec's own parity with the originals: the denominator of every ratio to it."""
+    return {p["recognizer"]: p for p in parities if p["ref"] == "original" and p["codec"] == anchor_codec}
+
+
 def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
     """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
     ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper

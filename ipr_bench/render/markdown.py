@@ -8,10 +8,21 @@ from typing import Any
 import pandas as pd
 
 from ipr_bench.analysis.analyse import Analysis
+from ipr_bench.analysis.verdicts import is_bound, own_parities
 
 
 def fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
     return none if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def fmt_ratio(ratio: Any, spec: str = ".0%", over_bound: bool = False, under_bound: bool = False) -> str:
+    """A ratio of two parity bpps either of which may be only an upper bound (parity found at a curve's lowest
+    measured rate): ``over_bound`` the numerator's, ``under_bound`` the denominator's. The ratio is then bounded
+    above (≤), below (≥), or, with both, not at all."""
+    text = fmt(ratio, spec)
+    if text == "—" or over_bound == under_bound:
+        return f"{text} (both bounds)" if over_bound and text != "—" else text
+    return ("≤ " if over_bound else "≥ ") + text
 
 
 def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
@@ -34,9 +45,11 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         "| recognizer | codec | reference | target acc % | parity bpp | ratio | how |",
         "|---|---|---|---|---|---|---|",
     ]
+    own_parity = own_parities(data["parity"], analysis.anchor.codec)
     for r in sorted(data["parity"], key=lambda r: (r["recognizer"], r["ref"], r["codec"])):
         ref = f"{analysis.anchor.codec}:{analysis.anchor.quality:g} − ε" if r["ref"] == "anchor" else "originals − ε"
-        ratio = fmt(r["ratio"], ".1%") + (
+        own = own_parity.get(r["recognizer"]) if r["ref"] == "original" else None
+        ratio = fmt_ratio(r["ratio"], ".1%", is_bound(r), bool(own and is_bound(own))) + (
             " of anchor bpp" if r["ref"] == "anchor" else f" of {analysis.anchor.codec}'s"
         )
         lines.append(
@@ -96,7 +109,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
             le, base_le = ("≤ " if r.get("bound") else ""), ("≤ " if r.get("baseline_bound") else "")
             base = f"{r['baseline']} ({base_le}{fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
             lines.append(
-                f"| {r['recognizer']} | {r['codec']} | {le}{fmt(r['bpp'], '.3f')} | {base} | {fmt(r['ratio'], '.0%')} |"
+                f"| {r['recognizer']} | {r['codec']} | {le}{fmt(r['bpp'], '.3f')} | {base} | "
+                f"{fmt_ratio(r['ratio'], '.0%', bool(r.get('bound')), bool(r.get('baseline_bound')))} |"
             )
         lines += ["", roi_verdict(data["against_roi"])]
         t["against_roi"] = "\n".join(lines)
@@ -116,10 +130,13 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
             cos_text = (
                 f"{bd_cos:+.1f} %" if bd_cos is not None else f"n/a (overlap {fmt(r.get('bd_cosine_overlap'), '.0%')})"
             )
+            of_anchor = fmt_ratio(r.get("parity_ratio_anchor"), ".1%", r.get("bound_anchor", False))
+            of_own = fmt_ratio(
+                r["parity_ratio_original"], ".1%", r.get("bound_original", False), r.get("anchor_bound", False)
+            )
             lines.append(
                 f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
-                f"{'seen' if r['seen'] else 'unseen'} | {fmt(r.get('parity_ratio_anchor'), '.1%')} | "
-                f"{fmt(r['parity_ratio_original'], '.1%')} | "
+                f"{'seen' if r['seen'] else 'unseen'} | {of_anchor} | {of_own} | "
                 f"{bd_text} | {cos_text} | {r.get('advantage', '—')} | {r.get('why', '')} |"
             )
         lines += ["", robustness_verdict(data["robustness"], data["anchor"]["codec"])]
@@ -239,11 +256,11 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
         if r["bpp"] is None:
             parts.append(f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} ({why})")
             continue
-        bound = "; a parity at a lowest measured rate only bounds the ratio" if verdict == "undecided" else ""
+        ratio = fmt_ratio(r["ratio"], ".0%", bool(r.get("bound")), bool(r["baseline_bound"]))
         parts.append(
             f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} "
             f"({'≤ ' if r.get('bound') else ''}{r['bpp']:.3f} vs {'≤ ' if r['baseline_bound'] else ''}"
-            f"{r['baseline_bpp']:.3f} bpp at parity, {r['ratio']:.0%}{bound})"
+            f"{r['baseline_bpp']:.3f} bpp at parity, {ratio})"
         )
     return "; ".join(parts) + "."
 

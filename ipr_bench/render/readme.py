@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ipr_bench.analysis.verdicts import is_bound
-from ipr_bench.render.markdown import fmt, identity_verdict, robustness_verdict, roi_verdict
+from ipr_bench.analysis.verdicts import is_bound, own_parities
+from ipr_bench.render.markdown import fmt, fmt_ratio, identity_verdict, robustness_verdict, roi_verdict
 
 README_CAPTIONS = (
     (
@@ -77,6 +77,7 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         "|---|---|---|---|---|",
     ]
     bd = {(r["codec"], r["recognizer"]): r for r in data["bd_rate"] if r["metric"] == "accuracy"}
+    own_parity = own_parities(data["parity"], anchor["codec"])
     for p in sorted(data["parity"], key=lambda p: (p["codec"] != anchor["codec"], p["codec"], p["recognizer"])):
         if p["ref"] != "original":
             continue
@@ -87,7 +88,10 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
             bd_text = f"n/a (overlap {fmt(b['overlap'], '.0%')})"
         else:
             bd_text = f"{b['bd_rate_percent']:+.1f}% ({fmt(b['overlap'], '.0%')})"
-        ratio = fmt(p["ratio"], ".0%") if p["reached"] else "not reached"
+        own = own_parity.get(p["recognizer"])
+        ratio = "not reached"
+        if p["reached"]:
+            ratio = fmt_ratio(p["ratio"], ".0%", is_bound(p), bool(own and is_bound(own)))
         bound = "≤ " if is_bound(p) else ""  # reached at the lowest measured rate: an upper bound
         lines.append(f"| {p['codec']} | {p['recognizer']} | {bound}{fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
     if data.get("against_roi"):
@@ -100,7 +104,7 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
     if anchor_parity:
         by_codec: dict[str, list[str]] = {}
         for p in sorted(anchor_parity, key=lambda p: (p["codec"] != anchor["codec"], p["codec"], p["recognizer"])):
-            by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {fmt(p['ratio'], '.0%')}")
+            by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {fmt_ratio(p['ratio'], '.0%', is_bound(p))}")
         lines += [
             "",
             f"Anchor {anchor['codec']}:{anchor['quality']:g} = {fmt(anchor['bpp'], '.3f')} bpp. Against the "
