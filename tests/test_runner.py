@@ -295,3 +295,22 @@ def test_each_recognizer_aligns_with_the_landmarker_it_names(synthetic_folder: P
     items, pairs, meta = ResultStore(tmp_path / "out").read_setting("jpeg@quality=30")
     assert set(meta["landmarkers"]) == {"dlib5", "mtcnn"} and len(meta["recognizers"]) == 3
     assert "face_detected__mtcnn" in items.columns and "score__test-pixels-mtcnn" in pairs.columns
+
+
+def test_progress_rate_forgets_a_resumed_runs_burst_of_cached_work(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Half the items come back from the cache in a second, then 1 item/s: ten minutes on, the ETA is the real one."""
+    import ipr_bench.core.progress as progress
+
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    with progress.Progress(interval=0.0) as bar:
+        stage = bar.stage("codecs", 3000)
+        clock[0] = 1.0
+        stage.advance(1000)  # reused chunks
+        for _ in range(12):
+            clock[0] += 100.0
+            stage.advance(100)
+    rate, eta = capsys.readouterr().err.strip().splitlines()[-1].split(", ")[1:3]
+    assert rate == "1.0 items/s" and eta == "ETA 13.3 min"  # 800 left at 1/s (since start it would say 1.9/s)

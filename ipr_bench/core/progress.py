@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+WINDOW_S = 600.0  # the plain log's rate and ETA look this far back
 
 
 class _Stage:
@@ -16,6 +19,7 @@ class _Stage:
         self.detail = detail  # e.g. the executor's live workers, asked at each print
         self.start = time.monotonic()
         self.last_print = 0.0
+        self.recent: deque[tuple[float, int]] = deque([(self.start, 0)])  # (time, done) over the last WINDOW_S
         self.task = owner.rich.add_task(name, total=total, unit=unit) if owner.rich else None
 
     def advance(self, n: int) -> None:
@@ -24,10 +28,14 @@ class _Stage:
             self.owner.rich.advance(self.task, n)
             if self.detail:
                 self.owner.rich.update(self.task, description=f"{self.name} ({self.detail()})")
-        elif time.monotonic() - self.last_print > self.owner.interval or self.done >= self.total:
-            self.last_print = time.monotonic()
-            elapsed = time.monotonic() - self.start
-            rate = self.done / elapsed if elapsed > 0 else 0.0
+            return
+        now = time.monotonic()
+        self.recent.append((now, self.done))
+        while len(self.recent) > 2 and now - self.recent[1][0] >= WINDOW_S:
+            self.recent.popleft()
+        if now - self.last_print > self.owner.interval or self.done >= self.total:
+            self.last_print = now
+            rate = self.rate(now)
             eta = (self.total - self.done) / rate if rate > 0 else float("inf")
             extra = f"; {self.detail()}" if self.detail else ""
             print(
@@ -36,6 +44,12 @@ class _Stage:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def rate(self, now: float) -> float:
+        """Items per second over the last WINDOW_S (since the start when younger): a resumed run's burst of
+        cached work at its start stops inflating the rate, and so shortening the ETA, once it is that old."""
+        then, done_then = self.recent[0]
+        return (self.done - done_then) / (now - then) if now > then else 0.0
 
     def close(self) -> None:
         if self.task is not None:
