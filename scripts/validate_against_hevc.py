@@ -94,6 +94,11 @@ def _rate(d: Any) -> str:
     return "n/a" if math.isnan(d.value) else f"{d.value:+.1f}% (overlap {d.overlap:.0%})"
 
 
+def _cosine(d: Any) -> str:
+    """A cosine-at-equal-bpp Delta as a table cell."""
+    return "n/a" if math.isnan(d.value) else f"{d.value:+.4f} (overlap {d.overlap:.0%})"
+
+
 def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
     """The Markdown table of a measurement; ``against``: one learned record's key (e.g. a pilot's control,
     ``ipr-roi-cont@background0``) that every other learned record is also compared with."""
@@ -120,8 +125,7 @@ def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
         cells = []
         for anchor in ("hevc-roi", "hevc"):
             cells.append(_rate(compare(rows[anchor], record).bd_rate_at_equal_cosine))
-        c = compare(rows["hevc-roi"], record).bd_cosine
-        cells.append("n/a" if math.isnan(c.value) else f"{c.value:+.4f}")
+        cells.append(_cosine(compare(rows["hevc-roi"], record).bd_cosine))
         lines.append(f"| {record['arm']} | {record['curve']} | {record.get('step')} | " + " | ".join(cells) + " |")
     if against:
         if against not in rows:
@@ -141,11 +145,9 @@ def table(data: dict[str, Any], against: str = "", out: Path = OUT) -> str:
             if name in CLASSICAL or name == against:
                 continue
             c = compare(ref, record)
-            cos = c.bd_cosine
-            gain = "n/a" if math.isnan(cos.value) else f"{cos.value:+.4f} (overlap {cos.overlap:.0%})"
             lines.append(
                 f"| {record['arm']} | {record['curve']} | {record.get('step')} | {_rate(c.bd_rate_at_equal_cosine)} "
-                f"| {gain} |"
+                f"| {_cosine(c.bd_cosine)} |"
             )
     lines += ["", "## Points", "", "| codec | setting | bpp | PSNR dB | FaceNet cos |", "|---|---|---|---|---|"]
     for name, record in rows.items():
