@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -294,6 +295,74 @@ def test_advantage_verdict_decides_only_where_a_lowest_rate_bound_allows() -> No
     assert advantage_verdict(_parity(None), _parity(0.3))[0] == "does not hold"
     assert advantage_verdict(_parity(0.3), _parity(None))[0] == "holds"
     assert advantage_verdict(_parity(None), _parity(None))[0] == "undecided"
+
+
+def test_advantage_within_the_bootstrap_noise_is_undecided() -> None:
+    from ipr_bench.analysis.verdicts import advantage_verdict
+
+    assert advantage_verdict(_parity(0.20), _parity(0.30), (0.55, 0.9)) == (
+        "holds",
+        "67% of the anchor codec's parity bpp (95% interval 55% to 90%)",
+    )
+    verdict, why = advantage_verdict(_parity(0.20), _parity(0.30), (0.0, 1.002))
+    assert verdict == "undecided"
+    assert why.endswith("within the noise (95% interval 0 (the other never reaching parity) to 100.2%)")
+    verdict, why = advantage_verdict(_parity(0.45), _parity(0.30), (0.95, math.inf))
+    assert verdict == "undecided" and why.endswith("95% to never reaching parity)")
+
+
+def test_paired_bootstrap_keeps_folds_and_pairs_and_sizes_the_noise() -> None:
+    """Resamples draw pairs within folds, the same draw for every setting: identical outcomes give identical
+    samples, a constant one no spread, and a 90%-correct setting the binomial spread of its pair count."""
+    from ipr_bench.analysis.uncertainty import interval, resample_accuracies, share_below
+
+    rng = np.random.default_rng(1)
+    folds = np.repeat(np.arange(1, 11), 600)
+    noisy = rng.random(6000) < 0.9
+    got = resample_accuracies(folds, {("a", "r"): noisy, ("b", "r"): noisy.copy(), ("c", "r"): np.ones(6000, bool)})
+    assert np.array_equal(got[("a", "r")], got[("b", "r")])  # paired: the ratio of equal codecs is exactly 1
+    assert np.all(got[("c", "r")] == 100.0)
+    samples = got[("a", "r")]
+    assert samples.mean() == pytest.approx(100 * noisy.mean(), abs=0.05)
+    assert samples.std() == pytest.approx(100 * math.sqrt(0.9 * 0.1 / 6000), rel=0.15)
+    again = resample_accuracies(folds, {("a", "r"): noisy})
+    assert np.array_equal(again[("a", "r")], samples)  # seeded: reports regenerate byte-identically
+    lo, hi = interval(np.array([*range(1, 96), *[np.inf] * 5, np.nan]))
+    assert lo == 3 and math.isinf(hi)  # 'not reached' in more than 2.5% of resamples: an open upper end
+    assert share_below(np.array([0.5, 2.0, np.nan]), 1.0) == 0.5
+
+
+def test_parity_intervals_decide_a_clear_win_and_call_a_tie_noise() -> None:
+    """Through Analysis: a codec deciding the same pairs right at half the anchor codec's bits wins in every
+    resample; one as good at 1% more bits but right on other pairs (independent noise) is within the noise."""
+    import pandas as pd
+
+    from ipr_bench.analysis.analyse import Analysis, Anchor
+    from ipr_bench.analysis.uncertainty import resample_accuracies
+    from ipr_bench.analysis.verdicts import advantage_verdict
+
+    rng = np.random.default_rng(2)
+    folds = np.repeat(np.arange(1, 11), 300)
+    shared, other = rng.random(3000), rng.random(3000)
+    levels = {"q1": 0.90, "q2": 0.96, "q3": 0.985, "q4": 0.99}
+    correct = {("original", "r"): shared < 0.99}
+    rows = [{"setting": "original", "codec": "original", "quality": 0.0, "bpp": 8.0}]
+    for codec, scale, u in (("hevc", 1.0, shared), ("half", 0.5, shared), ("twin", 1.01, other)):
+        for i, (q, p) in enumerate(levels.items()):
+            correct[(f"{codec}@{q}", "r")] = u < p
+            rows.append({"setting": f"{codec}@{q}", "codec": codec, "quality": i + 1.0, "bpp": scale * 0.1 * (i + 1)})
+    table = pd.DataFrame(rows).assign(recognizer="r", accuracy_std=0.3, knob="q")
+    table["accuracy"] = [100 * correct[(s, "r")].mean() for s in table["setting"]]
+    analysis = Analysis("toy", table, Anchor("hevc", 2), 0.5, resamples=resample_accuracies(folds, correct))
+
+    half, fields = analysis.ratio_uncertainty("half", "hevc", "r")
+    assert half == pytest.approx((0.5, 0.5)) and fields["share_fewer_bits"] == 1.0  # paired: always the bpp scale
+    twin, _ = analysis.ratio_uncertainty("twin", "hevc", "r")
+    assert twin[0] < 1 < twin[1]
+    parity = {p["codec"]: p for p in analysis.parities() if p["ref"] == "original"}
+    lo, hi = parity["hevc"]["bpp_interval"]
+    assert lo < parity["hevc"]["bpp"] < hi
+    assert advantage_verdict(parity["twin"], parity["hevc"], twin)[0] == "undecided"
 
 
 def test_robustness_verdict_names_every_recognizer_under_its_verdict() -> None:

@@ -14,18 +14,25 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                  (per recognizer at equal accuracy, equal identity cosine to the original and equal TAR@FAR=1e-3 —
                   the last two do not saturate where accuracy does; PSNR once per codec)
      "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
-                 "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp"}],
+                 "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp",
+                 "bpp_interval": [lo, hi|null] (ref original only; null: in some resamples never reached)}],
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
-                     "bd_rate_percent", "bd_overlap", "bd_rate_cosine_percent", "bd_cosine_overlap",
-                     "advantage": "holds"|"does not hold"|"undecided", "why"}],
+                     "bound_anchor", "bound_original", "anchor_bound", "ratio_interval_original",
+                     "share_fewer_bits", "bd_rate_percent", "bd_overlap", "bd_rate_cosine_percent",
+                     "bd_cosine_overlap", "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
+                      "ratio_interval", "share_fewer_bits",
                       "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}],
      "identity_term": [{"codec", "control", "trained_with", "recognizer", "seen", "metric", "delta", "overlap",
                         "bpp_interval": [lo, hi], "reason"}]}
                    (bound: parity found at the curve's lowest measured rate, an upper bound)
+                   (intervals: 95% percentile intervals of the paired bootstrap over the pairs, analysis.uncertainty;
+                    ratio_interval: of the codec's parity bpp / the other's; share_fewer_bits: the share of
+                    resamples in which the codec needed fewer bits; an advantage whose interval holds 1 is
+                    undecided, within the noise)
                    (parity bpp vs the best ROI baseline's: codecs with Codec.roi_baseline, e.g. hevc-roi, hevc-blur)
                    (identity_term: the paper's comparison. Each codec trained with an identity term against its
                     control, the one codec trained without it on the same architecture and rate points and coded
@@ -50,6 +57,7 @@ import pandas as pd
 from ipr_bench.analysis.metrics import PROTOCOLS
 from ipr_bench.analysis.rd import MIN_OVERLAP, Curve, bd_quality, bd_rate, parity_rate
 from ipr_bench.analysis.summary import summarize
+from ipr_bench.analysis.uncertainty import interval, pair_outcomes, resample_accuracies, share_below
 from ipr_bench.analysis.verdicts import (
     advantage_verdict,
     bd_row,
@@ -92,6 +100,9 @@ class Analysis:
     protocol: str = "lfw10fold"
     min_overlap: float = MIN_OVERLAP
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting label → stored meta
+    # (setting, recognizer) → its accuracy in each paired bootstrap resample of the pairs (analysis.uncertainty)
+    resamples: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    _parity_samples: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def recognizers(self) -> list[str]:
@@ -189,8 +200,48 @@ class Analysis:
                     target = reference[rec] - self.epsilon
                     p = parity_rate(curve, target)
                     base = own_anchor.rate if own_anchor.reached else math.nan
-                    out.append(parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp"))
+                    row = parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp")
+                    samples = self.parity_samples(codec, rec)
+                    iv = interval(samples) if samples is not None else None
+                    out.append({**row, "bpp_interval": [num(iv[0]), num(iv[1])] if iv else None})
         return out
+
+    def parity_samples(self, codec: str, recognizer: str) -> np.ndarray | None:
+        """The codec's parity bpp with the originals in each bootstrap resample (inf: not reached there); None
+        without resamples for every point of its curve and the originals."""
+        key = (codec, recognizer)
+        if not self.resamples:
+            return None
+        if key not in self._parity_samples:
+            self._parity_samples[key] = None
+            original, rows = self.rows(ORIGINAL, recognizer), self.rows(codec, recognizer)
+            wanted = [(s, recognizer) for s in [*original["setting"], *rows["setting"]]]
+            if len(original) and len(rows) and all(k in self.resamples for k in wanted):
+                targets = self.resamples[wanted[0]] - self.epsilon
+                accuracy = np.stack([self.resamples[k] for k in wanted[1:]], axis=1)
+                bpp = rows["bpp"].to_numpy()
+                found = [parity_rate(Curve.of(bpp, a), t) for a, t in zip(accuracy, targets, strict=True)]
+                self._parity_samples[key] = np.array([p.rate if p.reached else np.inf for p in found])
+        return self._parity_samples[key]
+
+    def ratio_samples(self, codec: str, other: str, recognizer: str) -> np.ndarray | None:
+        """Per resample, codec's parity bpp / other's (paired: the same pairs drawn for both); inf where only the
+        codec never reaches parity, 0 where only the other does not, NaN where neither does."""
+        a, b = self.parity_samples(codec, recognizer), self.parity_samples(other, recognizer)
+        if a is None or b is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isinf(b), np.where(np.isinf(a), np.nan, 0.0), a / b)
+
+    def ratio_uncertainty(self, codec: str, other: str, recognizer: str) -> tuple[tuple[float, float] | None, dict]:
+        """The ratio's percentile interval (inf: an end where the codec never reaches parity), and the
+        summary.json fields: that interval (null for such an end) and how often the codec needed fewer bits."""
+        samples = self.ratio_samples(codec, other, recognizer)
+        iv = interval(samples) if samples is not None else None
+        return iv, {
+            "ratio_interval": [num(iv[0]), num(iv[1])] if iv else None,
+            "share_fewer_bits": share_below(samples) if samples is not None else None,
+        }
 
     def bit_accounting(self) -> list[dict[str, Any]]:
         alt_cols = [c for c in self.table.columns if c.startswith("bpp_") and c != "bpp_total"]
@@ -249,7 +300,8 @@ class Analysis:
                 if p is None or codec == (best or {}).get("codec"):
                     continue
                 ratio = p["bpp"] / best["bpp"] if best and p["reached"] else None
-                verdict, why = advantage_verdict(p, best) if best else (None, "no ROI baseline reaches parity")
+                iv, noise = self.ratio_uncertainty(codec, best["codec"], rec) if best else (None, {})
+                verdict, why = advantage_verdict(p, best, iv) if best else (None, "no ROI baseline reaches parity")
                 out.append(
                     {
                         "codec": codec,
@@ -261,6 +313,7 @@ class Analysis:
                         "bpp": p["bpp"],
                         "bound": bool(p["reached"] and is_bound(p)),
                         "ratio": ratio,
+                        **noise,
                         "verdict": verdict,  # fewer bits than the baseline: holds / does not hold / undecided
                         "why": why,
                         "learned": codec in learned,
@@ -353,7 +406,8 @@ class Analysis:
                 if p is None:  # not measured with this recognizer
                     continue
                 own = parity.get((self.anchor.codec, rec, "original"))
-                verdict, why = advantage_verdict(p, own)
+                iv, noise = self.ratio_uncertainty(codec, self.anchor.codec, rec)
+                verdict, why = advantage_verdict(p, own, iv)
                 at_anchor = parity.get((codec, rec, "anchor"))
                 out.append(
                     {
@@ -367,6 +421,8 @@ class Analysis:
                         "bound_anchor": bool(at_anchor and at_anchor["reached"] and is_bound(at_anchor)),
                         "bound_original": bool(p["reached"] and is_bound(p)),
                         "anchor_bound": bool(own and own["reached"] and is_bound(own)),
+                        "ratio_interval_original": noise["ratio_interval"],
+                        "share_fewer_bits": noise["share_fewer_bits"],
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
                         "bd_overlap": (bd.get((codec, rec)) or {}).get("overlap"),
                         "bd_rate_cosine_percent": (bd_cos.get((codec, rec)) or {}).get("bd_rate_percent"),
@@ -417,7 +473,8 @@ def analyse(
     first = next(iter(meta.values()))
     a = Anchor.parse(anchor)
     label = first.get("dataset_label", first.get("dataset", "?"))
-    return Analysis(label, table, a, epsilon, protocol, meta=meta)
+    resamples = resample_accuracies(*pair_outcomes(store, labels, recognizers, protocol))
+    return Analysis(label, table, a, epsilon, protocol, meta=meta, resamples=resamples)
 
 
 # ------------------------------------------------------------------------------------------------- figures

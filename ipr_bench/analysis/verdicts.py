@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ipr_bench.analysis.uncertainty import LEVEL
+
 
 def num(x: Any) -> float | None:
     try:
@@ -65,15 +67,33 @@ def is_bound(parity: dict[str, Any]) -> bool:
     return str(parity.get("status", "")).startswith("at or below")
 
 
+def ratio_bounds(lo: float | None, hi: float | None) -> str:
+    """A bootstrap interval of a parity ratio in words: its ends are 0 where the other codec never reaches parity
+    in a resample, and unbounded (inf or None) where this one does not; a percentage that would round to 100% on
+    the other side of 1 keeps a decimal."""
+
+    def pct(x: float) -> str:
+        return f"{x:.1%}" if round(x * 100) == 100 and x != 1 else f"{x:.0%}"
+
+    low = "0 (the other never reaching parity)" if lo == 0 else pct(lo) if lo is not None else "?"
+    high = pct(hi) if hi is not None and math.isfinite(hi) else "never reaching parity"
+    return f"{low} to {high}"
+
+
 def own_parities(parities: list[dict[str, Any]], anchor_codec: str) -> dict[str, dict[str, Any]]:
     """Per recognizer, the anchor codec's own parity with the originals: the denominator of every ratio to it."""
     return {p["recognizer"]: p for p in parities if p["ref"] == "original" and p["codec"] == anchor_codec}
 
 
-def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[str, Any] | None) -> tuple[str, str]:
+def advantage_verdict(
+    codec_parity: dict[str, Any] | None,
+    anchor_parity: dict[str, Any] | None,
+    ratio_interval: tuple[float, float] | None = None,
+) -> tuple[str, str]:
     """Does a codec keep the originals' accuracy (− ε) with fewer bits than the anchor codec? ``holds``,
     ``does not hold`` or ``undecided``, and why. A parity found at a curve's lowest measured rate is only an upper
-    bound, so a ratio decides only in the direction the bound allows."""
+    bound, so a ratio decides only in the direction the bound allows; with ``ratio_interval`` (the paired
+    bootstrap's, analysis.uncertainty) a ratio whose interval holds 1 is within the noise: undecided."""
     if codec_parity is None or anchor_parity is None:
         return "undecided", "no parity row"
     if not codec_parity["reached"]:
@@ -84,9 +104,19 @@ def advantage_verdict(codec_parity: dict[str, Any] | None, anchor_parity: dict[s
         return "holds", "the anchor codec never reaches parity"
     ratio = codec_parity["bpp"] / anchor_parity["bpp"]
     codec_bound, anchor_bound = is_bound(codec_parity), is_bound(anchor_parity)
+    decided = ""
     if ratio < 1 and not anchor_bound:  # the codec's true parity is at or below its figure: still < 1
-        return "holds", f"{ratio:.0%} of the anchor codec's parity bpp"
-    if ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
-        return "does not hold", f"{ratio:.0%} of the anchor codec's parity bpp"
+        decided = "holds"
+    elif ratio >= 1 and not codec_bound:  # the anchor codec's true parity is at or below its figure: still ≥ 1
+        decided = "does not hold"
+    if decided:
+        said = f"{ratio:.0%} of the anchor codec's parity bpp"
+        if ratio_interval is None:
+            return decided, said
+        lo, hi = ratio_interval
+        noise = f"{LEVEL:.0%} interval {ratio_bounds(lo, hi)}"
+        if lo < 1 <= hi:
+            return "undecided", f"{said}, within the noise ({noise})"
+        return decided, f"{said} ({noise})"
     which = "both curves reach" if codec_bound and anchor_bound else "a curve reaches"
     return "undecided", f"{which} parity at the lowest measured rate (ratio {ratio:.0%} is only bounded)"

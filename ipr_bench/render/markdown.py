@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from ipr_bench.analysis.analyse import Analysis
-from ipr_bench.analysis.verdicts import is_bound, own_parities
+from ipr_bench.analysis.uncertainty import LEVEL
+from ipr_bench.analysis.verdicts import is_bound, own_parities, ratio_bounds
 
 
 def fmt(x: Any, spec: str = ".3f", none: str = "—") -> str:
@@ -23,6 +24,21 @@ def fmt_ratio(ratio: Any, spec: str = ".0%", over_bound: bool = False, under_bou
     if text == "—" or over_bound == under_bound:
         return f"{text} (both bounds)" if over_bound and text != "—" else text
     return ("≤ " if over_bound else "≥ ") + text
+
+
+def fmt_bpp_interval(interval: list | None, bounded: bool = False) -> str:
+    """A parity bpp's bootstrap interval; an open upper end: in some resamples parity is never reached. None for
+    a parity found at the lowest measured rate (a bound)."""
+    if not interval or bounded:
+        return "—"
+    lo, hi = interval
+    return f"{fmt(lo, '.3f')}–{fmt(hi, '.3f')}" if hi is not None else f"{fmt(lo, '.3f')} to never reached"
+
+
+def fmt_ratio_interval(interval: list | None, bounded: bool = False) -> str:
+    """A parity ratio's bootstrap interval; none for a ratio that is itself only a bound (its resamples are
+    bounds too, so their spread says nothing about the ratio)."""
+    return "— (a bound)" if bounded else ratio_bounds(*interval) if interval else "—"
 
 
 def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
@@ -42,8 +58,9 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     t["bd_rate"] = "\n".join(lines)
 
     lines = [
-        "| recognizer | codec | reference | target acc % | parity bpp | ratio | how |",
-        "|---|---|---|---|---|---|---|",
+        f"| recognizer | codec | reference | target acc % | parity bpp | {LEVEL:.0%} interval (pairs resampled) "
+        "| ratio | how |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     own_parity = own_parities(data["parity"], analysis.anchor.codec)
     for r in sorted(data["parity"], key=lambda r: (r["recognizer"], r["ref"], r["codec"])):
@@ -54,7 +71,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
         )
         lines.append(
             f"| {r['recognizer']} | {r['codec']} | {ref} | {fmt(r['target_accuracy'], '.2f')} | "
-            f"{fmt(r['bpp'], '.4f')} | {ratio if r['reached'] else '—'} | {r['status']} |"
+            f"{fmt(r['bpp'], '.4f')} | {fmt_bpp_interval(r.get('bpp_interval'), is_bound(r))} | "
+            f"{ratio if r['reached'] else '—'} | {r['status']} |"
         )
     t["parity"] = "\n".join(lines)
 
@@ -102,15 +120,18 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
     if data["against_roi"]:
         lines = [
             "| recognizer | codec | parity bpp (≤: at its lowest measured rate) | best ROI baseline (parity bpp) "
-            "| ratio |",
-            "|---|---|---|---|---|",
+            f"| ratio | {LEVEL:.0%} interval of the ratio | resamples with fewer bits |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in data["against_roi"]:
             le, base_le = ("≤ " if r.get("bound") else ""), ("≤ " if r.get("baseline_bound") else "")
+            bounded = bool(le or base_le)
             base = f"{r['baseline']} ({base_le}{fmt(r['baseline_bpp'], '.3f')})" if r["baseline"] else "none reaches"
             lines.append(
                 f"| {r['recognizer']} | {r['codec']} | {le}{fmt(r['bpp'], '.3f')} | {base} | "
-                f"{fmt_ratio(r['ratio'], '.0%', bool(r.get('bound')), bool(r.get('baseline_bound')))} |"
+                f"{fmt_ratio(r['ratio'], '.0%', bool(r.get('bound')), bool(r.get('baseline_bound')))} | "
+                f"{fmt_ratio_interval(r.get('ratio_interval'), bounded)} | "
+                f"{'—' if bounded else fmt(r.get('share_fewer_bits'), '.0%')} |"
             )
         lines += ["", roi_verdict(data["against_roi"])]
         t["against_roi"] = "\n".join(lines)
@@ -134,6 +155,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
             of_own = fmt_ratio(
                 r["parity_ratio_original"], ".1%", r.get("bound_original", False), r.get("anchor_bound", False)
             )
+            if r.get("ratio_interval_original") and not (r.get("bound_original") or r.get("anchor_bound")):
+                of_own += f" ({fmt_ratio_interval(r['ratio_interval_original'])})"
             lines.append(
                 f"| {r['codec']} | {r['trained_with'] or 'none (no identity term)'} | {r['recognizer']} | "
                 f"{'seen' if r['seen'] else 'unseen'} | {of_anchor} | {of_own} | "
@@ -257,6 +280,8 @@ def roi_verdict(rows: list[dict[str, Any]]) -> str:
             parts.append(f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} ({why})")
             continue
         ratio = fmt_ratio(r["ratio"], ".0%", bool(r.get("bound")), bool(r["baseline_bound"]))
+        if r.get("ratio_interval") and not (r.get("bound") or r["baseline_bound"]):
+            ratio += f"; {LEVEL:.0%} interval {fmt_ratio_interval(r['ratio_interval'])}"
         parts.append(
             f"{r['codec']} {verbs[verdict]} {r['baseline']} under {r['recognizer']} "
             f"({'≤ ' if r.get('bound') else ''}{r['bpp']:.3f} vs {'≤ ' if r['baseline_bound'] else ''}"

@@ -6,8 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ipr_bench.analysis.uncertainty import LEVEL
 from ipr_bench.analysis.verdicts import is_bound, own_parities
-from ipr_bench.render.markdown import fmt, fmt_ratio, identity_verdict, robustness_verdict, roi_verdict
+from ipr_bench.render.markdown import (
+    fmt,
+    fmt_bpp_interval,
+    fmt_ratio,
+    identity_verdict,
+    robustness_verdict,
+    roi_verdict,
+)
 
 README_CAPTIONS = (
     (
@@ -66,8 +74,9 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
             lines.append(f"| {rec} | {ref['accuracy']:.2f} ± {ref['std']:.2f} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [
-        f"Parity (lowest bpp whose interpolated accuracy is within {data['epsilon']:g} pp of the originals) and "
-        f"BD-rate against {anchor['codec']} (accuracy; NaN where the curves share < 25% of their range):",
+        f"Parity (lowest bpp whose interpolated accuracy is within {data['epsilon']:g} pp of the originals; in "
+        f"brackets its {LEVEL:.0%} interval over the pairs resampled within folds) and BD-rate against "
+        f"{anchor['codec']} (accuracy; NaN where the curves share < 25% of their range):",
         "",
         "| codec | recognizer | parity bpp | vs "
         + anchor["codec"]
@@ -93,7 +102,10 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         if p["reached"]:
             ratio = fmt_ratio(p["ratio"], ".0%", is_bound(p), bool(own and is_bound(own)))
         bound = "≤ " if is_bound(p) else ""  # reached at the lowest measured rate: an upper bound
-        lines.append(f"| {p['codec']} | {p['recognizer']} | {bound}{fmt(p['bpp'], '.3f')} | {ratio} | {bd_text} |")
+        noise = f" ({fmt_bpp_interval(p['bpp_interval'])})" if p.get("bpp_interval") and not bound else ""
+        lines.append(
+            f"| {p['codec']} | {p['recognizer']} | {bound}{fmt(p['bpp'], '.3f')}{noise} | {ratio} | {bd_text} |"
+        )
     if data.get("against_roi"):
         lines += ["", "Is it more than ROI coding? " + roi_verdict(data["against_roi"])]
     if data.get("robustness"):
