@@ -500,6 +500,13 @@ def test_identity_term_pairs_each_ipr_codec_with_its_control_and_reads_the_paper
     none = Analysis("toy", far, Anchor("hevc", 23), 0.5, meta=analysis.meta).identity_term()
     assert all(r["delta"] is None and r["reason"] for r in none if r["codec"] == "ipr")
     assert "undecided" in identity_verdict(none)
+    # with the bootstrap's interval of Δ accuracy: one that holds 0 leaves only the cosine's word
+    noisy = [{**r, "delta_interval": [-0.2, 2.1]} if r["metric"] == "accuracy" else r for r in term]
+    assert "higher cosine, accuracy within the noise under facenet (seen)" in identity_verdict(noisy)
+    sure = [{**r, "delta_interval": [0.4, 1.6]} if r["metric"] == "accuracy" else r for r in term]
+    assert "higher under facenet (seen)" in identity_verdict(sure)
+    noisy_table = markdown_tables(analysis, {**_empty_report_data(), "identity_term": noisy})["identity_term"]
+    assert "| +1.00 (-0.20 to +2.10) | +0.0100 |" in noisy_table
 
 
 def _empty_report_data() -> dict:

@@ -27,7 +27,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                       "ratio_interval", "share_fewer_bits",
                       "verdict": "holds"|"does not hold"|"undecided"|null, "why", "learned"}],
      "identity_term": [{"codec", "control", "trained_with", "recognizer", "seen", "metric", "delta", "overlap",
-                        "bpp_interval": [lo, hi], "reason"}]}
+                        "bpp_interval": [lo, hi], "delta_interval": [lo, hi]|null (accuracy only), "reason"}]}
                    (bound: parity found at the curve's lowest measured rate, an upper bound)
                    (intervals: 95% percentile intervals of the paired bootstrap over the pairs, analysis.uncertainty;
                     ratio_interval: of the codec's parity bpp / the other's; share_fewer_bits: the share of
@@ -243,6 +243,25 @@ class Analysis:
             "share_fewer_bits": share_below(samples) if samples is not None else None,
         }
 
+    def accuracy_delta_interval(self, codec: str, control: str, recognizer: str) -> tuple[float, float] | None:
+        """The interval of codec's Bjøntegaard accuracy gain over control at equal bpp across the paired resamples
+        (the same pairs drawn for both); None without resamples or where a resample leaves too little overlap."""
+        if not self.resamples:
+            return None
+        curves = []
+        for name in (control, codec):
+            rows = self.rows(name, recognizer)
+            keys = [(s, recognizer) for s in rows["setting"]]
+            if not keys or any(k not in self.resamples for k in keys):
+                return None
+            curves.append((rows["bpp"].to_numpy(), np.stack([self.resamples[k] for k in keys], axis=1)))
+        (bpp_a, acc_a), (bpp_b, acc_b) = curves
+        deltas = [
+            bd_quality(Curve.of(bpp_a, a), Curve.of(bpp_b, b), self.min_overlap).value
+            for a, b in zip(acc_a, acc_b, strict=True)
+        ]
+        return interval(np.array(deltas))
+
     def bit_accounting(self) -> list[dict[str, Any]]:
         alt_cols = [c for c in self.table.columns if c.startswith("bpp_") and c != "bpp_total"]
         out = []
@@ -370,6 +389,9 @@ class Analysis:
                 for metric in RECOGNITION_METRICS:
                     d = bd_quality(self.curve(control, rec, metric), self.curve(codec, rec, metric), self.min_overlap)
                     lo, hi = d.interval
+                    noise = None  # accuracy only: cosines and TAR are not per-pair decisions
+                    if metric == "accuracy" and not d.reason:
+                        noise = self.accuracy_delta_interval(codec, control, rec)
                     out.append(
                         {
                             "codec": codec,
@@ -381,6 +403,7 @@ class Analysis:
                             "delta": num(d.value),
                             "overlap": num(d.overlap),
                             "bpp_interval": [num(10**lo), num(10**hi)],
+                            "delta_interval": [num(noise[0]), num(noise[1])] if noise else None,
                             "reason": d.reason,
                         }
                     )

@@ -183,6 +183,10 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
                 fmt(r["delta"], spec, none=f"n/a (overlap {fmt(r['overlap'], '.0%')})")
                 for r, spec in zip(row, ("+.2f", "+.4f", "+.2f"), strict=True)
             ]
+            if row[0].get("delta_interval"):
+                text[0] += (
+                    f" ({fmt(row[0]['delta_interval'][0], '+.2f')} to {fmt(row[0]['delta_interval'][1], '+.2f')})"
+                )
             lo, hi = row[0]["bpp_interval"]
             lines.append(
                 f"| {codec} | {control} | {rec} | {'seen' if seen else 'unseen'} | {' | '.join(text)} | "
@@ -192,8 +196,9 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
             "",
             "Bjøntegaard differences at equal bpp over the rates both curves cover (codec minus control; positive: "
             "the identity term keeps more), each curve reduced to its Pareto envelope; n/a where they share less "
-            "than 25% of their log-rate range. The last column gives the scale of accuracy noise: a Δ accuracy well "
-            "inside it is no evidence either way.",
+            "than 25% of their log-rate range. In brackets: the Δ accuracy's "
+            f"{LEVEL:.0%} interval over the pairs resampled within folds (the same pairs for both codecs); a Δ "
+            "accuracy whose interval holds 0 is within the noise. The last column gives the folds' spread for scale.",
             "",
             identity_verdict(data["identity_term"]),
         ]
@@ -207,10 +212,16 @@ def identity_verdict(rows: list[dict[str, Any]]) -> str:
     parts = []
     for codec, control in dict.fromkeys((r["codec"], r["control"]) for r in rows):
         deltas: dict[tuple[str, bool], dict[str, float | None]] = {}
+        noise: dict[tuple[str, bool], list] = {}
         for r in rows:
             if r["codec"] == codec:
                 deltas.setdefault((r["recognizer"], r["seen"]), {})[r["metric"]] = r["delta"]
-        verdicts = {key: _identity_verdict(d.get("accuracy"), d.get("cos_to_original")) for key, d in deltas.items()}
+                if r["metric"] == "accuracy" and r.get("delta_interval"):
+                    noise[(r["recognizer"], r["seen"])] = r["delta_interval"]
+        verdicts = {
+            key: _identity_verdict(d.get("accuracy"), d.get("cos_to_original"), noise.get(key))
+            for key, d in deltas.items()
+        }
         groups: dict[str, list[str]] = {}
         for (rec, seen), verdict in verdicts.items():
             groups.setdefault(verdict, []).append(_recognizer_label(rec, seen))
@@ -223,9 +234,14 @@ def identity_verdict(rows: list[dict[str, Any]]) -> str:
     return " ".join(parts)
 
 
-def _identity_verdict(accuracy: float | None, cosine: float | None) -> str:
+def _identity_verdict(accuracy: float | None, cosine: float | None, accuracy_interval: list | None = None) -> str:
     if accuracy is None or cosine is None:
         return "undecided (too little shared rate range)"
+    noisy = (
+        bool(accuracy_interval) and None not in accuracy_interval and accuracy_interval[0] <= 0 <= accuracy_interval[1]
+    )
+    if noisy and accuracy * cosine > 0:  # same signs: the accuracy part is what the noise cannot tell
+        return f"{'higher' if accuracy > 0 else 'lower'} cosine, accuracy within the noise"
     if accuracy > 0 and cosine > 0:
         return "higher"
     if accuracy < 0 and cosine < 0:
