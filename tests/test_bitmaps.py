@@ -136,6 +136,12 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
     build_report(spec.out, anchor="hevc:23")
     report = (spec.out / "report.md").read_text()
     assert "## Where the bits go (`ipr-bench bits`)" in report and f"figures/{written[1].stem}.png" in report
+    # the codec replaced since (another fingerprint in its setting's meta): its rows and map are not shown as its
+    stale = pd.read_csv(spec.out / "bits_inside.csv").assign(fingerprint="0123456789abcdef")
+    stale.to_csv(spec.out / "bits_inside.csv", index=False)
+    build_report(spec.out, anchor="hevc:23")
+    report = (spec.out / "report.md").read_text()
+    assert "1 row(s) of bits_inside.csv left out" in report and f"figures/{written[1].stem}.png" not in report
     with pytest.raises(IprBenchError, match="no learned codec in the store"):
         only_hevc = tmp_path / "hevc-only"
         Runner(replace(spec, codecs={"hevc": spec.codecs["hevc"]}, out=only_hevc)).run()

@@ -16,9 +16,12 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The aligned canvas of the heat maps: the ArcFace 112-px template in its centre, 56 px of surroundings each side,
 # so the background's share of the bits shows too.
@@ -157,6 +160,7 @@ def where_bits_go(
             row = {
                 "codec": spec,
                 "setting": str(items["setting"].iloc[0]),
+                "fingerprint": store.fingerprint(str(items["setting"].iloc[0])),  # the codec the rows describe
                 "quality": quality,
                 "images": len(mapped),
                 "images_with_face": with_face,
@@ -175,7 +179,34 @@ def where_bits_go(
     table = pd.DataFrame(rows)
     out = Path(store_dir) / "bits_inside.csv"
     atomic_write_bytes(out, table.to_csv(index=False, float_format="%.6g").encode())
+    for old in (Path(store_dir) / "figures").glob("bits_*.png"):  # codecs no longer in the store
+        if old not in written:
+            old.unlink()
     return [out, *written]
+
+
+def current_bits(store_dir: Path | str) -> tuple[pd.DataFrame | None, int]:
+    """The rows of a store's bits_inside.csv made with the codecs its settings hold now (fingerprints match),
+    and how many were left out (made before a codec was replaced, or with no fingerprint); None without one."""
+    import pandas as pd
+
+    from ipr_bench.store.results import ResultStore
+
+    path = Path(store_dir) / "bits_inside.csv"
+    if not path.is_file():
+        return None, 0
+    table = pd.read_csv(path)
+    if "fingerprint" not in table:
+        return table.iloc[0:0], len(table)
+    store = ResultStore(store_dir)
+    now = {s: store.fingerprint(s) for s in set(table["setting"])}
+    keep = [now[s] is not None and now[s] == f for s, f in zip(table["setting"], table["fingerprint"], strict=True)]
+    return table[keep], len(table) - sum(keep)
+
+
+def current_bit_maps(bits: pd.DataFrame | None) -> set[str]:
+    """The figure stems (bits_<codec>) of the codecs with current rows in ``bits`` (current_bits)."""
+    return set() if bits is None else {f"bits_{_file_stem(c)}" for c in set(bits["codec"])}
 
 
 def _file_stem(spec: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ipr_bench.analysis.bitmaps import current_bit_maps, current_bits
 from ipr_bench.analysis.uncertainty import LEVEL
 from ipr_bench.analysis.verdicts import is_bound, own_parities
 from ipr_bench.render.markdown import (
@@ -49,8 +50,9 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         f"![Rate–accuracy]({store}/figures/rate_accuracy.png)",
         "",
     ]
+    maps = current_bit_maps(current_bits(root / store)[0])
     for stem in figures:
-        if (root / store / "figures" / f"{stem}.png").is_file():
+        if (root / store / "figures" / f"{stem}.png").is_file() and (not stem.startswith("bits_") or stem in maps):
             caption = next(text for prefix, text in README_CAPTIONS if stem.startswith(prefix))
             lines += [caption, "", f"![{stem}]({store}/figures/{stem}.png)", ""]
     curves = data["curves"]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from ipr_bench.analysis.analyse import Analysis, analyse
+from ipr_bench.analysis.bitmaps import current_bit_maps, current_bits
 from ipr_bench.core.cache import atomic_write_bytes
 from ipr_bench.core.errors import IprBenchError
 from ipr_bench.render.figures import figure, robustness_figure, save_figure
@@ -39,11 +38,22 @@ def build_report(
     if robust is not None:
         figures["robustness"] = save_figure(robust, out / "figures" / "robustness")
     tables = markdown_tables(analysis, data)
-    if (out / "bits_inside.csv").is_file():  # written by `ipr-bench bits` (it needs the images and checkpoints)
-        tables["bits"] = bits_table(pd.read_csv(out / "bits_inside.csv"))
+    bits, stale = current_bits(store_dir)  # written by `ipr-bench bits` (it needs the images and checkpoints)
+    if bits is not None and len(bits):
+        tables["bits"] = bits_table(bits)
+    if stale:
+        tables["bits"] = tables.get("bits", "") + (
+            f"\n\n{stale} row(s) of bits_inside.csv left out: made with a codec this store's settings no longer "
+            "hold (or before rows carried its fingerprint); `ipr-bench bits` remakes them."
+        )
     atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
     # pictures made by `ipr-bench gallery` and `ipr-bench bits` (they need the images; the report only the store)
-    galleries = [g.stem for prefix, _ in PICTURES for g in sorted((out / "figures").glob(f"{prefix}*.png"))]
+    galleries = [
+        g.stem
+        for prefix, _ in PICTURES
+        for g in sorted((out / "figures").glob(f"{prefix}*.png"))
+        if not g.stem.startswith("bits_") or g.stem in current_bit_maps(bits)
+    ]
     atomic_write_bytes(out / "report.md", markdown_report(analysis, data, tables, figures, galleries).encode())
     atomic_write_bytes(out / "report.html", html_report(analysis, data, tables, figures, galleries).encode())
     return analysis

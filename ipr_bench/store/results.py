@@ -6,6 +6,7 @@ machine reuse finished settings without re-encoding anything.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -62,3 +63,13 @@ class ResultStore:
 
     def labels(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "items").glob("*.parquet"))
+
+    def fingerprint(self, setting: str) -> str | None:
+        """What made a setting's stored rows, in 16 hex digits (its codec config: checkpoints' hashes, options);
+        None when the setting is not stored. Files derived from a setting (``ipr-bench bits``) carry it, so a
+        report can tell them from ones made with a codec since replaced."""
+        meta = self.read_meta(setting)
+        if meta is None:
+            return None
+        config = json.dumps(meta.get("codec_config", {}), sort_keys=True)
+        return hashlib.sha256(config.encode()).hexdigest()[:16]
