@@ -86,7 +86,13 @@ def test_store_section_marks_a_ratio_from_a_bounded_parity(tmp_path: Path) -> No
     assert "hevc: r 100%;" in text
 
 
-def test_store_section_shows_the_experiments_pictures_once_they_exist(tmp_path: Path) -> None:
+def test_store_section_shows_the_experiments_pictures_once_they_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    import ipr_bench.render.readme as readme
+
     experiment = EXPERIMENTS.get("lfw-ipr")[0]
     store = tmp_path / experiment.store
     store.mkdir(parents=True)
@@ -97,6 +103,9 @@ def test_store_section_shows_the_experiments_pictures_once_they_exist(tmp_path: 
         (store / "figures" / f"{stem}.png").write_bytes(b"\x89PNG")
     text = "\n".join(store_section(tmp_path, experiment))
     assert f"![gallery_whole_matched]({experiment.store}/figures/gallery_whole_matched.png)" in text
+    assert "![bits_ipr]" not in text  # no bits_inside.csv row of the codec the store holds now: not shown
+    monkeypatch.setattr(readme, "current_bits", lambda store: (pd.DataFrame({"codec": ["ipr"]}), 0))
+    text = "\n".join(store_section(tmp_path, experiment))
     assert f"![bits_ipr]({experiment.store}/figures/bits_ipr.png)" in text and "`ipr-bench bits`" in text
 
 
