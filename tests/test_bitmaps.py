@@ -3,6 +3,7 @@ entropy model put it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
     from ipr_bench.core.errors import IprBenchError
     from ipr_bench.core.registry import create_codec, create_dataset, create_recognizer
     from ipr_bench.render.report import build_report
+    from ipr_bench.store.results import ResultStore
 
     pytest.importorskip("compressai")
     root = tmp_path / "ck"
@@ -139,6 +141,9 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
     # the codec replaced since (another fingerprint in its setting's meta): its rows and map are not shown as its
     stale = pd.read_csv(spec.out / "bits_inside.csv").assign(fingerprint="0123456789abcdef")
     stale.to_csv(spec.out / "bits_inside.csv", index=False)
+    sources = written[1].with_suffix(".sources.json")
+    assert ResultStore(spec.out).is_current(written[1])  # its sources: the learned setting, as stored now
+    sources.write_text(json.dumps(dict.fromkeys(json.loads(sources.read_text()), "0123456789abcdef")))
     build_report(spec.out, anchor="hevc:23")
     report = (spec.out / "report.md").read_text()
     assert "1 row(s) of bits_inside.csv left out" in report and f"figures/{written[1].stem}.png" not in report

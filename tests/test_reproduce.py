@@ -89,8 +89,6 @@ def test_store_section_marks_a_ratio_from_a_bounded_parity(tmp_path: Path) -> No
 def test_store_section_shows_the_experiments_pictures_once_they_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pandas as pd
-
     import ipr_bench.render.readme as readme
 
     experiment = EXPERIMENTS.get("lfw-ipr")[0]
@@ -101,11 +99,10 @@ def test_store_section_shows_the_experiments_pictures_once_they_exist(
     (store / "figures").mkdir()
     for stem in experiment.readme_figures:
         (store / "figures" / f"{stem}.png").write_bytes(b"\x89PNG")
+    assert "![gallery_whole_matched]" not in "\n".join(store_section(tmp_path, experiment))  # no sources: not shown
+    monkeypatch.setattr(readme.ResultStore, "is_current", lambda self, picture: picture.is_file())
     text = "\n".join(store_section(tmp_path, experiment))
     assert f"![gallery_whole_matched]({experiment.store}/figures/gallery_whole_matched.png)" in text
-    assert "![bits_ipr]" not in text  # no bits_inside.csv row of the codec the store holds now: not shown
-    monkeypatch.setattr(readme, "current_bits", lambda store: (pd.DataFrame({"codec": ["ipr"]}), 0))
-    text = "\n".join(store_section(tmp_path, experiment))
     assert f"![bits_ipr]({experiment.store}/figures/bits_ipr.png)" in text and "`ipr-bench bits`" in text
 
 

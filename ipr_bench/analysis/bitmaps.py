@@ -173,15 +173,14 @@ def where_bits_go(
             }
             rows.append(row)
             maps.append((row, mean_density))
-        written.append(_heat_map_figure(Path(store_dir) / "figures" / f"bits_{_file_stem(spec)}.png", spec, maps))
+        picture = _heat_map_figure(Path(store_dir) / "figures" / f"bits_{_file_stem(spec)}.png", spec, maps)
+        store.record_sources(picture, [row["setting"] for row, _ in maps])
+        written.append(picture)
     if bar:
         bar.close()
     table = pd.DataFrame(rows)
     out = Path(store_dir) / "bits_inside.csv"
     atomic_write_bytes(out, table.to_csv(index=False, float_format="%.6g").encode())
-    for old in (Path(store_dir) / "figures").glob("bits_*.png"):  # codecs no longer in the store
-        if old not in written:
-            old.unlink()
     return [out, *written]
 
 
@@ -202,11 +201,6 @@ def current_bits(store_dir: Path | str) -> tuple[pd.DataFrame | None, int]:
     now = {s: store.fingerprint(s) for s in set(table["setting"])}
     keep = [now[s] is not None and now[s] == f for s, f in zip(table["setting"], table["fingerprint"], strict=True)]
     return table[keep], len(table) - sum(keep)
-
-
-def current_bit_maps(bits: pd.DataFrame | None) -> set[str]:
-    """The figure stems (bits_<codec>) of the codecs with current rows in ``bits`` (current_bits)."""
-    return set() if bits is None else {f"bits_{_file_stem(c)}" for c in set(bits["codec"])}
 
 
 def _file_stem(spec: str) -> str:

@@ -206,5 +206,6 @@ def build_gallery(
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
         atomic_write_bytes(out, buf.getvalue())
+        store.record_sources(out, [label for labels in settings.values() for label in labels if label is not None])
         written.append(out)
     return written

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ipr_bench.analysis.bitmaps import current_bit_maps, current_bits
 from ipr_bench.analysis.uncertainty import LEVEL
 from ipr_bench.analysis.verdicts import is_bound, own_parities
 from ipr_bench.render.markdown import (
@@ -17,6 +16,7 @@ from ipr_bench.render.markdown import (
     robustness_verdict,
     roi_verdict,
 )
+from ipr_bench.store.results import ResultStore
 
 README_CAPTIONS = (
     (
@@ -50,9 +50,9 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         f"![Rate–accuracy]({store}/figures/rate_accuracy.png)",
         "",
     ]
-    maps = current_bit_maps(current_bits(root / store)[0])
+    results = ResultStore(root / store)
     for stem in figures:
-        if (root / store / "figures" / f"{stem}.png").is_file() and (not stem.startswith("bits_") or stem in maps):
+        if results.is_current(root / store / "figures" / f"{stem}.png"):  # made from the codecs it holds now
             caption = next(text for prefix, text in README_CAPTIONS if stem.startswith(prefix))
             lines += [caption, "", f"![{stem}]({store}/figures/{stem}.png)", ""]
     curves = data["curves"]

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 from ipr_bench.analysis.analyse import Analysis, analyse
-from ipr_bench.analysis.bitmaps import current_bit_maps, current_bits
+from ipr_bench.analysis.bitmaps import current_bits
 from ipr_bench.core.cache import atomic_write_bytes
 from ipr_bench.core.errors import IprBenchError
 from ipr_bench.render.figures import figure, robustness_figure, save_figure
 from ipr_bench.render.html import html_report
 from ipr_bench.render.markdown import PICTURES, bits_table, markdown_report, markdown_tables
+from ipr_bench.store.results import ResultStore
 
 
 def build_report(
@@ -48,11 +49,12 @@ def build_report(
         )
     atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
     # pictures made by `ipr-bench gallery` and `ipr-bench bits` (they need the images; the report only the store)
+    store = ResultStore(store_dir)
     galleries = [
         g.stem
         for prefix, _ in PICTURES
         for g in sorted((out / "figures").glob(f"{prefix}*.png"))
-        if not g.stem.startswith("bits_") or g.stem in current_bit_maps(bits)
+        if store.is_current(g)  # made from the codecs the store holds now
     ]
     atomic_write_bytes(out / "report.md", markdown_report(analysis, data, tables, figures, galleries).encode())
     atomic_write_bytes(out / "report.html", html_report(analysis, data, tables, figures, galleries).encode())

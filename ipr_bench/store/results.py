@@ -73,3 +73,25 @@ class ResultStore:
             return None
         config = json.dumps(meta.get("codec_config", {}), sort_keys=True)
         return hashlib.sha256(config.encode()).hexdigest()[:16]
+
+    def record_sources(self, picture: Path, settings: list[str]) -> None:
+        """Beside a picture made from some of this store's settings (``ipr-bench gallery``, ``bits``): which, with
+        their fingerprints (``<picture>.sources.json``), so that reports show it only while the store holds
+        the same codecs (is_current)."""
+        sources = {s: self.fingerprint(s) for s in settings}
+        atomic_write_bytes(sources_path(picture), (json.dumps(sources, indent=1, sort_keys=True) + "\n").encode())
+
+    def is_current(self, picture: Path) -> bool:
+        """Was ``picture`` made from settings this store holds now, coded by the same codecs? False without a
+        sources file (made before pictures recorded theirs)."""
+        if not picture.is_file():
+            return False
+        try:
+            sources = json.loads(sources_path(picture).read_text())
+        except (OSError, ValueError):
+            return False
+        return bool(sources) and all(f is not None and self.fingerprint(s) == f for s, f in sources.items())
+
+
+def sources_path(picture: Path) -> Path:
+    return picture.with_suffix(".sources.json")
