@@ -15,7 +15,7 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                   the last two do not saturate where accuracy does; PSNR once per codec)
      "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
                  "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp",
-                 "bpp_interval": [lo, hi|null] (ref original only; null: in some resamples never reached)}],
+                 "bpp_interval": [lo, hi|null] (null: in some resamples never reached)}],
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
@@ -102,7 +102,7 @@ class Analysis:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting label → stored meta
     # (setting, recognizer) → its accuracy in each paired bootstrap resample of the pairs (analysis.uncertainty)
     resamples: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    _parity_samples: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict, init=False, repr=False)
+    _parity_samples: dict[tuple[str, str, str], np.ndarray | None] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def recognizers(self) -> list[str]:
@@ -120,9 +120,12 @@ class Analysis:
         r = self.rows(codec, recognizer)
         return Curve.of(r["bpp"].to_numpy(), r[metric].to_numpy())
 
-    def anchor_row(self, recognizer: str) -> pd.Series | None:
+    def anchor_rows(self, recognizer: str) -> pd.DataFrame:
         r = self.rows(self.anchor.codec, recognizer)
-        r = r[np.isclose(r["quality"].astype(float), self.anchor.quality)]
+        return r[np.isclose(r["quality"].astype(float), self.anchor.quality)]
+
+    def anchor_row(self, recognizer: str) -> pd.Series | None:
+        r = self.anchor_rows(recognizer)
         return r.iloc[0] if len(r) else None
 
     def anchor_bpp(self) -> float:
@@ -195,34 +198,45 @@ class Analysis:
                 if a_row is not None:
                     target = float(a_row["accuracy"]) - self.epsilon
                     p = parity_rate(curve, target)
-                    out.append(parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"))
+                    out.append(
+                        {
+                            **parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"),
+                            "bpp_interval": self._interval_of(self.parity_samples(codec, rec, "anchor")),
+                        }
+                    )
                 if rec in reference:
                     target = reference[rec] - self.epsilon
                     p = parity_rate(curve, target)
                     base = own_anchor.rate if own_anchor.reached else math.nan
                     row = parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp")
-                    samples = self.parity_samples(codec, rec)
-                    iv = interval(samples) if samples is not None else None
-                    out.append({**row, "bpp_interval": [num(iv[0]), num(iv[1])] if iv else None})
+                    out.append({**row, "bpp_interval": self._interval_of(self.parity_samples(codec, rec))})
         return out
 
-    def parity_samples(self, codec: str, recognizer: str) -> np.ndarray | None:
-        """The codec's parity bpp with the originals in each bootstrap resample (inf: not reached there); None
-        without resamples for every point of its curve and the originals."""
-        key = (codec, recognizer)
+    def parity_samples(self, codec: str, recognizer: str, ref: str = "original") -> np.ndarray | None:
+        """The codec's parity bpp in each bootstrap resample (inf: not reached there), with the originals' or
+        (``ref="anchor"``) the anchor point's resampled accuracy as the target; None without resamples for every
+        point of its curve and the target."""
+        key = (codec, recognizer, ref)
         if not self.resamples:
             return None
         if key not in self._parity_samples:
             self._parity_samples[key] = None
-            original, rows = self.rows(ORIGINAL, recognizer), self.rows(codec, recognizer)
-            wanted = [(s, recognizer) for s in [*original["setting"], *rows["setting"]]]
-            if len(original) and len(rows) and all(k in self.resamples for k in wanted):
+            target = self.rows(ORIGINAL, recognizer) if ref == "original" else self.anchor_rows(recognizer)
+            rows = self.rows(codec, recognizer)
+            wanted = [(s, recognizer) for s in [*target["setting"], *rows["setting"]]]
+            if len(target) and len(rows) and all(k in self.resamples for k in wanted):
                 targets = self.resamples[wanted[0]] - self.epsilon
                 accuracy = np.stack([self.resamples[k] for k in wanted[1:]], axis=1)
                 bpp = rows["bpp"].to_numpy()
                 found = [parity_rate(Curve.of(bpp, a), t) for a, t in zip(accuracy, targets, strict=True)]
                 self._parity_samples[key] = np.array([p.rate if p.reached else np.inf for p in found])
         return self._parity_samples[key]
+
+    @staticmethod
+    def _interval_of(samples: np.ndarray | None) -> list[float | None] | None:
+        """summary.json's form of a percentile interval: [lo, hi], null for an end where parity is not reached."""
+        iv = interval(samples) if samples is not None else None
+        return [num(iv[0]), num(iv[1])] if iv else None
 
     def ratio_samples(self, codec: str, other: str, recognizer: str) -> np.ndarray | None:
         """Per resample, codec's parity bpp / other's (paired: the same pairs drawn for both); inf where only the

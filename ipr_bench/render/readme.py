@@ -118,11 +118,16 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
     if anchor_parity:
         by_codec: dict[str, list[str]] = {}
         for p in sorted(anchor_parity, key=lambda p: (p["codec"] != anchor["codec"], p["codec"], p["recognizer"])):
-            by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {fmt_ratio(p['ratio'], '.0%', is_bound(p))}")
+            share = fmt_ratio(p["ratio"], ".0%", is_bound(p))
+            lo, hi = p.get("bpp_interval") or (None, None)
+            if lo is not None and not is_bound(p) and anchor["bpp"]:  # the anchor's bpp is fixed: scale the interval
+                share += f" ({lo / anchor['bpp']:.0%}–" + (f"{hi / anchor['bpp']:.0%})" if hi is not None else "never)")
+            by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {share}")
         lines += [
             "",
             f"Anchor {anchor['codec']}:{anchor['quality']:g} = {fmt(anchor['bpp'], '.3f')} bpp. Against the "
-            "anchor's own accuracy (the paper's statistic), each codec reaches it at this share of the anchor's bpp: "
+            "anchor's own accuracy (the paper's statistic), each codec reaches it at this share of the anchor's bpp "
+            f"({LEVEL:.0%} interval over the pairs resampled; never: not reached in some resamples): "
             + "; ".join(f"{codec}: {', '.join(parts)}" for codec, parts in by_codec.items())
             + ".",
         ]
