@@ -201,7 +201,7 @@ class Analysis:
                     out.append(
                         {
                             **parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"),
-                            "bpp_interval": self._interval_of(self.parity_samples(codec, rec, "anchor")),
+                            "bpp_interval": as_json(interval_of(self.parity_samples(codec, rec, "anchor"))),
                         }
                     )
                 if rec in reference:
@@ -209,7 +209,7 @@ class Analysis:
                     p = parity_rate(curve, target)
                     base = own_anchor.rate if own_anchor.reached else math.nan
                     row = parity_row(codec, rec, "original", target, p, base, "anchor codec's own parity bpp")
-                    out.append({**row, "bpp_interval": self._interval_of(self.parity_samples(codec, rec))})
+                    out.append({**row, "bpp_interval": as_json(interval_of(self.parity_samples(codec, rec)))})
         return out
 
     def parity_samples(self, codec: str, recognizer: str, ref: str = "original") -> np.ndarray | None:
@@ -232,12 +232,6 @@ class Analysis:
                 self._parity_samples[key] = np.array([p.rate if p.reached else np.inf for p in found])
         return self._parity_samples[key]
 
-    @staticmethod
-    def _interval_of(samples: np.ndarray | None) -> list[float | None] | None:
-        """summary.json's form of a percentile interval: [lo, hi], null for an end where parity is not reached."""
-        iv = interval(samples) if samples is not None else None
-        return [num(iv[0]), num(iv[1])] if iv else None
-
     def ratio_samples(self, codec: str, other: str, recognizer: str) -> np.ndarray | None:
         """Per resample, codec's parity bpp / other's (paired: the same pairs drawn for both); inf where only the
         codec never reaches parity, 0 where only the other does not, NaN where neither does."""
@@ -251,15 +245,16 @@ class Analysis:
         """The ratio's percentile interval (inf: an end where the codec never reaches parity), and the
         summary.json fields: that interval (null for such an end) and how often the codec needed fewer bits."""
         samples = self.ratio_samples(codec, other, recognizer)
-        iv = interval(samples) if samples is not None else None
+        iv = interval_of(samples)
         return iv, {
-            "ratio_interval": [num(iv[0]), num(iv[1])] if iv else None,
+            "ratio_interval": as_json(iv),
             "share_fewer_bits": share_below(samples) if samples is not None else None,
         }
 
     def accuracy_delta_interval(self, codec: str, control: str, recognizer: str) -> tuple[float, float] | None:
         """The interval of codec's Bjøntegaard accuracy gain over control at equal bpp across the paired resamples
-        (the same pairs drawn for both); None without resamples or where a resample leaves too little overlap."""
+        (the same pairs drawn for both; a resample whose curves share too little range is left out); None without
+        resamples."""
         if not self.resamples:
             return None
         curves = []
@@ -417,7 +412,7 @@ class Analysis:
                             "delta": num(d.value),
                             "overlap": num(d.overlap),
                             "bpp_interval": [num(10**lo), num(10**hi)],
-                            "delta_interval": [num(noise[0]), num(noise[1])] if noise else None,
+                            "delta_interval": as_json(noise),
                             "reason": d.reason,
                         }
                     )
@@ -489,6 +484,15 @@ class Analysis:
             "against_roi": self.against_roi(parities),
             "identity_term": self.identity_term(),
         }
+
+
+def interval_of(samples: np.ndarray | None) -> tuple[float, float] | None:
+    return interval(samples) if samples is not None else None
+
+
+def as_json(iv: tuple[float, float] | None) -> list[float | None] | None:
+    """summary.json's form of an interval: [lo, hi], null for an infinite end (parity not reached)."""
+    return [num(iv[0]), num(iv[1])] if iv else None
 
 
 def analyse(
