@@ -20,7 +20,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
      "robustness": [{"codec", "trained_with", "recognizer", "seen", "parity_ratio_anchor", "parity_ratio_original",
-                     "bound_anchor", "bound_original", "anchor_bound", "ratio_interval_original",
+                     "bound_anchor", "bound_original", "anchor_bound", "ratio_interval_anchor",
+                     "ratio_interval_original",
                      "share_fewer_bits", "bd_rate_percent", "bd_overlap", "bd_rate_cosine_percent",
                      "bd_cosine_overlap", "advantage": "holds"|"does not hold"|"undecided", "why"}],
      "against_roi": [{"codec", "recognizer", "baseline", "baseline_bpp", "baseline_bound", "bpp", "bound", "ratio",
@@ -426,6 +427,7 @@ class Analysis:
         the codec's advantage holds. ``parities`` / ``bd_rates``: the rows of parities() / bd_rates(), when the
         caller has them already."""
         trained = self.trained_with()
+        anchor_bpp = self.anchor_bpp()
         rows = parities if parities is not None else self.parities()
         bds = bd_rates if bd_rates is not None else self.bd_rates()
         parity = {(p["codec"], p["recognizer"], p["ref"]): p for p in rows}
@@ -453,6 +455,9 @@ class Analysis:
                         "bound_anchor": bool(at_anchor and at_anchor["reached"] and is_bound(at_anchor)),
                         "bound_original": bool(p["reached"] and is_bound(p)),
                         "anchor_bound": bool(own and own["reached"] and is_bound(own)),
+                        "ratio_interval_anchor": scaled(
+                            at_anchor.get("bpp_interval") if at_anchor else None, anchor_bpp
+                        ),
                         "ratio_interval_original": noise["ratio_interval"],
                         "share_fewer_bits": noise["share_fewer_bits"],
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),
@@ -488,6 +493,13 @@ class Analysis:
 
 def interval_of(samples: np.ndarray | None) -> tuple[float, float] | None:
     return interval(samples) if samples is not None else None
+
+
+def scaled(iv: list[float | None] | None, by: float) -> list[float | None] | None:
+    """A summary.json interval of bpp as a share of ``by`` bpp (the anchor's: fixed, so the interval scales)."""
+    if not iv or not by or not math.isfinite(by):
+        return None
+    return [None if v is None else v / by for v in iv]
 
 
 def as_json(iv: tuple[float, float] | None) -> list[float | None] | None:

@@ -152,6 +152,8 @@ def markdown_tables(analysis: Analysis, data: dict[str, Any]) -> dict[str, str]:
                 f"{bd_cos:+.1f} %" if bd_cos is not None else f"n/a (overlap {fmt(r.get('bd_cosine_overlap'), '.0%')})"
             )
             of_anchor = fmt_ratio(r.get("parity_ratio_anchor"), ".1%", r.get("bound_anchor", False))
+            if r.get("ratio_interval_anchor") and not r.get("bound_anchor"):
+                of_anchor += f" ({fmt_ratio_interval(r['ratio_interval_anchor'])})"
             of_own = fmt_ratio(
                 r["parity_ratio_original"], ".1%", r.get("bound_original", False), r.get("anchor_bound", False)
             )
