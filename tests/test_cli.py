@@ -343,7 +343,8 @@ def test_evaluate_from_python_writes_what_the_command_writes(
     )
     assert result.out == tmp_path / "store" and result.labels == ["original", "jpeg@quality=50"]
     assert set(result.table["setting"]) == {"original", "jpeg@quality=50"}
-    assert result.computed == result.labels and result.tasks == 2  # one chunk each: the originals, then jpeg
+    # one chunk per fold (chunks never straddle folds; each fold has < 100 images) for the originals, then jpeg
+    assert result.computed == result.labels and result.tasks == 2 * int(result.table["folds"].iloc[0])
     for name in ("summary.md", "provenance.json", "runs.jsonl"):
         assert (result.out / name).is_file(), name
     assert any("images" in line for line in logged)

@@ -114,6 +114,35 @@ def test_second_run_reuses_everything_and_extension_only_does_new_work(
     assert counter.calls[n_items:] == [60] * n_items
 
 
+def test_a_run_on_some_folds_reuses_the_full_runs_work_and_keeps_the_store_in_dataset_order(
+    synthetic_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks never straddle folds, so fold 1 alone (as lfw-ipr-quick is folds 1–2 of lfw-ipr) is a subset of the
+    full run's chunks: nothing to encode. The store's rows stay in the dataset's order whatever the chunking."""
+    from dataclasses import replace
+
+    counter = EncodeCounter(monkeypatch)
+    spec = make_spec(synthetic_folder, tmp_path / "full", [30])
+    runner = Runner(spec)
+    runner.run()
+    first_fold = {}
+    for p in spec.dataset.pairs:
+        for i in (p.a, p.b):
+            first_fold[i] = min(first_fold.get(i, p.fold), p.fold)
+    for chunk in runner.chunks:
+        assert len({first_fold.get(i.id) for i in chunk}) == 1  # one fold's items per chunk
+    items = ResultStore(spec.out).read_setting("jpeg@quality=30")[0]
+    assert list(items["item"]) == [i.id for i in spec.dataset.items]
+    done = len(counter.calls)
+
+    part = replace(spec, dataset=spec.dataset.select_folds([1]), out=tmp_path / "fold1")
+    Runner(part).run()
+    assert len(counter.calls) == done  # every chunk of fold 1 was in the full run's cache
+    full = items.set_index("item")
+    sub = ResultStore(part.out).read_setting("jpeg@quality=30")[0].set_index("item")
+    assert sub["n_bytes"].equals(full.loc[sub.index, "n_bytes"])
+
+
 def test_one_bad_image_is_recorded_not_fatal(synthetic_folder: Path, tmp_path: Path) -> None:
     spec = make_spec(synthetic_folder, tmp_path / "out", [50])
     bad_id = spec.dataset.pairs[0].a
