@@ -82,7 +82,7 @@ def test_a_learned_codecs_bit_map_is_what_its_payload_carries(tmp_path: Path) ->
 
 @pytest.mark.shared
 def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
-    lfw_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lfw_mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from dataclasses import replace
 
@@ -147,6 +147,7 @@ def test_where_bits_go_measures_each_learned_setting_and_lands_in_the_report(
     build_report(spec.out, anchor="hevc:23")
     report = (spec.out / "report.md").read_text()
     assert "1 row(s) of bits_inside.csv left out" in report and f"figures/{written[1].stem}.png" not in report
+    assert f"{written[1].stem}.png left out" in capsys.readouterr().err  # and the user is told which, and why
     with pytest.raises(IprBenchError, match="no learned codec in the store"):
         only_hevc = tmp_path / "hevc-only"
         Runner(replace(spec, codecs={"hevc": spec.codecs["hevc"]}, out=only_hevc)).run()

@@ -4,6 +4,7 @@ summary.json: ipr_bench.analysis.analyse)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ipr_bench.analysis.analyse import Analysis, analyse
@@ -50,12 +51,14 @@ def build_report(
     atomic_write_bytes(out / "summary.json", (json.dumps(data, indent=1) + "\n").encode())
     # pictures made by `ipr-bench gallery` and `ipr-bench bits` (they need the images; the report only the store)
     store = ResultStore(store_dir)
-    galleries = [
-        g.stem
-        for prefix, _ in PICTURES
-        for g in sorted((out / "figures").glob(f"{prefix}*.png"))
-        if store.is_current(g)  # made from the codecs the store holds now
-    ]
+    pictures = [g for prefix, _ in PICTURES for g in sorted((out / "figures").glob(f"{prefix}*.png"))]
+    galleries = [g.stem for g in pictures if store.is_current(g)]  # made from the codecs the store holds now
+    for left_out in sorted({g.stem for g in pictures} - set(galleries)):
+        print(
+            f"report: {left_out}.png left out: not made from the codecs {store_dir} holds now (or made before "
+            "pictures recorded their sources); `ipr-bench gallery` / `ipr-bench bits` remake it",
+            file=sys.stderr,
+        )
     atomic_write_bytes(out / "report.md", markdown_report(analysis, data, tables, figures, galleries).encode())
     atomic_write_bytes(out / "report.html", html_report(analysis, data, tables, figures, galleries).encode())
     return analysis
