@@ -15,7 +15,8 @@ summary.json schema (version 1; ratios are fractions, bpp is payload bpp as defi
                   the last two do not saturate where accuracy does; PSNR once per codec)
      "parity": [{"codec", "recognizer", "ref": "anchor"|"original", "target_accuracy", "bpp", "ratio",
                  "reached", "status", "ratio_to": "anchor bpp"|"anchor codec's own parity bpp",
-                 "bpp_interval": [lo, hi|null] (null: in some resamples never reached)}],
+                 "bpp_interval": [lo, hi|null] (null: in some resamples never reached),
+                 "ratio_interval": [lo, hi|null] (ref anchor only: bpp_interval / the anchor's bpp)}],
      "bit_accounting": [{"codec", "quality", "bpp", "<alternative>": bpp, ...}],
      "codec_info": [{"codec", "quality", "bpp", "<fact>": mean over images, ...}]  (e.g. roi_applied: the share
                    of images a region-of-interest codec coded with a face region; the rest fell back),
@@ -199,10 +200,13 @@ class Analysis:
                 if a_row is not None:
                     target = float(a_row["accuracy"]) - self.epsilon
                     p = parity_rate(curve, target)
+                    bpp_interval = as_json(interval_of(self.parity_samples(codec, rec, "anchor")))
                     out.append(
                         {
                             **parity_row(codec, rec, "anchor", target, p, anchor_bpp, "anchor bpp"),
-                            "bpp_interval": as_json(interval_of(self.parity_samples(codec, rec, "anchor"))),
+                            "bpp_interval": bpp_interval,
+                            # the anchor's bpp is fixed: the paper's statistic's interval is the bpp's, scaled
+                            "ratio_interval": scaled(bpp_interval, anchor_bpp),
                         }
                     )
                 if rec in reference:
@@ -427,7 +431,6 @@ class Analysis:
         the codec's advantage holds. ``parities`` / ``bd_rates``: the rows of parities() / bd_rates(), when the
         caller has them already."""
         trained = self.trained_with()
-        anchor_bpp = self.anchor_bpp()
         rows = parities if parities is not None else self.parities()
         bds = bd_rates if bd_rates is not None else self.bd_rates()
         parity = {(p["codec"], p["recognizer"], p["ref"]): p for p in rows}
@@ -455,9 +458,7 @@ class Analysis:
                         "bound_anchor": bool(at_anchor and at_anchor["reached"] and is_bound(at_anchor)),
                         "bound_original": bool(p["reached"] and is_bound(p)),
                         "anchor_bound": bool(own and own["reached"] and is_bound(own)),
-                        "ratio_interval_anchor": scaled(
-                            at_anchor.get("bpp_interval") if at_anchor else None, anchor_bpp
-                        ),
+                        "ratio_interval_anchor": at_anchor.get("ratio_interval") if at_anchor else None,
                         "ratio_interval_original": noise["ratio_interval"],
                         "share_fewer_bits": noise["share_fewer_bits"],
                         "bd_rate_percent": (bd.get((codec, rec)) or {}).get("bd_rate_percent"),

@@ -12,6 +12,7 @@ from ipr_bench.render.markdown import (
     fmt,
     fmt_bpp_interval,
     fmt_ratio,
+    fmt_ratio_interval,
     identity_verdict,
     robustness_verdict,
     roi_verdict,
@@ -119,15 +120,14 @@ def store_section(root: Path, title: str, store: str, made_by: list[str], figure
         by_codec: dict[str, list[str]] = {}
         for p in sorted(anchor_parity, key=lambda p: (p["codec"] != anchor["codec"], p["codec"], p["recognizer"])):
             share = fmt_ratio(p["ratio"], ".0%", is_bound(p))
-            lo, hi = p.get("bpp_interval") or (None, None)
-            if lo is not None and not is_bound(p) and anchor["bpp"]:  # the anchor's bpp is fixed: scale the interval
-                share += f" ({lo / anchor['bpp']:.0%}–" + (f"{hi / anchor['bpp']:.0%})" if hi is not None else "never)")
+            if p.get("ratio_interval") and not is_bound(p):
+                share += f" ({fmt_ratio_interval(p['ratio_interval'])})"
             by_codec.setdefault(p["codec"], []).append(f"{p['recognizer']} {share}")
         lines += [
             "",
             f"Anchor {anchor['codec']}:{anchor['quality']:g} = {fmt(anchor['bpp'], '.3f')} bpp. Against the "
             "anchor's own accuracy (the paper's statistic), each codec reaches it at this share of the anchor's bpp "
-            f"({LEVEL:.0%} interval over the pairs resampled; never: not reached in some resamples): "
+            f"({LEVEL:.0%} interval over the pairs resampled): "
             + "; ".join(f"{codec}: {', '.join(parts)}" for codec, parts in by_codec.items())
             + ".",
         ]
